@@ -1,0 +1,40 @@
+"""The Rayons web application: `create_app()` builds it without touching the database."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app import db, errors, i18n
+from config import Config, check_production
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, database binding, extensions, blueprints, commands.
+
+    No query runs here: a test builds the app with an unreachable DATABASE_URL, and a broken
+    database must still let the app start and answer /healthz with 503.
+    """
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(Config.from_environ())
+    if overrides:
+        app.config.update(overrides)
+    check_production(app.config)
+
+    db.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+
+    from app.cli import register_commands
+    from app.views.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    register_commands(app)
+    return app

@@ -1,0 +1,89 @@
+"""Command-line entry points (`flask --app wsgi ...`): thin wrappers over services."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app import PROJECT_ROOT, migrate
+from app.db import unit_of_work
+from app.errors import RayonsError
+from app.services import shop_import, staff
+
+db_cli = AppGroup("db", help="Database schema.")
+shops_cli = AppGroup("shops", help="The network's shops.")
+staff_cli = AppGroup("staff", help="Bookshop staff accounts.")
+demo_cli = AppGroup("demo", help="The demonstration network.")
+
+DEMO_SHOPS = PROJECT_ROOT / "demo" / "shops.csv"
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    migrate.upgrade(current_app.config["DATABASE_URL"])
+    click.echo("database schema is up to date")
+
+
+def _print_shop_report(report: shop_import.ShopImportReport, *, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    for r in report.rejected:
+        where = f"line {r.line}" + (f", field {r.field}" if r.field else "")
+        value = f" [{r.value}]" if r.value else ""
+        click.echo(f"{where}: {r.reason}: {r.message}{value}", err=True)
+    click.echo(f"created: {len(report.created)}, updated: {len(report.updated)}, "
+               f"rejected: {len(report.rejected)}")
+
+
+@shops_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+def shops_import(file: Path, as_json: bool) -> None:
+    """Create or update shops from a CSV file (UTF-8 or cp1252, `;` or `,`)."""
+    with unit_of_work() as session:
+        report = shop_import.import_shops(session, file)
+    _print_shop_report(report, as_json=as_json)
+    if not report.ok:
+        sys.exit(1)
+
+
+@staff_cli.command("add")
+@click.argument("email")
+@click.option("--shop", "shops", multiple=True, required=True, help="Shop slug (repeatable).")
+@click.option("--role", type=click.Choice(["staff", "network_admin"]), default="staff")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def staff_add(email: str, shops: tuple[str, ...], role: str, password_stdin: bool) -> None:
+    """Create a staff account (the password is hashed with argon2id)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with unit_of_work() as session:
+            user = staff.add_staff(session, email=email, password=password,
+                                   shop_slugs=list(shops), role=role)
+            user_id = user.id
+    except RayonsError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"staff account {user_id} created for {email} ({role}: {', '.join(shops)})")
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Load (or refresh) the demonstration network through the ordinary import path."""
+    with unit_of_work() as session:
+        report = shop_import.import_shops(session, DEMO_SHOPS)
+    _print_shop_report(report, as_json=False)
+    if not report.ok:
+        sys.exit(1)
+
+
+def register_commands(app: Flask) -> None:
+    for group in (db_cli, shops_cli, staff_cli, demo_cli):
+        app.cli.add_command(group)

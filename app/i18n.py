@@ -1,0 +1,25 @@
+"""French by default, English when the reader picks it (`?lang=en`, remembered in the session).
+
+The browser's Accept-Language is deliberately not used: the network's shops and readers are
+French-speaking, and a reader with an English browser in Bordeaux still expects the French site.
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app, request, session
+from flask_babel import Babel
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang")
+    if asked in languages:
+        session["lang"] = asked
+        return asked
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app: Flask) -> None:
+    Babel(app, locale_selector=select_locale, default_translation_directories="translations")

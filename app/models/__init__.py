@@ -1,0 +1,20 @@
+"""All tables, imported here so Alembic and the tests see one complete metadata."""
+from app.models.edition import Edition
+from app.models.import_run import ImportRejection, ImportRun
+from app.models.reservation import Reservation
+from app.models.shop import Network, Shop, shop_network
+from app.models.staff import StaffUser, staff_shop
+from app.models.stock import StockLine
+
+__all__ = [
+    "Edition",
+    "ImportRejection",
+    "ImportRun",
+    "Network",
+    "Reservation",
+    "Shop",
+    "StaffUser",
+    "StockLine",
+    "shop_network",
+    "staff_shop",
+]

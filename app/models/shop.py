@@ -1,0 +1,98 @@
+"""Shops and the networks that pool their stock."""
+from __future__ import annotations
+
+from typing import Any
+
+from geoalchemy2 import Geography, WKBElement
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    String,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base
+from app.models.types import CreatedAt, Timestamp, in_list
+
+FEED_FORMATS = ("delimited", "xlsx", "onix", "json", "scanner")
+PRICE_UNITS = ("euros", "cents", "thousandths")
+SLUG_PATTERN = "^[a-z0-9]+(-[a-z0-9]+)*$"
+
+shop_network = Table(
+    "shop_network",
+    Base.metadata,
+    Column("shop_id", ForeignKey("shop.id", ondelete="CASCADE"), primary_key=True),
+    Column("network_id", ForeignKey("network.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Network(Base):
+    """A group of shops shown together: a city network, a regional portal."""
+
+    __tablename__ = "network"
+    __table_args__ = (CheckConstraint(f"slug ~ '{SLUG_PATTERN}'", name="slug_format"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[CreatedAt]
+
+    shops: Mapped[list[Shop]] = relationship(
+        secondary=shop_network, back_populates="networks", order_by="Shop.name"
+    )
+
+
+class Shop(Base):
+    __tablename__ = "shop"
+    __table_args__ = (
+        CheckConstraint(f"slug ~ '{SLUG_PATTERN}'", name="slug_format"),
+        CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
+        CheckConstraint("country ~ '^[A-Z]{2}$'", name="country_iso2"),
+        CheckConstraint(
+            "feed_format IS NULL OR " + in_list("feed_format", FEED_FORMATS), name="feed_format_known"
+        ),
+        CheckConstraint(in_list("feed_price_unit", PRICE_UNITS), name="feed_price_unit_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(Text, default="")
+    postcode: Mapped[str] = mapped_column(String(16), default="")
+    city: Mapped[str] = mapped_column(String(120), default="")
+    country: Mapped[str] = mapped_column(String(2), default="FR")
+    location: Mapped[WKBElement] = mapped_column(
+        Geography(geometry_type="POINT", srid=4326, spatial_index=True)
+    )
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    website: Mapped[str] = mapped_column(String(500), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    # The OSM `opening_hours` expression is the truth (holidays included); the typical week as
+    # [[iso_weekday, start_minute, end_minute], ...] lets SQL filter "open now" without parsing.
+    opening_hours: Mapped[str] = mapped_column(Text, default="")
+    opening_hours_weekly: Mapped[list[Any]] = mapped_column(JSONB, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # Stock feed settings: None means "detect from the file's content".
+    feed_format: Mapped[str | None] = mapped_column(String(20))
+    feed_encoding: Mapped[str | None] = mapped_column(String(20))
+    feed_price_unit: Mapped[str] = mapped_column(String(12), default="euros", server_default="euros")
+    feed_pull_url: Mapped[str | None] = mapped_column(Text)
+    feed_location_code: Mapped[str | None] = mapped_column(String(80), unique=True)
+    api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[Timestamp] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    networks: Mapped[list[Network]] = relationship(
+        secondary=shop_network, back_populates="shops", order_by="Network.name"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Shop {self.slug}>"
+

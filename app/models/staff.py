@@ -1,0 +1,53 @@
+"""Bookshop staff accounts and the shops they may act for."""
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base
+from app.models.shop import Shop
+from app.models.types import CreatedAt, Timestamp, in_list
+
+ROLES = ("staff", "network_admin")
+
+staff_shop = Table(
+    "staff_shop",
+    Base.metadata,
+    Column("staff_user_id", ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True),
+    Column("shop_id", ForeignKey("shop.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_user"
+    __table_args__ = (
+        CheckConstraint(in_list("role", ROLES), name="role_known"),
+        CheckConstraint("position('@' in email) > 1", name="email_has_at"),
+        CheckConstraint("left(password_hash, 10) = '$argon2id$'", name="password_argon2id"),
+        # One account per address, whatever its case.
+        Index("uq_staff_user_email_lower", func.lower(Column("email")), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default="staff", server_default="staff")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # Bumped at logout and password change: sessions carry it, so an old cookie stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[Timestamp | None]
+    last_login_at: Mapped[Timestamp | None]
+    created_at: Mapped[CreatedAt]
+
+    shops: Mapped[list[Shop]] = relationship(secondary=staff_shop, order_by="Shop.name")

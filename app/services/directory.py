@@ -1,0 +1,55 @@
+"""The network directory: every active shop with how to reach it and whether it is open now."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.errors import NotFound
+from app.models import Network, Shop
+from geo.opening_hours import HoursError, OpenStatus, parse_hours
+
+
+@dataclass(frozen=True)
+class ShopEntry:
+    shop: Shop
+    # None when the shop gave no hours (or hours we cannot read): say "unknown", never guess.
+    status: OpenStatus | None
+
+
+@dataclass(frozen=True)
+class Listing:
+    networks: list[Network]
+    selected: Network | None
+    entries: list[ShopEntry]
+
+
+def shop_status(shop: Shop, at: datetime) -> OpenStatus | None:
+    if not shop.opening_hours:
+        return None
+    try:
+        hours = parse_hours(shop.opening_hours, timezone=shop.timezone, country=shop.country)
+    except HoursError:
+        return None
+    return hours.status(at)
+
+
+def list_shops(session: Session, *, network_slug: str | None, at: datetime) -> Listing:
+    """Active shops, by town then name, optionally those of one network."""
+    networks = list(session.scalars(select(Network).order_by(Network.name)))
+    selected = None
+    query = (
+        select(Shop)
+        .where(Shop.active.is_(True))
+        .options(selectinload(Shop.networks))
+        .order_by(Shop.city, Shop.name)
+    )
+    if network_slug:
+        selected = next((n for n in networks if n.slug == network_slug), None)
+        if selected is None:
+            raise NotFound(f"unknown network: {network_slug}", code="unknown_network")
+        query = query.where(Shop.networks.contains(selected))
+    entries = [ShopEntry(shop=s, status=shop_status(s, at)) for s in session.scalars(query)]
+    return Listing(networks=networks, selected=selected, entries=entries)

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# One entry point behind the Makefile: install what is missing, run a private PostgreSQL/PostGIS
+# cluster under var/ when DATABASE_URL is unset, migrate, then serve or test.
+#
+# Each step checks before it acts, so a second `make run` only starts the cluster and the server.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+PG_VERSION=15
+PGBIN=/usr/lib/postgresql/$PG_VERSION/bin
+PGHOME="$ROOT/var/pg"
+PGPORT=${RAYONS_PG_PORT:-54329}
+PGSUPER=rayons
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+
+log() { printf '\033[1m[rayons]\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# PostgreSQL refuses to run as root: then the cluster belongs to the `postgres` system user that
+# Debian's packages create; an ordinary user runs it as themselves.
+pg_user() {
+    if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi
+}
+
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+ensure_system_packages() {
+    local want=("$@") missing=() pkg
+    for pkg in "${want[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+base_packages() {
+    echo postgresql-$PG_VERSION postgresql-$PG_VERSION-postgis-3 python3-venv
+}
+
+test_packages() {
+    echo chromium fonts-dejavu-core
+}
+
+ensure_venv() {
+    local stamp
+    stamp=$(cat setup.cfg constraints.txt | sha256sum | cut -c1-16)
+    if [ -f "$VENV/.rayons-stamp" ] && [ "$(cat "$VENV/.rayons-stamp")" = "$stamp" ]; then
+        return 0
+    fi
+    log "installing Python packages into .venv (pinned by constraints.txt)"
+    [ -x "$PY" ] || python3 -m venv "$VENV"
+    mkdir -p "$ROOT/var"
+    if ! { "$PY" -m pip install --disable-pip-version-check --upgrade pip &&
+           "$PY" -m pip install --disable-pip-version-check -c constraints.txt -e '.[test]'; } \
+           > "$ROOT/var/pip.log" 2>&1; then
+        tail -n 30 "$ROOT/var/pip.log" >&2
+        log "pip failed; the whole log is in var/pip.log"
+        exit 1
+    fi
+    echo "$stamp" > "$VENV/.rayons-stamp"
+}
+
+# The cluster's directory must be reachable by its owner. A checkout under /root is not reachable by
+# `postgres`, so then the data lives in /var/tmp and var/pg is a link to it.
+prepare_pg_home() {
+    [ -e "$PGHOME" ] && return 0
+    mkdir -p "$ROOT/var"
+    if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$ROOT/var"; then
+        local elsewhere
+        elsewhere="/var/tmp/rayons-pg-$(echo "$ROOT" | sha256sum | cut -c1-12)"
+        mkdir -p "$elsewhere"
+        chown postgres: "$elsewhere"
+        ln -s "$elsewhere" "$PGHOME"
+    else
+        mkdir -p "$PGHOME"
+        [ "$(id -u)" = 0 ] && chown postgres: "$PGHOME"
+    fi
+    return 0
+}
+
+psql_admin() {
+    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U "$PGSUPER" "$@"
+}
+
+ensure_cluster() {
+    prepare_pg_home
+    if [ ! -f "$PGHOME/data/PG_VERSION" ]; then
+        log "creating a private PostgreSQL cluster in var/pg (owner: $(pg_user), port $PGPORT)"
+        as_pg "$PGBIN/initdb" -D "$PGHOME/data" -U "$PGSUPER" --auth=trust \
+            --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+        mkdir -p "$PGHOME/run"
+        [ "$(id -u)" = 0 ] && chown postgres: "$PGHOME/run"
+    fi
+    if ! as_pg "$PGBIN/pg_ctl" -D "$PGHOME/data" status >/dev/null 2>&1; then
+        log "starting the private cluster on 127.0.0.1:$PGPORT"
+        as_pg "$PGBIN/pg_ctl" -D "$PGHOME/data" -l "$PGHOME/postgres.log" -w -t 60 \
+            -o "-p $PGPORT -k $PGHOME/run -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" \
+            start >/dev/null
+    fi
+}
+
+ensure_database() {
+    local name=$1
+    if [ -z "$(psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'")" ]; then
+        psql_admin -d postgres -c "CREATE DATABASE $name"
+    fi
+}
+
+private_url() {
+    echo "postgresql+psycopg://$PGSUPER@127.0.0.1:$PGPORT/$1"
+}
+
+flask_cmd() {
+    "$VENV/bin/flask" --app wsgi "$@"
+}
+
+prepare_app_database() {
+    if [ -z "${DATABASE_URL:-}" ]; then
+        ensure_cluster
+        ensure_database rayons
+        export DATABASE_URL
+        DATABASE_URL=$(private_url rayons)
+    fi
+    flask_cmd db upgrade
+}
+
+cmd_run() {
+    ensure_system_packages $(base_packages)
+    ensure_venv
+    prepare_app_database
+    flask_cmd demo load
+    log "serving on http://127.0.0.1:5000 (Ctrl-C stops the server; \`make stop\` stops the database)"
+    exec "$VENV/bin/flask" --app wsgi run --host 127.0.0.1 --port 5000
+}
+
+cmd_test() {
+    ensure_system_packages $(base_packages) $(test_packages)
+    ensure_venv
+    if [ -z "${DATABASE_URL:-}" ]; then
+        ensure_cluster
+        # A fresh database for every run: tests never see yesterday's leftovers.
+        psql_admin -d postgres -c "DROP DATABASE IF EXISTS rayons_test WITH (FORCE)"
+        ensure_database rayons_test
+        export DATABASE_URL
+        DATABASE_URL=$(private_url rayons_test)
+    fi
+    export RAYONS_TEST_DATABASE_URL=$DATABASE_URL
+    exec "$PY" -m pytest "$@"
+}
+
+cmd_stop() {
+    if [ -f "$PGHOME/data/postmaster.pid" ]; then
+        as_pg "$PGBIN/pg_ctl" -D "$PGHOME/data" -m fast -w stop >/dev/null
+        log "private cluster stopped"
+    else
+        log "private cluster not running"
+    fi
+}
+
+# For tools that need the private database without serving (benchmarks, a shell).
+cmd_env() {
+    ensure_system_packages $(base_packages)
+    ensure_venv
+    prepare_app_database >&2
+    echo "export DATABASE_URL=$DATABASE_URL"
+}
+
+case "${1:-}" in
+    run) shift; cmd_run "$@" ;;
+    test) shift; cmd_test "$@" ;;
+    stop) shift; cmd_stop ;;
+    env) shift; cmd_env ;;
+    *) echo "usage: $0 run|test|stop|env" >&2; exit 2 ;;
+esac
