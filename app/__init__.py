@@ -33,8 +33,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from app.cli import register_commands
+    from app.views import formatting
     from app.views.public import bp as public_bp
 
+    formatting.init_app(app)
     app.register_blueprint(public_bp)
     register_commands(app)
     return app

@@ -120,6 +120,13 @@ private_url() {
     echo "postgresql+psycopg://$PGSUPER@127.0.0.1:$PGPORT/$1"
 }
 
+# Compiled catalogs are build products (not in git): French is the default UI language, so a
+# missing catalog would silently show English.
+compile_translations() {
+    "$VENV/bin/pybabel" compile -d "$ROOT/app/translations" >/dev/null 2>&1 ||
+        "$VENV/bin/pybabel" compile -d "$ROOT/app/translations"
+}
+
 flask_cmd() {
     "$VENV/bin/flask" --app wsgi "$@"
 }
@@ -137,6 +144,7 @@ prepare_app_database() {
 cmd_run() {
     ensure_system_packages $(base_packages)
     ensure_venv
+    compile_translations
     prepare_app_database
     flask_cmd demo load
     log "serving on http://127.0.0.1:5000 (Ctrl-C stops the server; \`make stop\` stops the database)"
@@ -146,6 +154,7 @@ cmd_run() {
 cmd_test() {
     ensure_system_packages $(base_packages) $(test_packages)
     ensure_venv
+    compile_translations
     if [ -z "${DATABASE_URL:-}" ]; then
         ensure_cluster
         # A fresh database for every run: tests never see yesterday's leftovers.

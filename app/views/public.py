@@ -14,11 +14,10 @@ bp = Blueprint("public", __name__)
 
 @bp.get("/")
 def shop_directory() -> ResponseReturnValue:
+    now = datetime.now(timezone.utc)
     network_slug = request.args.get("network") or None
-    listing = directory.list_shops(
-        db_session(), network_slug=network_slug, at=datetime.now(timezone.utc)
-    )
-    return render_template("public/directory.html", listing=listing)
+    listing = directory.list_shops(db_session(), network_slug=network_slug, at=now)
+    return render_template("public/directory.html", listing=listing, now=now)
 
 
 @bp.get("/healthz")

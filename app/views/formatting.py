@@ -1,0 +1,44 @@
+"""Jinja filters that turn service results into words in the reader's language."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from babel.dates import format_date
+from flask import Flask
+from flask_babel import get_locale, gettext
+
+from geo.opening_hours import OpenStatus, format_intervals
+
+
+def _hhmm(moment: datetime) -> str:
+    return moment.strftime("%H:%M")
+
+
+def open_status_label(status: OpenStatus | None, now: datetime) -> str:
+    """`Ouvert · ferme à 19:00`, `Fermé · ouvre à 14:00`, `Fermé · ouvre mardi à 09:30`."""
+    if status is None:
+        return gettext("Opening hours not given")
+    if status.open_now:
+        if status.closes_at is None:
+            return gettext("Open now")
+        return gettext("Open now · closes at %(time)s", time=_hhmm(status.closes_at))
+    if status.next_opening is None:
+        return gettext("Closed")
+    opening = status.next_opening
+    local_now = now.astimezone(opening.tzinfo)
+    if opening.date() == local_now.date():
+        return gettext("Closed · opens at %(time)s", time=_hhmm(opening))
+    day = format_date(opening.date(), "EEEE", locale=str(get_locale()))
+    return gettext("Closed · opens %(day)s at %(time)s", day=day, time=_hhmm(opening))
+
+
+def today_hours_label(status: OpenStatus | None) -> str:
+    if status is None:
+        return ""
+    return format_intervals(status.today) or gettext("closed today")
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(open_status_label, "open_status")
+    app.add_template_filter(today_hours_label, "today_hours")
+    app.add_template_global(lambda: str(get_locale()), "current_locale")
