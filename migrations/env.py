@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 from logging.config import fileConfig
-from typing import Any
 
 from alembic import context
 from geoalchemy2 import alembic_helpers
@@ -11,21 +10,11 @@ from sqlalchemy import Connection
 
 import app.models  # noqa: F401  (registers every table on Base.metadata)
 from app.db import Base, make_engine
+from app.migrate import include_object
 
 config = context.config
 if config.config_file_name and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
-
-
-# Expression indexes with an operator class that Alembic cannot compare with the database: they are
-# created by the migrations and checked by name in tests/test_schema.py instead.
-UNCOMPARABLE_INDEXES = {"ix_edition_title_authors_trgm"}
-
-
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    if type_ == "index" and name in UNCOMPARABLE_INDEXES:
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def _configure(connection: Connection) -> None:

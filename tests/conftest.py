@@ -1,0 +1,76 @@
+"""Test fixtures on a real PostGIS.
+
+`make test` starts the private cluster, creates a fresh `rayons_test` database and exports its URL
+as RAYONS_TEST_DATABASE_URL (or uses DATABASE_URL when that is set: it must be disposable).
+Migrations run once per session; every test runs inside an outer transaction that is rolled back,
+and the code under test commits into savepoints (SQLAlchemy's "join into an external transaction").
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import create_app, migrate
+from app.db import make_engine
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    url = os.environ.get("RAYONS_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if not url:
+        pytest.exit("no test database: run `make test` (or set DATABASE_URL to a disposable "
+                    "PostGIS database)", returncode=2)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        migrate.upgrade(connection=conn)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture()
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        yield conn
+        outer.rollback()
+
+
+@pytest.fixture()
+def test_sessionmaker(connection: Connection) -> sessionmaker[Session]:
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                        expire_on_commit=False)
+
+
+@pytest.fixture()
+def session(test_sessionmaker: sessionmaker[Session]) -> Iterator[Session]:
+    with test_sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture()
+def app(database_url: str, test_sessionmaker: sessionmaker[Session]) -> Flask:
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url,
+                      "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False})
+    app.extensions["rayons.sessionmaker"] = test_sessionmaker
+    return app
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture()
+def cli(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()

@@ -1,0 +1,94 @@
+"""Plain factories: `make_shop(session, **overrides)` with sensible defaults, flushed not committed."""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+from sqlalchemy.orm import Session
+
+from app.models import Edition, Network, Reservation, Shop, StaffUser, StockLine
+from app.services.staff import hash_password
+
+_counter = itertools.count(1)
+
+
+def point(lat: float, lon: float) -> Any:
+    return from_shape(Point(lon, lat), srid=4326)
+
+
+def make_network(session: Session, **overrides: Any) -> Network:
+    n = next(_counter)
+    values: dict[str, Any] = {"slug": f"network-{n}", "name": f"Réseau {n}"}
+    values.update(overrides)
+    network = Network(**values)
+    session.add(network)
+    session.flush()
+    return network
+
+
+def make_shop(session: Session, *, lat: float = 44.8378, lon: float = -0.5792,
+              **overrides: Any) -> Shop:
+    n = next(_counter)
+    values: dict[str, Any] = {
+        "slug": f"shop-{n}", "name": f"Librairie {n}", "address": f"{n} rue Sainte-Catherine",
+        "postcode": "33000", "city": "Bordeaux", "country": "FR", "location": point(lat, lon),
+        "opening_hours": "Tu-Sa 09:30-12:30,14:00-19:00; Mo 14:00-19:00",
+    }
+    values.update(overrides)
+    shop = Shop(**values)
+    session.add(shop)
+    session.flush()
+    return shop
+
+
+def make_edition(session: Session, **overrides: Any) -> Edition:
+    values: dict[str, Any] = {"isbn13": "9782070368228", "title": "L'Étranger",
+                              "authors": "Albert Camus", "publisher": "Gallimard"}
+    values.update(overrides)
+    edition = Edition(**values)
+    session.add(edition)
+    session.flush()
+    return edition
+
+
+def make_stock_line(session: Session, *, shop: Shop, **overrides: Any) -> StockLine:
+    values: dict[str, Any] = {"shop_id": shop.id, "isbn13": "9782070368228", "code_kind": "isbn",
+                              "on_hand": 2, "exported_at": datetime.now(timezone.utc)}
+    values.update(overrides)
+    line = StockLine(**values)
+    session.add(line)
+    session.flush()
+    return line
+
+
+def make_staff(session: Session, *, shops: list[Shop], **overrides: Any) -> StaffUser:
+    n = next(_counter)
+    values: dict[str, Any] = {"email": f"staff{n}@librairie.example",
+                              "password_hash": hash_password("correct horse battery"),
+                              "shops": shops}
+    values.update(overrides)
+    user = StaffUser(**values)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def make_reservation(session: Session, *, shop: Shop, **overrides: Any) -> Reservation:
+    now = datetime.now(timezone.utc)
+    values: dict[str, Any] = {
+        "code_hash": hashlib.sha256(secrets.token_bytes(16)).digest(), "shop_id": shop.id,
+        "isbn13": "9782070368228", "expires_at": now + timedelta(hours=2),
+        "title_snapshot": "L'Étranger", "shop_name_snapshot": shop.name,
+        "shop_address_snapshot": shop.address, "customer_name": "Lecteur",
+        "customer_email": "lecteur@example.org",
+    }
+    values.update(overrides)
+    reservation = Reservation(**values)
+    session.add(reservation)
+    session.flush()
+    return reservation
