@@ -42,8 +42,9 @@ _SNIPPET_LENGTH: Final = 20
 class HoursError(ValueError):
     """An opening hours expression that cannot be used, with a reason fit for a form.
 
-    ``reason`` is short enough for an import report or a form error; ``detail`` keeps the
-    parser's full caret snippet for whoever has to fix the expression by hand.
+    ``reason`` is a short French sentence for the bookseller's import report or form;
+    ``detail`` keeps the parser's full (English) caret snippet for whoever has to fix the
+    expression by hand.
     """
 
     def __init__(self, reason: str, detail: str | None = None) -> None:
@@ -187,7 +188,7 @@ def parse_hours(expr: str, *, timezone: str = "Europe/Paris", country: str = "FR
     """
     stripped = expr.strip()
     if not stripped:
-        raise HoursError("empty opening hours")
+        raise HoursError("horaires vides")
     return _parse(stripped, timezone, country)
 
 
@@ -209,7 +210,7 @@ def _parse(expr: str, timezone: str, country: str) -> Hours:
 
 
 def _syntax_reason(expr: str, message: str) -> str:
-    """Point at the offending text: the parser's own wording lists grammar rule names."""
+    """Quote the offending text: the parser's own wording lists grammar rule names."""
     match = _POSITION.search(message)
     if match is None:
         return message.splitlines()[0]
@@ -219,8 +220,8 @@ def _syntax_reason(expr: str, message: str) -> str:
     rest = expr[offset:]
     if not rest:
         tail = expr if len(expr) <= _SNIPPET_LENGTH else "…" + expr[-_SNIPPET_LENGTH:]
-        return f"syntax error: unexpected end after “{tail}”"
-    return f"syntax error at character {offset + 1}: “{rest[:_SNIPPET_LENGTH]}”"
+        return f"expression incomplète après « {tail} »"
+    return f"erreur de syntaxe au caractère {offset + 1} : « {rest[:_SNIPPET_LENGTH]} »"
 
 
 def weekly_intervals(hours: Hours) -> list[tuple[int, int, int]]:
@@ -239,7 +240,9 @@ def weekly_intervals(hours: Hours) -> list[tuple[int, int, int]]:
         for begin, finish in hours._open_periods(start, end):
             first = hours._wall_time(begin)
             last = hours._wall_time(finish)
-            end_minute = 24 * 60 if finish == end else last.hour * 60 + last.minute
+            # In UTC, because == between zones is always false for a time in a DST fold.
+            reaches_midnight = finish == end.astimezone(UTC)
+            end_minute = 24 * 60 if reaches_midnight else last.hour * 60 + last.minute
             result.append((day.isoweekday(), first.hour * 60 + first.minute, end_minute))
     return result
 

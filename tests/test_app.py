@@ -1,0 +1,71 @@
+"""Building the app and checking its health, with and without a database."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+from flask.testing import FlaskClient
+
+from app import create_app
+from config import DEVELOPMENT_SECRET, ConfigError
+
+
+def closed_port() -> int:
+    """A local port with nothing listening: connections are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def unreachable_url() -> str:
+    return f"postgresql+psycopg://nobody@127.0.0.1:{closed_port()}/nothing"
+
+
+def test_app_builds_without_touching_an_unreachable_database() -> None:
+    app = create_app({"DATABASE_URL": unreachable_url(), "TESTING": True})
+    assert "public.shop_directory" in app.view_functions
+
+
+def test_healthz_reports_database_and_postgis(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["postgis"].startswith("3.")
+
+
+def test_healthz_is_503_with_a_reason_when_the_database_is_down() -> None:
+    app = create_app({"DATABASE_URL": unreachable_url(), "TESTING": True})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "error" and body["database"] == "unreachable"
+    assert "refused" in body["reason"].lower() or "connect" in body["reason"].lower()
+
+
+def test_healthz_without_database_url() -> None:
+    app = create_app({"DATABASE_URL": "", "TESTING": True})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "unconfigured"
+
+
+@pytest.mark.parametrize("secret", ["", DEVELOPMENT_SECRET])
+def test_production_refuses_the_development_secret(secret: str) -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({"ENV": "production", "SECRET_KEY": secret, "DATABASE_URL": "postgresql://x/y"})
+
+
+def test_production_starts_with_a_real_secret() -> None:
+    app = create_app({"ENV": "production", "SECRET_KEY": "a" * 40,
+                      "DATABASE_URL": unreachable_url()})
+    assert app.config["ENV"] == "production"
+
+
+def test_environment_variables_configure_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://someone@db.example/rayons")
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("RAYONS_ENV", "production")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-the-environment"
+    assert app.config["DATABASE_URL"] == "postgresql://someone@db.example/rayons"
