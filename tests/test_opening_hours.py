@@ -17,6 +17,7 @@ from geo.opening_hours import (
 
 PARIS = ZoneInfo("Europe/Paris")
 EXAMPLE = "Tu-Sa 09:30-12:30,14:00-19:00; Mo 14:00-19:00; PH off"
+EXAMPLE_DAY = [(time(9, 30), time(12, 30)), (time(14, 0), time(19, 0))]
 CLOSED_MONDAY = "Tu-Sa 09:30-12:30,14:00-19:00; PH off"
 OVERNIGHT = "Fr-Sa 18:00-02:00"
 DAILY = "Mo-Su 10:00-19:00"
@@ -119,14 +120,14 @@ def test_status_gathers_everything_for_the_shop_card() -> None:
         open_now=False,
         closes_at=None,
         next_opening=paris(2026, 1, 13, 14, 0),
-        today=[(time(9, 30), time(12, 30)), (time(14, 0), time(19, 0))],
+        today=EXAMPLE_DAY,
     )
 
 
 def test_status_uses_the_shop_calendar_day() -> None:
     # 23:30 UTC on Friday is already Saturday in Paris.
     status = parse_hours(EXAMPLE).status(utc(2026, 1, 16, 23, 30))
-    assert status.today == [(time(9, 30), time(12, 30)), (time(14, 0), time(19, 0))]
+    assert status.today == EXAMPLE_DAY
     assert status.next_opening == paris(2026, 1, 17, 9, 30)
 
 
@@ -142,12 +143,12 @@ def test_other_shop_zone() -> None:
 
 
 DAYS = [
-    pytest.param(EXAMPLE, date(2026, 1, 13), [(time(9, 30), time(12, 30)), (time(14, 0), time(19, 0))],
-                 id="tuesday"),
+    pytest.param(EXAMPLE, date(2026, 1, 13), EXAMPLE_DAY, id="tuesday"),
     pytest.param(EXAMPLE, date(2026, 1, 12), [(time(14, 0), time(19, 0))], id="monday"),
     pytest.param(EXAMPLE, date(2026, 1, 18), [], id="sunday"),
     pytest.param(EXAMPLE, date(2026, 12, 25), [], id="public-holiday"),
-    pytest.param(OVERNIGHT, date(2026, 1, 16), [(time(18, 0), time(2, 0))], id="overnight-friday"),
+    pytest.param(OVERNIGHT, date(2026, 1, 16), [(time(18, 0), time(2, 0))],
+                 id="overnight-friday"),
     pytest.param(OVERNIGHT, date(2026, 1, 17), [(time(18, 0), time(2, 0))],
                  id="overnight-saturday"),
     pytest.param(OVERNIGHT, date(2026, 1, 18), [], id="overnight-sunday-small-hours"),
@@ -210,14 +211,16 @@ def test_format_intervals(intervals: list[tuple[time, time]], expected: str) -> 
     [
         pytest.param("", "horaires vides", False, id="empty"),
         pytest.param("  \t ", "horaires vides", False, id="blank-not-24/7"),
-        pytest.param("Lu-Sa 10:00-19:00", "erreur de syntaxe au caractère 1 : « Lu-Sa 10:00-19:00 »",
-                     True, id="french-day-names"),
-        pytest.param("Mo 25:00-26:00", "erreur de syntaxe au caractère 4 : « 25:00-26:00 »", True,
-                     id="hour-out-of-range"),
+        pytest.param("Lu-Sa 10:00-19:00",
+                     "erreur de syntaxe au caractère 1 : « Lu-Sa 10:00-19:00 »", True,
+                     id="french-day-names"),
+        pytest.param("Mo 25:00-26:00", "erreur de syntaxe au caractère 4 : « 25:00-26:00 »",
+                     True, id="hour-out-of-range"),
         pytest.param("Mo 10h-12h", "erreur de syntaxe au caractère 4 : « 10h-12h »", True,
                      id="french-hour-style"),
         pytest.param("Tu-Sa 09:30-12:30,14:00",
-                     "expression incomplète après « …Sa 09:30-12:30,14:00 »", True, id="truncated"),
+                     "expression incomplète après « …Sa 09:30-12:30,14:00 »", True,
+                     id="truncated"),
     ],
 )
 def test_invalid_expressions(expr: str, reason: str, has_caret: bool) -> None:
