@@ -28,8 +28,9 @@ pg_user() {
     if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi
 }
 
+# From `/`: the `postgres` user may not be allowed into the checkout (e.g. under /root).
 as_pg() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 ensure_system_packages() {
@@ -94,6 +95,8 @@ psql_admin() {
 
 ensure_cluster() {
     prepare_pg_home
+    # Resolve the link so paths handed to the cluster's owner never cross the checkout.
+    PGHOME=$(readlink -f "$PGHOME")
     if [ ! -f "$PGHOME/data/PG_VERSION" ]; then
         log "creating a private PostgreSQL cluster in var/pg (owner: $(pg_user), port $PGPORT)"
         as_pg "$PGBIN/initdb" -D "$PGHOME/data" -U "$PGSUPER" --auth=trust \
@@ -168,6 +171,7 @@ cmd_test() {
 }
 
 cmd_stop() {
+    [ -e "$PGHOME" ] && PGHOME=$(readlink -f "$PGHOME")
     if [ -f "$PGHOME/data/postmaster.pid" ]; then
         as_pg "$PGBIN/pg_ctl" -D "$PGHOME/data" -m fast -w stop >/dev/null
         log "private cluster stopped"
