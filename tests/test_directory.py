@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from app.services.directory import shop_status
@@ -78,3 +79,21 @@ def test_open_status_in_english(app: Flask, session: Session) -> None:
     at = datetime(2026, 11, 28, 20, 0, tzinfo=PARIS)
     with app.test_request_context("/?lang=en"):
         assert open_status_label(shop_status(shop, at), at) == "Closed · opens Monday at 14:00"
+
+
+def test_directory_query_count_does_not_grow_with_shops(
+    client: FlaskClient, session: Session, connection: Connection
+) -> None:
+    network = make_network(session)
+    statements: list[str] = []
+    event.listen(connection, "before_cursor_execute",
+                 lambda *args: statements.append(args[2]))
+    make_shop(session, networks=[network])
+    statements.clear()
+    client.get("/")
+    few = len(statements)
+    for _ in range(10):
+        make_shop(session, networks=[network])
+    statements.clear()
+    client.get("/")
+    assert len(statements) == few
