@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from app import db, errors, i18n
-from config import Config, check_production
+if TYPE_CHECKING:
+    from flask import Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,8 +14,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, database binding, extensions, blueprints, commands.
 
     No query runs here: a test builds the app with an unreachable DATABASE_URL, and a broken
-    database must still let the app start and answer /healthz with 503.
+    database must still let the app start and answer /healthz with 503. Flask is imported here,
+    not at module level, so `app.models`, `app.isbn` and the importers stay usable without it.
     """
+    from flask import Flask
+
+    from app import i18n, session
+    from app.views import error_handlers
+    from config import Config, check_production
+
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
@@ -28,9 +33,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config.update(overrides)
     check_production(app.config)
 
-    db.init_app(app)
+    session.init_app(app)
     i18n.init_app(app)
-    errors.init_app(app)
+    error_handlers.init_app(app)
 
     from app.cli import register_commands
     from app.views import formatting

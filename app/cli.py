@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app import PROJECT_ROOT, migrate
-from app.db import unit_of_work
+from app.session import unit_of_work
 from app.errors import RayonsError
 from app.services import shop_import, staff
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
-from app.db import DatabaseNotConfigured, db_session
+from app.session import DatabaseNotConfigured, db_session
 from app.services import directory, health
 
 bp = Blueprint("public", __name__)

@@ -1,0 +1,35 @@
+"""Turn errors into HTML pages or RFC 9457 problem JSON, depending on who asked."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from app.errors import RayonsError
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(RayonsError)
+    def _rayons_error(exc: RayonsError):  # type: ignore[no-untyped-def]
+        if _wants_json():
+            body = {"type": f"about:blank#{exc.code}", "title": exc.code, "status": exc.status,
+                    "detail": exc.message}
+            response = jsonify(body)
+            response.status_code = exc.status
+            response.mimetype = "application/problem+json"
+            return response
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        status = exc.code or 500
+        if _wants_json():
+            response = jsonify({"type": "about:blank", "title": exc.name, "status": status,
+                                "detail": exc.description})
+            response.status_code = status
+            response.mimetype = "application/problem+json"
+            return response
+        return render_template("error.html", status=status, message=exc.description), status
