@@ -1,0 +1,53 @@
+"""The one record shape every stock file format is parsed into.
+
+A parser yields, line by line, either a `StockRecord` (a line to apply) or a `LineIssue` (a line
+rejected, or applied with a correction the shop should know about). Parsers never hold the whole
+file: the merge streams records straight into PostgreSQL with COPY.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(slots=True)
+class StockRecord:
+    line: int  # 1-based physical line (or record number for ONIX/JSON/XLSX rows)
+    code: str  # normalised: 13 digits
+    kind: str  # isbn | ismn | gtin | internal (see app.isbn)
+    quantity: int  # >= 0; duplicates of a code are summed by the merge
+    price_cents: int | None = None
+    title: str = ""
+    authors: str = ""
+    publisher: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LineIssue:
+    line: int
+    field: str
+    raw_value: str
+    reason_code: str  # stable English code, e.g. invalid_check_digit
+    message: str  # French sentence for the shop
+    # False: the line was still applied (e.g. a negative quantity stored as 0).
+    rejected: bool = True
+
+
+class FileRefused(Exception):
+    """The whole file is unusable (empty, cut short, not a stock file): nothing may be applied."""
+
+    def __init__(self, reason_code: str, message: str) -> None:
+        super().__init__(message)
+        self.reason_code = reason_code
+        self.message = message
+
+
+class StockSource(Protocol):
+    """A parsed file, iterated once."""
+
+    format: str  # delimited | scanner | xlsx | onix | json
+    exported_at: datetime | None  # from the file's content when it says; else None
+
+    def __iter__(self) -> Iterator[StockRecord | LineIssue]: ...
