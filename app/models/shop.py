@@ -86,6 +86,10 @@ class Shop(Base):
     feed_pull_url: Mapped[str | None] = mapped_column(Text)
     feed_location_code: Mapped[str | None] = mapped_column(String(80), unique=True)
     api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # Export time of the last applied stock snapshot: every line of the shop is "as of" this.
+    # Lines themselves keep the export time of the file that last changed them, so a nightly
+    # merge rewrites only changed rows.
+    stock_exported_at: Mapped[Timestamp | None]
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[Timestamp] = mapped_column(server_default=func.now(), onupdate=func.now())
 
