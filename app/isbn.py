@@ -1,0 +1,196 @@
+"""Normalise and classify the product codes booksellers send us: stock files, search box, forms.
+
+Stock files come out of cash-register software and spreadsheets, which mangle codes in
+predictable ways: hyphens and ``ISBN`` prefixes, Excel's ``="..."`` wrapper, floats with a
+``.0`` suffix, leading zeros dropped, scientific notation, scanner price add-ons. Cleaning
+(:func:`_clean`) is kept apart from validation (:func:`normalize_code`) so that every
+rejection carries a stable reason code for import reports and a French sentence for the shop.
+
+Pure functions only: importers use this module without Flask or a database.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from isbnlib import mask
+
+KINDS = ("isbn", "ismn", "gtin", "internal")
+
+# Excel turns a long number into `9.78207E+12` (or `9,78207E+12` in French locales): the
+# rounded digits are gone for good, so this must be caught before any cleaning could make
+# the remains look like a code.
+_SCIENTIFIC: Final = re.compile(r"\d(?:[.,]\d*)?\s*[eE]\s*[+-]?\d")
+_EXCEL_FORMULA: Final = re.compile(r'="(.*)"', re.DOTALL)
+# `ISBN-13`, `ISBN10:`... but not the `10` opening `ISBN1034567890`, an ISBN-10 of group 1.
+_PREFIX: Final = re.compile(
+    r"(?:ISBN(?:-?1[03](?=[\s:]))?|EAN(?:-?13(?=[\s:]))?)\s*:?", re.IGNORECASE
+)
+# Only separators between code characters: a leading minus sign must stay visible.
+_INNER_SEPARATORS: Final = re.compile(r"(?<=[0-9Xx])[\s-]+(?=[0-9Xx])")
+_CODE_CHARACTERS: Final = re.compile(r"[0-9]+[Xx]?")
+# What a search box receives when someone types or pastes a code rather than a title.
+_CODE_LIKE: Final = re.compile(r"[0-9][0-9\s-]*[Xx]?")
+# A code pasted from a spreadsheet cell in scientific notation: the search can say why it fails.
+_SCIENTIFIC_QUERY: Final = re.compile(r"\d[.,]\d+\s*[eE]\s*\+?\d{1,2}")
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """A clean 13-digit code, its kind, and what had to be repaired, for the import report."""
+
+    code: str
+    kind: str
+    repair: str | None = None
+
+
+class CodeError(ValueError):
+    """A rejected code: ``reason`` is for code and reports, ``str()`` for the bookseller."""
+
+    def __init__(self, reason: str, raw: str | int, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.raw = raw
+
+
+def normalize_code(raw: str | int) -> Code:
+    """Turn whatever a shop sent into a 13-digit code, or explain in French why we cannot.
+
+    Integers are accepted because spreadsheet readers such as openpyxl return numeric cells
+    as numbers. Repairs are only made when a check digit confirms them, so a guess never
+    puts a wrong book on a shelf.
+    """
+    text = raw if isinstance(raw, str) else str(raw)
+    if _SCIENTIFIC.search(text):
+        raise CodeError(
+            "scientific_notation",
+            raw,
+            f"Le code « {text.strip()} » est en notation scientifique : le tableur a arrondi "
+            "le nombre et les derniers chiffres sont perdus. Réexportez la colonne des codes "
+            "au format Texte.",
+        )
+    cleaned = _clean(text)
+    if not cleaned:
+        raise CodeError("empty_code", raw, "Le code est vide.")
+    if not _CODE_CHARACTERS.fullmatch(cleaned) or (cleaned[-1] in "Xx" and len(cleaned) != 10):
+        raise CodeError(
+            "invalid_characters",
+            raw,
+            f"Le code « {text.strip()} » contient des caractères autres que des chiffres "
+            "(seul un ISBN à 10 caractères peut finir par X).",
+        )
+
+    repair: str | None = None
+    match len(cleaned):
+        case 10:
+            _check_isbn10(cleaned, raw)
+            code, repair = _isbn10_to_isbn13(cleaned), "isbn10_converted"
+        case 9 if _isbn10_valid("0" + cleaned):
+            code, repair = _isbn10_to_isbn13("0" + cleaned), "leading_zero_restored"
+        case 12 if _ean13_valid("0" + cleaned):
+            code, repair = "0" + cleaned, "leading_zero_restored"
+        case 13:
+            code = cleaned
+        case 15 | 18:
+            code, repair = cleaned[:13], "addon_removed"
+        case length:
+            raise CodeError(
+                "invalid_length",
+                raw,
+                f"Le code « {text.strip()} » compte {length} caractères : un ISBN en compte "
+                "10 ou 13, un code-barres EAN 13.",
+            )
+    if not _ean13_valid(code):
+        raise CodeError("invalid_check_digit", raw, _check_digit_message(code))
+    return Code(code=code, kind=_classify(code), repair=repair)
+
+
+def looks_like_isbn(text: str) -> bool:
+    """Whether a search-box query is meant as a code, even a wrong one.
+
+    The search then reports why the code is invalid instead of looking for titles made of
+    digits. Titles such as « 1984 » are too short to count; an explicit ``ISBN``/``EAN``
+    prefix is enough on its own, since the reader said what they meant.
+    """
+    stripped = text.strip()
+    if _SCIENTIFIC_QUERY.fullmatch(stripped):
+        return True
+    prefix = _PREFIX.match(stripped)
+    rest = stripped[prefix.end() :].strip() if prefix else stripped
+    if not _CODE_LIKE.fullmatch(rest):
+        return False
+    return prefix is not None or 9 <= sum(c.isdigit() for c in rest) <= 18
+
+
+def hyphenate(isbn13: str) -> str:
+    """The hyphenated display form of an ISBN, or the digits unchanged when there is none.
+
+    Only ISBNs have registration-group ranges; ISMNs, GTINs, in-store codes and anything
+    isbnlib does not know are shown as plain digits rather than failing a page render.
+    """
+    if not (len(isbn13) == 13 and isbn13.isdigit() and _ean13_valid(isbn13)):
+        return isbn13
+    if _classify(isbn13) != "isbn":
+        return isbn13
+    return mask(isbn13) or isbn13
+
+
+def _clean(text: str) -> str:
+    """Remove the wrappers spreadsheets and cash registers add, without judging the result."""
+    cleaned = text.strip()
+    if formula := _EXCEL_FORMULA.fullmatch(cleaned):
+        cleaned = formula.group(1).strip()
+    cleaned = cleaned.removeprefix("'").strip()
+    if prefix := _PREFIX.match(cleaned):
+        cleaned = cleaned[prefix.end() :].strip()
+    cleaned = cleaned.removesuffix(".0")
+    return _INNER_SEPARATORS.sub("", cleaned)
+
+
+def _isbn10_valid(isbn10: str) -> bool:
+    """ISBN-10 checksum: weights 10 down to 1, modulo 11, a final X standing for 10."""
+    digits = [10 if c in "Xx" else int(c) for c in isbn10]
+    return sum(weight * digit for weight, digit in zip(range(10, 0, -1), digits)) % 11 == 0
+
+
+def _check_isbn10(isbn10: str, raw: str | int) -> None:
+    """Reject an ISBN-10 with a wrong check character, before it is rewritten as an ISBN-13."""
+    if not _isbn10_valid(isbn10):
+        raise CodeError("invalid_check_digit", raw, _check_digit_message(isbn10))
+
+
+def _isbn10_to_isbn13(isbn10: str) -> str:
+    """The 978-prefixed ISBN-13, whose EAN check digit replaces the ISBN-10 one."""
+    body = "978" + isbn10[:9]
+    return body + _ean13_check_digit(body)
+
+
+def _ean13_check_digit(body: str) -> str:
+    """EAN check digit of 12 digits: weights 1 and 3 alternating, rounded up to ten."""
+    total = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(body))
+    return str(-total % 10)
+
+
+def _ean13_valid(code: str) -> bool:
+    """Whether the 13th digit matches the first 12: one typo or a rounded float fails this."""
+    return _ean13_check_digit(code[:12]) == code[12]
+
+
+def _check_digit_message(code: str) -> str:
+    """Shared by ISBN-10 and EAN-13 failures, which a bookseller fixes the same way."""
+    return (
+        f"La clé de contrôle (dernier caractère) du code « {code} » est fausse : le code a "
+        "peut-être été mal saisi, ou abîmé par un tableur."
+    )
+
+
+def _classify(code: str) -> str:
+    """Kind by prefix; isbnlib accepts ISMNs (979-0) as ISBNs, so we cannot ask it."""
+    if code.startswith("9790"):
+        return "ismn"
+    if code.startswith(("978", "979")):
+        return "isbn"
+    if code.startswith("2"):
+        return "internal"
+    return "gtin"

@@ -1,0 +1,44 @@
+"""The sanity gates a staged file must pass before it may replace a shop's stock.
+
+Each gate protects the map from a broken export: a file cut short, a file full of garbage, or a
+file that suddenly lists far fewer books than last night (a till exporting one shelf only).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.models import ImportRun
+
+MAX_INVALID_SHARE = 0.20
+MIN_SHARE_OF_PREVIOUS = 0.5
+
+
+@dataclass(frozen=True)
+class Verdict:
+    gate: str
+    message: str
+
+
+def check(run: ImportRun, previous: ImportRun | None, *, force: bool) -> Verdict | None:
+    """None when the staged file may be applied; else the first gate it fails."""
+    if run.lines_read == 0:
+        return Verdict("empty_file", "le fichier ne contient aucune ligne de stock")
+    if run.accepted == 0:
+        return Verdict("no_valid_line", "aucune ligne valide dans le fichier")
+    invalid_share = run.rejected_lines / run.lines_read
+    if invalid_share > MAX_INVALID_SHARE:
+        return Verdict(
+            "too_many_invalid",
+            f"{run.rejected_lines} lignes invalides sur {run.lines_read} "
+            f"({invalid_share:.0%}, plus de {MAX_INVALID_SHARE:.0%}) : "
+            "le fichier semble endommagé, le stock précédent est conservé",
+        )
+    if (previous is not None and not force
+            and run.accepted < previous.accepted * MIN_SHARE_OF_PREVIOUS):
+        return Verdict(
+            "shrunk",
+            f"{run.accepted} lignes contre {previous.accepted} au dernier import : moins de la "
+            "moitié. Le stock précédent est conservé ; si c'est voulu, relancez avec --force "
+            "après vérification",
+        )
+    return None

@@ -1,0 +1,240 @@
+"""Apply one stock file to one shop: stage with COPY, check the gates, merge in set-based SQL.
+
+Everything happens in the caller's transaction, under a per-shop advisory lock, so two imports of
+one shop never interleave and a crash (even a killed process) leaves either the previous stock or
+the new one, never a mix. A refused file leaves every stock line as it was; its run and the reasons
+are still recorded when the caller commits.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from app.models import ImportRun, Shop
+from importers import gates
+from importers.records import FileRefused, LineIssue, StockRecord, StockSource
+
+logger = logging.getLogger(__name__)
+
+# First key of the two-key advisory lock: keeps our locks apart from any other user of them.
+ADVISORY_NAMESPACE = 7261
+
+# Records and issues share one staging table (issues have a reason_code; their `code` is the raw
+# value), so a single COPY stream carries the whole file and nothing accumulates in memory.
+STAGING_COLUMNS = ("line", "code", "kind", "quantity", "price_cents", "title", "authors",
+                   "publisher", "field", "reason_code", "message", "rejected")
+
+CREATE_STAGING = text("""
+    CREATE TEMP TABLE stock_staging (
+        line integer, code text, kind text, quantity integer, price_cents integer,
+        title text, authors text, publisher text,
+        field text, reason_code text, message text, rejected boolean
+    ) ON COMMIT DROP
+""")
+
+KEEP_ISSUES = text("""
+    INSERT INTO import_rejection (import_run_id, line, field, raw_value, reason_code, message)
+    SELECT :run_id, line, field, left(code, 500), reason_code, message
+    FROM stock_staging WHERE reason_code IS NOT NULL ORDER BY line
+""")
+
+# Duplicate lines of a code are summed; a price, when several lines give one, is the highest.
+CREATE_INCOMING = text("""
+    CREATE TEMP TABLE stock_incoming ON COMMIT DROP AS
+    SELECT code, min(kind) AS kind, sum(quantity)::integer AS quantity,
+           max(price_cents) AS price_cents
+    FROM stock_staging WHERE reason_code IS NULL GROUP BY code
+""")
+
+UPSERT_CHANGED = text("""
+    WITH upserted AS (
+        INSERT INTO stock_line AS s
+            (shop_id, isbn13, code_kind, on_hand, price_cents, exported_at, import_run_id)
+        SELECT :shop_id, code, kind, quantity, price_cents, :exported_at, :run_id
+        FROM stock_incoming
+        ON CONFLICT (shop_id, isbn13) DO UPDATE
+            SET on_hand = excluded.on_hand, price_cents = excluded.price_cents,
+                code_kind = excluded.code_kind, exported_at = excluded.exported_at,
+                import_run_id = excluded.import_run_id, updated_at = now()
+            WHERE (s.on_hand, s.price_cents, s.code_kind)
+                  IS DISTINCT FROM (excluded.on_hand, excluded.price_cents, excluded.code_kind)
+        RETURNING (xmax = 0) AS inserted
+    )
+    SELECT count(*) FILTER (WHERE inserted) AS added,
+           count(*) FILTER (WHERE NOT inserted) AS changed
+    FROM upserted
+""")
+
+# A full snapshot: what the file no longer lists is no longer on the shelf. Rows stay (with 0)
+# so concurrent reservations never see a line vanish.
+ZERO_MISSING = text("""
+    UPDATE stock_line AS s
+    SET on_hand = 0, exported_at = :exported_at, import_run_id = :run_id, updated_at = now()
+    WHERE s.shop_id = :shop_id AND s.on_hand > 0
+      AND NOT EXISTS (SELECT 1 FROM stock_incoming i WHERE i.code = s.isbn13)
+""")
+
+# Editions from the files: per code the best-filled line of this file; it replaces a stored value
+# only when it is better filled than the stored record, and a blank never erases anything.
+_FILLED_NEW = ("((excluded.title <> '')::int + (excluded.authors <> '')::int"
+               " + (excluded.publisher <> '')::int)")
+_FILLED_OLD = "((e.title <> '')::int + (e.authors <> '')::int + (e.publisher <> '')::int)"
+
+
+def _fill(column: str) -> str:
+    return (f"{column} = CASE WHEN excluded.{column} = '' THEN e.{column} "
+            f"WHEN e.{column} = '' OR {_FILLED_NEW} > {_FILLED_OLD} THEN excluded.{column} "
+            f"ELSE e.{column} END")
+
+
+FILL_EDITIONS = text(f"""
+    WITH best AS (
+        SELECT DISTINCT ON (code) code, title, authors, publisher
+        FROM stock_staging
+        WHERE reason_code IS NULL AND kind IN ('isbn', 'ismn')
+        ORDER BY code,
+                 (title <> '')::int + (authors <> '')::int + (publisher <> '')::int DESC,
+                 length(title) + length(authors) + length(publisher) DESC
+    )
+    INSERT INTO edition AS e (isbn13, title, authors, publisher)
+    SELECT code, title, authors, publisher FROM best
+    ON CONFLICT (isbn13) DO UPDATE SET
+        {_fill("title")}, {_fill("authors")}, {_fill("publisher")}, updated_at = now()
+    WHERE (excluded.title <> '' AND excluded.title IS DISTINCT FROM e.title)
+       OR (excluded.authors <> '' AND excluded.authors IS DISTINCT FROM e.authors)
+       OR (excluded.publisher <> '' AND excluded.publisher IS DISTINCT FROM e.publisher)
+""")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """Where the records came from: shown in the report, hashed for the duplicate gate."""
+
+    name: str
+    sha256: str
+    mtime: datetime | None = None
+
+
+def describe_file(path: Path, *, name: str | None = None) -> SourceFile:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    return SourceFile(name=name or path.name, sha256=digest.hexdigest(), mtime=mtime)
+
+
+def lock_shop(session: Session, shop_id: int) -> None:
+    """Wait for any other import of this shop to finish; released at commit or rollback."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:ns, :shop)"),
+                    {"ns": ADVISORY_NAMESPACE, "shop": shop_id})
+
+
+def last_applied_run(session: Session, shop_id: int) -> ImportRun | None:
+    return session.scalars(
+        select(ImportRun).where(ImportRun.shop_id == shop_id, ImportRun.status == "applied")
+        .order_by(ImportRun.started_at.desc(), ImportRun.id.desc()).limit(1)
+    ).first()
+
+
+def _stage(session: Session, run: ImportRun, records: Iterable[StockRecord | LineIssue]) -> None:
+    """COPY the parsed lines into staging, counting as they pass; keep the issues for the report.
+
+    A FileRefused raised by the parser is re-raised once the issues seen so far are kept.
+    """
+    session.execute(CREATE_STAGING)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    accepted = rejected = 0
+    refused: FileRefused | None = None
+    with raw.cursor() as cursor, cursor.copy(
+        f"COPY stock_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
+    ) as copy:
+        # A refusal must end the COPY cleanly: an exception inside the block would abort it and,
+        # with it, the transaction that is to record the refusal.
+        try:
+            for item in records:
+                if isinstance(item, StockRecord):
+                    accepted += 1
+                    copy.write_row((item.line, item.code, item.kind, item.quantity,
+                                    item.price_cents, item.title, item.authors, item.publisher,
+                                    None, None, None, None))
+                else:
+                    rejected += item.rejected
+                    copy.write_row((item.line, item.raw_value, None, None, None, None, None, None,
+                                    item.field, item.reason_code, item.message, item.rejected))
+        except FileRefused as exc:
+            refused = exc
+    run.accepted, run.rejected_lines = accepted, rejected
+    run.lines_read = accepted + rejected
+    session.execute(KEEP_ISSUES, {"run_id": run.id})
+    if refused is not None:
+        raise refused
+
+
+def _merge(session: Session, shop: Shop, run: ImportRun, exported_at: datetime) -> None:
+    session.execute(CREATE_INCOMING)
+    session.execute(text("ANALYZE stock_incoming"))
+    params = {"shop_id": shop.id, "run_id": run.id, "exported_at": exported_at}
+    added, changed = session.execute(UPSERT_CHANGED, params).one()
+    zeroed = session.execute(ZERO_MISSING, params).rowcount
+    incoming = session.scalar(text("SELECT count(*) FROM stock_incoming")) or 0
+    session.execute(FILL_EDITIONS)
+    run.added, run.changed, run.zeroed = added, changed, zeroed
+    run.unchanged = incoming - added - changed
+    shop.stock_exported_at = exported_at
+
+
+def apply_snapshot(session: Session, *, shop: Shop, source: StockSource, file: SourceFile,
+                   force: bool = False, exported_at: datetime | None = None) -> ImportRun:
+    """Stage, gate and merge one full snapshot of a shop's stock. The caller commits.
+
+    Never deletes a shop's stock when a gate fails: the previous snapshot stays visible.
+    """
+    lock_shop(session, shop.id)
+    previous = last_applied_run(session, shop.id)
+    run = ImportRun(shop_id=shop.id, source_name=file.name, sha256=file.sha256,
+                    format=source.format, forced=force, status="running")
+    session.add(run)
+    session.flush()
+    if previous is not None and previous.sha256 == file.sha256 and not force:
+        return _finish(session, run, "skipped_duplicate")
+    try:
+        _stage(session, run, source)
+    except FileRefused as refused:
+        return _finish(session, run, "rejected", gate=refused.reason_code,
+                       message=refused.message)
+    verdict = gates.check(run, previous, force=force)
+    if verdict is not None:
+        return _finish(session, run, "rejected", gate=verdict.gate, message=verdict.message)
+    run.exported_at = exported_at or source.exported_at or file.mtime or datetime.now(timezone.utc)
+    _merge(session, shop, run, run.exported_at)
+    logger.info("shop %s: run %s applied (+%s ~%s 0:%s)", shop.id, run.id, run.added,
+                run.changed, run.zeroed)
+    return _finish(session, run, "applied")
+
+
+def _finish(session: Session, run: ImportRun, status: str, *, gate: str | None = None,
+            message: str | None = None) -> ImportRun:
+    run.status, run.gate, run.gate_message = status, gate, message
+    run.finished_at = session.scalar(select(func.clock_timestamp()))
+    session.flush()
+    return run
+
+
+def record_failure(session: Session, *, shop: Shop, file: SourceFile, format: str | None,
+                   error: BaseException) -> ImportRun:
+    """After a rollback: keep a trace of a run that crashed, for the shop's history."""
+    run = ImportRun(shop_id=shop.id, source_name=file.name, sha256=file.sha256, format=format,
+                    status="running")
+    session.add(run)
+    session.flush()
+    return _finish(session, run, "failed", gate="internal_error",
+                   message=f"erreur inattendue pendant l'import : {type(error).__name__}")
