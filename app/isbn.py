@@ -16,12 +16,12 @@ from typing import Final
 
 from isbnlib import mask
 
-KINDS = ("isbn", "ismn", "gtin", "internal")
+KINDS: Final[tuple[str, ...]] = ("isbn", "ismn", "gtin", "internal")
 
 # Excel turns a long number into `9.78207E+12` (or `9,78207E+12` in French locales): the
 # rounded digits are gone for good, so this must be caught before any cleaning could make
 # the remains look like a code.
-_SCIENTIFIC: Final = re.compile(r"\d(?:[.,]\d*)?\s*[eE]\s*[+-]?\d")
+_SCIENTIFIC: Final = re.compile(r"\d(?:[.,]\d*\s*[eE]\s*[+-]?|\s*[eE]\s*[+-])\d")
 _EXCEL_FORMULA: Final = re.compile(r'="(.*)"', re.DOTALL)
 # `ISBN-13`, `ISBN10:`... but not the `10` opening `ISBN1034567890`, an ISBN-10 of group 1.
 _PREFIX: Final = re.compile(

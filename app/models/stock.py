@@ -5,9 +5,9 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
+from app.isbn import KINDS as CODE_KINDS
 from app.models.types import Timestamp, in_list
 
-CODE_KINDS = ("isbn", "ismn", "gtin", "internal")
 # Only these kinds are ever shown outside the shop that holds them.
 PUBLIC_CODE_KINDS = ("isbn", "ismn")
 
