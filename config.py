@@ -6,6 +6,7 @@ with an unreachable database.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 DEVELOPMENT_SECRET = "rayons-development-secret-do-not-use-in-production"
 
@@ -30,6 +31,9 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
+    # Stock files (upload page and push API) are streamed to disk, up to this size.
+    MAX_CONTENT_LENGTH = 200 * 1024 * 1024
+    UPLOAD_DIR = str(Path(__file__).resolve().parent / "var" / "uploads")
 
     @classmethod
     def from_environ(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, object]:
@@ -38,7 +42,7 @@ class Config:
         values: dict[str, object] = {
             key: getattr(cls, key) for key in dir(cls) if key.isupper()
         }
-        for key in ("SECRET_KEY", "DATABASE_URL", "NETWORK_NAME"):
+        for key in ("SECRET_KEY", "DATABASE_URL", "NETWORK_NAME", "UPLOAD_DIR"):
             if env.get(key):
                 values[key] = env[key]
         values["ENV"] = env.get("RAYONS_ENV", cls.ENV)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask import Flask
+    from flask_wtf.csrf import CSRFProtect
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,9 +19,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     not at module level, so `app.models`, `app.isbn` and the importers stay usable without it.
     """
     from flask import Flask
+    from flask_wtf.csrf import CSRFProtect
 
     from app import i18n, session
-    from app.views import error_handlers
+    from app.cli import register_commands
+    from app.views import error_handlers, formatting
+    from app.views.api import bp as api_bp
+    from app.views.public import bp as public_bp
+    from app.views.staff import bp as staff_bp
     from config import Config, check_production
 
     app = Flask(
@@ -37,11 +43,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     error_handlers.init_app(app)
 
-    from app.cli import register_commands
-    from app.views import formatting
-    from app.views.public import bp as public_bp
-
     formatting.init_app(app)
+    csrf = CSRFProtect(app)
+    # The API authenticates with bearer tokens, not cookies: CSRF does not apply.
+    csrf.exempt(api_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(api_bp)
     register_commands(app)
     return app

@@ -85,5 +85,7 @@ def demo_load() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for group in (db_cli, shops_cli, staff_cli, demo_cli):
+    from app.cli_stock import stock_cli
+
+    for group in (db_cli, shops_cli, staff_cli, demo_cli, stock_cli):
         app.cli.add_command(group)

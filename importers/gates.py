@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from app.models import ImportRun
 
 MAX_INVALID_SHARE = 0.20
+# Below this many invalid lines the share gate stays open: one typo in a four-line file is a
+# typo, not a broken export.
+MIN_INVALID_LINES_FOR_GATE = 5
 MIN_SHARE_OF_PREVIOUS = 0.5
 
 
@@ -26,7 +29,7 @@ def check(run: ImportRun, previous: ImportRun | None, *, force: bool) -> Verdict
     if run.accepted == 0:
         return Verdict("no_valid_line", "aucune ligne valide dans le fichier")
     invalid_share = run.rejected_lines / run.lines_read
-    if invalid_share > MAX_INVALID_SHARE:
+    if invalid_share > MAX_INVALID_SHARE and run.rejected_lines >= MIN_INVALID_LINES_FOR_GATE:
         return Verdict(
             "too_many_invalid",
             f"{run.rejected_lines} lignes invalides sur {run.lines_read} "

@@ -144,11 +144,16 @@ def last_applied_run(session: Session, shop_id: int) -> ImportRun | None:
     ).first()
 
 
+# ON COMMIT DROP cleans up after each run; this covers two runs inside one transaction.
+DROP_TEMP_TABLES = text("DROP TABLE IF EXISTS pg_temp.stock_staging, pg_temp.stock_incoming")
+
+
 def _stage(session: Session, run: ImportRun, records: Iterable[StockRecord | LineIssue]) -> None:
     """COPY the parsed lines into staging, counting as they pass; keep the issues for the report.
 
     A FileRefused raised by the parser is re-raised once the issues seen so far are kept.
     """
+    session.execute(DROP_TEMP_TABLES)
     session.execute(CREATE_STAGING)
     raw = session.connection().connection.driver_connection
     assert raw is not None
@@ -223,8 +228,9 @@ def apply_snapshot(session: Session, *, shop: Shop, source: StockSource, file: S
 
 def _finish(session: Session, run: ImportRun, status: str, *, gate: str | None = None,
             message: str | None = None) -> ImportRun:
+    finished_at = session.scalar(select(func.clock_timestamp()))
     run.status, run.gate, run.gate_message = status, gate, message
-    run.finished_at = session.scalar(select(func.clock_timestamp()))
+    run.finished_at = finished_at
     session.flush()
     return run
 

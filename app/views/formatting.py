@@ -5,7 +5,7 @@ from datetime import datetime
 
 from babel.dates import format_date
 from flask import Flask
-from flask_babel import get_locale, gettext
+from flask_babel import format_datetime, get_locale, gettext, lazy_gettext
 
 from geo.opening_hours import OpenStatus, format_intervals
 
@@ -38,7 +38,29 @@ def today_hours_label(status: OpenStatus | None) -> str:
     return format_intervals(status.today) or gettext("closed today")
 
 
+def local_datetime(moment: datetime | None) -> str:
+    """`23/11/2026 02:05` in the network's time zone (the zone of the shops' tills)."""
+    if moment is None:
+        return ""
+    return format_datetime(moment, "short")
+
+
+RUN_STATUS_LABELS = {
+    "applied": lazy_gettext("Applied"),
+    "rejected": lazy_gettext("Refused: previous stock kept"),
+    "failed": lazy_gettext("Failed: previous stock kept"),
+    "skipped_duplicate": lazy_gettext("Same file as last time: nothing to do"),
+    "running": lazy_gettext("In progress"),
+}
+
+
+def run_status_label(status: str) -> str:
+    return str(RUN_STATUS_LABELS.get(status, status))
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(open_status_label, "open_status")
     app.add_template_filter(today_hours_label, "today_hours")
+    app.add_template_filter(local_datetime, "local_datetime")
+    app.add_template_filter(run_status_label, "run_status")
     app.add_template_global(lambda: str(get_locale()), "current_locale")

@@ -1,0 +1,196 @@
+"""The JSON stock shape French till vendors already serve to aggregators, as a file or pulled.
+
+`{"stocks": [{"ref": "<EAN13>", "available": <int>, "price": <number>}], "total": ...}`, price
+optional. The line number of a stock is its 1-based position in the feed (across pages).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+
+from app.isbn import CodeError, normalize_code
+from geo.timezones import DEFAULT_ZONE
+from importers.records import FileRefused, LineIssue, StockRecord
+from importers.values import PRICE_UNIT_FACTORS, ValueProblem, parse_price, parse_quantity
+
+_EXPORT_TIME_KEYS = ("exported_at", "generated_at", "date")
+_LOCAL_ZONE = ZoneInfo(DEFAULT_ZONE)
+
+
+class JsonFileSource:
+    """A JSON stock file, loaded whole: fine up to ~100 MB, which is far beyond a shop's stock.
+
+    The file is read at construction (its export time is inside); a refusal is kept and raised
+    when iterating, inside the merge, which records it like any other refused file.
+    """
+
+    format = "json"
+
+    def __init__(self, path: Path, *, price_unit: str = "euros") -> None:
+        self.price_unit = _checked_unit(price_unit)
+        self.exported_at: datetime | None = None
+        self._stocks: list[Any] = []
+        self._refusal: FileRefused | None = None
+        try:
+            document = _load(path.read_bytes())
+            self._stocks = _stocks_of(document)
+        except FileRefused as refusal:
+            self._refusal = refusal
+            return
+        self.exported_at = _export_time(document)
+
+    def __iter__(self) -> Iterator[StockRecord | LineIssue]:
+        if self._refusal is not None:
+            raise self._refusal
+        for line, entry in enumerate(self._stocks, start=1):
+            yield from _read_entry(line, entry, self.price_unit)
+
+
+class JsonPullSource:
+    """The same shape pulled from a vendor's API, page by page with an `after` cursor.
+
+    Paging stops at an empty page, or at a short one unless the page's `total` says more are
+    due (an API capping `limit` below ours must not end the pull early). A network or HTTP
+    failure raises FileRefused("pull_failed") even mid-iteration: the merge refuses the whole
+    run, so a half-pulled snapshot never zeroes the books it did not reach.
+    `exported_at` stays None: the caller dates the snapshot with the pull time.
+    """
+
+    format = "json"
+
+    def __init__(self, url: str, *, price_unit: str = "euros",
+                 auth: tuple[str, str] | None = None, timeout_s: float = 20,
+                 page_size: int = 1000, max_pages: int = 10000) -> None:
+        self.url = url
+        self.price_unit = _checked_unit(price_unit)
+        self.auth = auth
+        self.timeout_s = timeout_s
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.exported_at: datetime | None = None
+
+    def __iter__(self) -> Iterator[StockRecord | LineIssue]:
+        line, after = 0, None
+        with requests.Session() as http:
+            for _ in range(self.max_pages):
+                stocks, total = self._fetch(http, after)
+                for entry in stocks:
+                    line += 1
+                    yield from _read_entry(line, entry, self.price_unit)
+                if not stocks or (len(stocks) < self.page_size and line >= (total or 0)):
+                    return
+                last = stocks[-1].get("ref") if isinstance(stocks[-1], dict) else None
+                if last is None or str(last).strip() in ("", after):
+                    raise FileRefused("pull_failed", "Le serveur de stock ne fait pas avancer "
+                                      "la pagination (paramètre after) : import interrompu.")
+                after = str(last).strip()
+        raise FileRefused("pull_failed", f"Plus de {self.max_pages} pages de stock : import "
+                                         "interrompu pour ne pas boucler sans fin.")
+
+    def _fetch(self, http: requests.Session, after: str | None) -> tuple[list[Any], int | None]:
+        """One page of stocks, and the total the API announces, if it does."""
+        params: dict[str, str | int] = {"limit": self.page_size}
+        if after is not None:
+            params["after"] = after
+        try:
+            response = http.get(self.url, params=params, auth=self.auth,
+                                timeout=(self.timeout_s, self.timeout_s))
+        except requests.Timeout:
+            raise FileRefused("pull_failed", f"Le serveur de stock n'a pas répondu en "
+                                             f"{self.timeout_s:g} s.") from None
+        except requests.RequestException as exc:
+            raise FileRefused("pull_failed", f"Le serveur de stock est injoignable "
+                                             f"({type(exc).__name__}).") from None
+        if not response.ok:
+            raise FileRefused("pull_failed", f"Le serveur de stock a répondu par une erreur "
+                                             f"HTTP {response.status_code}.")
+        document = _load(response.content)
+        total = document.get("total") if isinstance(document, dict) else None
+        return _stocks_of(document), total if isinstance(total, int) else None
+
+
+def _checked_unit(price_unit: str) -> str:
+    """A wrong feed setting is a configuration bug: fail at setup, not on the first price."""
+    if price_unit not in PRICE_UNIT_FACTORS:
+        raise ValueError(f"unknown price unit {price_unit!r}")
+    return price_unit
+
+
+def _load(data: bytes) -> Any:
+    if not data.strip():
+        raise FileRefused("empty_file", "Le fichier est vide.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileRefused("invalid_json", f"Le JSON n'est pas encodé en UTF-8 (octet "
+                                          f"{exc.start}).") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            raise FileRefused("truncated", f"Le JSON s'arrête avant la fin (ligne {exc.lineno}, "
+                                           f"colonne {exc.colno}) : il a peut-être été coupé "
+                                           "pendant l'envoi.") from None
+        raise FileRefused("invalid_json", f"JSON illisible ligne {exc.lineno}, colonne "
+                                          f"{exc.colno}.") from None
+
+
+def _stocks_of(document: Any) -> list[Any]:
+    stocks = document.get("stocks") if isinstance(document, dict) else None
+    if not isinstance(stocks, list):
+        raise FileRefused("not_stock_json", "Ce JSON n'est pas un fichier de stock : la liste "
+                                            "« stocks » est absente.")
+    return stocks
+
+
+def _export_time(document: dict[str, Any]) -> datetime | None:
+    """The first readable ISO time among the usual keys; a naive one is in the home zone."""
+    for key in _EXPORT_TIME_KEYS:
+        value = document.get(key)
+        if not isinstance(value, str):
+            continue
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            continue
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=_LOCAL_ZONE)
+    return None
+
+
+def _read_entry(line: int, entry: Any, price_unit: str) -> Iterator[StockRecord | LineIssue]:
+    if not isinstance(entry, dict):
+        yield LineIssue(line, "stocks", json.dumps(entry)[:200], "invalid_entry",
+                        "Cet élément de « stocks » n'est pas un objet JSON.")
+        return
+    ref = entry.get("ref")
+    if ref is None or not str(ref).strip():
+        yield LineIssue(line, "ref", "", "missing_code", "Référence (ref) absente.")
+        return
+    try:
+        code = normalize_code(ref if isinstance(ref, (str, int)) else str(ref))
+        quantity = parse_quantity(entry.get("available"))
+    except CodeError as exc:
+        yield LineIssue(line, "ref", str(ref), exc.reason, str(exc))
+        return
+    except ValueProblem as exc:
+        yield LineIssue(line, "available", str(entry.get("available", "")), exc.reason, str(exc))
+        return
+    if quantity < 0:
+        yield LineIssue(line, "available", str(quantity), "negative_quantity",
+                        f"quantité négative ({quantity}) enregistrée comme 0",
+                        rejected=False)
+        quantity = 0
+    price = None
+    try:
+        price = parse_price(entry.get("price"), unit=price_unit)
+    except ValueProblem as exc:  # the stock is still worth applying without its price
+        yield LineIssue(line, "price", str(entry.get("price")), exc.reason, str(exc),
+                        rejected=False)
+    yield StockRecord(line=line, code=code.code, kind=code.kind, quantity=quantity,
+                      price_cents=price)

@@ -1,0 +1,216 @@
+"""Rows of cells found by header name, whatever file they come from, turned into stock records.
+
+A shop that moves from a CSV export to an Excel one keeps its column names, so delimited text,
+spreadsheets and scanner dumps share this base dialect and override only what differs. Columns are
+found by name, never by position: tills reorder, add and drop columns between versions.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from app.isbn import Code, CodeError, normalize_code
+from importers.records import FileRefused, LineIssue, StockRecord
+from importers.values import ValueProblem, parse_price, parse_quantity
+
+# Each spelled once: case, accents, spaces and punctuation are folded away (`Qte`, `on hand`).
+# In priority order within a field: a barcode column beats the till's own reference, and `sku`
+# (often an empty column of US exports) is only used when nothing better is there.
+HEADER_SYNONYMS: Mapping[str, tuple[str, ...]] = {
+    "code": ("EAN", "EAN13", "Code EAN", "Gencod", "Gencode", "Code barre", "Code-barres",
+             "ISBN", "ISBN13", "Réf", "Référence", "sku"),
+    "quantity": ("Qté", "Quantité", "Stock", "Dispo", "Disponible", "quantity", "qty",
+                 "available", "on_hand"),
+    "title": ("Titre", "Libellé", "Désignation", "title"),
+    "authors": ("Auteur", "Auteurs", "author", "authors"),
+    "publisher": ("Éditeur", "publisher"),
+    "price": ("Prix TTC", "Prix", "PVP", "price"),
+}
+FIELD_LABELS = {"code": "code (EAN/ISBN)", "quantity": "quantité"}
+# Beyond these a value is a shifted column (a code read as a quantity), not a real count or price;
+# they would also overflow the 32-bit columns of the stock table.
+MAX_QUANTITY = 100_000
+MAX_PRICE_CENTS = 10_000_000
+REPAIR_MESSAGES = {
+    "isbn10_converted": "ISBN à 10 chiffres converti en {code}",
+    "leading_zero_restored": "zéro initial perdu par le tableur, rétabli : {code}",
+    "addon_removed": "extension de prix du code-barres ignorée, code retenu : {code}",
+}
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+# A row's physical line (or sheet row) number and its cells, blank rows included.
+Row = tuple[int, Sequence[object]]
+
+
+def fold_header(name: str) -> str:
+    """`Qté`, `QTE `, `qte.` and a BOM-glued `Qte` all read `qte`: shops retype headers freely."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return _NOT_ALNUM.sub("", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def cell_text(cell: object) -> str:
+    """A cell as the shop sees it; spreadsheet integers stay integers (never `9.78e12`)."""
+    if isinstance(cell, str):
+        return cell.strip()
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
+
+
+def is_blank(cells: Sequence[object]) -> bool:
+    return not any(cell_text(cell) for cell in cells)
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """Where each field sits in a row; `header` says whether the row that set it is a header."""
+
+    positions: Mapping[str, int]
+    header: bool
+
+    def cell(self, cells: Sequence[object], field: str) -> object:
+        position = self.positions.get(field)
+        return cells[position] if position is not None and position < len(cells) else None
+
+
+def read_code(line: int, raw: object) -> Code | LineIssue:
+    """The normalised code, or the rejection to report; numbers go in as integers, exactly."""
+    value = int(raw) if isinstance(raw, float) and raw.is_integer() else raw
+    try:
+        return normalize_code(value if isinstance(value, int) else cell_text(value))
+    except CodeError as exc:
+        return LineIssue(line, "code", cell_text(raw), exc.reason, str(exc))
+
+
+class TabularSource(ABC):
+    """A file read row by row; subclasses supply `_rows()` and override class attributes."""
+
+    format: str
+    header_synonyms: ClassVar[Mapping[str, tuple[str, ...]]] = HEADER_SYNONYMS
+    required_fields: ClassVar[tuple[str, ...]] = ("code", "quantity")
+    # Order-file style `EAN;qty` lines; a layout without a quantity counts one copy per line.
+    headerless_columns: ClassVar[Mapping[str, int]] = {"code": 0, "quantity": 1}
+    may_have_header: ClassVar[bool] = True
+
+    def __init__(self, path: Path, *, price_unit: str = "euros") -> None:
+        self.path = path
+        self.price_unit = price_unit
+        self.exported_at: datetime | None = None
+
+    @abstractmethod
+    def _rows(self) -> Iterator[Row]:
+        """Every row of the file, blank ones included, opened and closed during the iteration."""
+
+    def __iter__(self) -> Iterator[StockRecord | LineIssue]:
+        """Every data line yields a record, or exactly one rejected issue, plus notices.
+
+        The merge counts rejected lines by counting rejected issues, hence never two per line.
+        """
+        columns: Columns | None = None
+        data_lines = 0
+        for line, cells in self._rows():
+            if is_blank(cells):
+                continue
+            if columns is None:
+                columns = self._columns(cells)
+                if columns.header:
+                    continue
+            data_lines += 1
+            yield from self._read_row(line, cells, columns)
+        if data_lines == 0:
+            raise FileRefused("empty_file", "le fichier est vide" if columns is None else
+                              "le fichier ne contient que l'en-tête, aucune ligne de stock")
+
+    def _columns(self, first_row: Sequence[object]) -> Columns:
+        """The header's columns, or the headerless layout when the first row is already data."""
+        positions = self._header_positions(first_row) if self.may_have_header else {}
+        if not self.may_have_header or self._is_data(first_row, recognised=bool(positions)):
+            return Columns(self.headerless_columns, header=False)
+        missing = [FIELD_LABELS[field] for field in self.required_fields if field not in positions]
+        if missing:
+            found_header = " ; ".join(cell_text(cell) for cell in first_row)
+            raise FileRefused(
+                "missing_columns",
+                f"colonne introuvable : {', '.join(missing)} (en-tête lu : « {found_header} »)",
+            )
+        return Columns(positions, header=True)
+
+    def _header_positions(self, row: Sequence[object]) -> dict[str, int]:
+        """Each field's column: the highest-priority synonym present, leftmost on a tie."""
+        folded = [fold_header(cell_text(cell)) for cell in row]
+        positions: dict[str, int] = {}
+        for field, synonyms in self.header_synonyms.items():
+            found = [folded.index(name) for name in map(fold_header, synonyms) if name in folded]
+            if found:
+                positions[field] = found[0]
+        return positions
+
+    @staticmethod
+    def _is_data(first_row: Sequence[object], *, recognised: bool) -> bool:
+        """A valid code first, or digits under no known column name (a code with a typo)."""
+        first = first_row[0] if first_row else None
+        if isinstance(read_code(1, first), Code):
+            return True
+        return not recognised and any(c.isdigit() for c in cell_text(first))
+
+    def _read_row(self, line: int, cells: Sequence[object],
+                  columns: Columns) -> Iterable[StockRecord | LineIssue]:
+        raw_code = columns.cell(cells, "code")
+        code = read_code(line, raw_code)
+        if isinstance(code, LineIssue):
+            return [code]
+        notices: list[LineIssue] = []
+        if code.repair is not None:
+            notices.append(LineIssue(line, "code", cell_text(raw_code), code.repair,
+                                     REPAIR_MESSAGES[code.repair].format(code=code.code),
+                                     rejected=False))
+        quantity = 1
+        if "quantity" in columns.positions:
+            raw_quantity = columns.cell(cells, "quantity")
+            try:
+                quantity = self._quantity(raw_quantity)
+            except ValueProblem as exc:
+                return [LineIssue(line, "quantity", cell_text(raw_quantity), exc.reason, str(exc))]
+            if quantity < 0:
+                notices.append(LineIssue(line, "quantity", cell_text(raw_quantity),
+                                         "negative_quantity",
+                                         f"quantité négative ({quantity}) enregistrée comme 0",
+                                         rejected=False))
+                quantity = 0
+        raw_price = columns.cell(cells, "price")
+        try:
+            price_cents = self._price(raw_price)
+        except ValueProblem as exc:
+            price_cents = None
+            notices.append(LineIssue(line, "price", cell_text(raw_price), exc.reason,
+                                     f"{exc} ; ligne enregistrée sans prix", rejected=False))
+        record = StockRecord(
+            line, code.code, code.kind, quantity, price_cents,
+            title=cell_text(columns.cell(cells, "title")),
+            authors=cell_text(columns.cell(cells, "authors")),
+            publisher=cell_text(columns.cell(cells, "publisher")),
+        )
+        return [record, *notices]
+
+    @staticmethod
+    def _quantity(raw: object) -> int:
+        quantity = parse_quantity(raw if isinstance(raw, int | float) else cell_text(raw) or None)
+        if quantity > MAX_QUANTITY:
+            raise ValueProblem("implausible_quantity",
+                               f"quantité invraisemblable : « {cell_text(raw)} »")
+        return quantity
+
+    def _price(self, raw: object) -> int | None:
+        price = parse_price(raw if isinstance(raw, int | float) else cell_text(raw),
+                            unit=self.price_unit)
+        if price is not None and price > MAX_PRICE_CENTS:
+            raise ValueProblem("invalid_price", f"prix invraisemblable : « {cell_text(raw)} »")
+        return price

@@ -1,0 +1,177 @@
+"""The stock commands (single file, nightly drop folders, tokens), the upload page and the push API."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy.orm import Session
+
+from app.models import Shop
+from app.services import shop_tokens
+from tests.factories import make_shop, make_staff
+from tests.stock_helpers import STOCK_DATA, shelf
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture()
+def shop(session: Session) -> Shop:
+    return make_shop(session, slug="mots-passants", name="Les Mots Passants")
+
+
+def test_stock_import_json_report(cli: FlaskCliRunner, shop: Shop) -> None:
+    result = cli.invoke(args=["stock", "import", "--shop", shop.slug, "--json",
+                              str(STOCK_DATA / "fr_pos_export_cp1252.csv")])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert {k: body[k] for k in ("status", "format", "lines_read", "accepted", "rejected_lines",
+                                 "added", "changed", "zeroed", "unchanged", "gate")} == {
+        "status": "applied", "format": "delimited", "lines_read": 8, "accepted": 8,
+        "rejected_lines": 0, "added": 7, "changed": 0, "zeroed": 0, "unchanged": 0, "gate": None}
+    assert body["rejections"][0] == {
+        "line": 9, "field": "quantity", "value": "-1", "reason": "negative_quantity",
+        "message": body["rejections"][0]["message"]}
+
+
+def test_stock_import_exit_codes(cli: FlaskCliRunner, shop: Shop, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    refused = cli.invoke(args=["stock", "import", "--shop", shop.slug, str(empty)])
+    assert refused.exit_code == 1 and "refused (empty_file" in refused.output
+    unknown = cli.invoke(args=["stock", "import", "--shop", "nowhere", str(empty)])
+    assert unknown.exit_code == 1 and "unknown shop: nowhere" in unknown.output
+    path = STOCK_DATA / "scanner_dump.txt"
+    assert cli.invoke(args=["stock", "import", "--shop", shop.slug, str(path)]).exit_code == 0
+    duplicate = cli.invoke(args=["stock", "import", "--shop", shop.slug, str(path)])
+    assert duplicate.exit_code == 0 and duplicate.output.startswith("skipped_duplicate")
+
+
+def test_nightly_over_good_broken_and_empty_drops(cli: FlaskCliRunner, session: Session,
+                                                  tmp_path: Path) -> None:
+    good, broken, empty = (make_shop(session, slug=s) for s in ("good", "broken", "empty"))
+    for folder in ("good", "broken", "empty", "unknown-shop"):
+        (tmp_path / folder).mkdir()
+    old = tmp_path / "good" / "stock-old.csv"
+    shutil.copy(STOCK_DATA / "two_cols_no_header.txt", old)
+    os.utime(old, (1_700_000_000, 1_700_000_000))
+    shutil.copy(STOCK_DATA / "fr_pos_export_cp1252.csv", tmp_path / "good" / "stock-new.csv")
+    (tmp_path / "broken" / "stock.csv").write_bytes(b"EAN;Titre;Stock\n9782070368228;Le Ph")
+    (tmp_path / "empty" / "stock.csv").write_bytes(b"")
+    shutil.copy(STOCK_DATA / "scanner_dump.txt", tmp_path / "unknown-shop" / "x.txt")
+
+    result = cli.invoke(args=["stock", "nightly", str(tmp_path)])
+    assert result.exit_code == 1
+    table = result.output
+    assert "good" in table and "applied" in table and "rejected" in table
+    assert shelf(session, good.id)["9782070368228"] == 4
+    assert shelf(session, broken.id) == {} and shelf(session, empty.id) == {}
+    assert sorted(p.name for p in (tmp_path / "good" / "done").iterdir()) == [
+        "stock-new.csv", "stock-old.csv"]
+    assert [p.name for p in (tmp_path / "broken" / "rejected").iterdir()] == ["stock.csv"]
+    assert [p.name for p in (tmp_path / "empty" / "rejected").iterdir()] == ["stock.csv"]
+    assert (tmp_path / "unknown-shop" / "x.txt").exists()  # left for a human
+
+
+def sign_in(client: FlaskClient, email: str) -> None:
+    response = client.post("/staff/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def test_upload_page_report_history_and_csv(client: FlaskClient, session: Session, shop: Shop,
+                                            app: Flask, tmp_path: Path) -> None:
+    app.config["UPLOAD_DIR"] = str(tmp_path)
+    staff = make_staff(session, shops=[shop])
+    sign_in(client, staff.email)
+    page = client.get(f"/staff/shops/{shop.slug}/stock").get_data(as_text=True)
+    assert "Importer mon stock" in page and "Aucun import" in page
+    data = {"stock_file": (io.BytesIO((STOCK_DATA / "excel_export.xlsx").read_bytes()),
+                           "export.xlsx")}
+    response = client.post(f"/staff/shops/{shop.slug}/stock", data=data,
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    report = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Appliqué" in report and "export.xlsx" in report
+    assert shelf(session, shop.id)["9780201633610"] == 1
+    assert "9782070000000" in report  # the destroyed code, with its reason
+    csv_url = response.headers["Location"] + "/rejections.csv"
+    csv_body = client.get(csv_url).get_data(as_text=True)
+    assert csv_body.startswith("\ufeffligne;champ;valeur;motif;message")
+    assert "invalid_check_digit" in csv_body
+    history = client.get(f"/staff/shops/{shop.slug}/stock").get_data(as_text=True)
+    assert "export.xlsx" in history
+
+
+def test_staff_never_see_another_shops_imports(client: FlaskClient, session: Session,
+                                               shop: Shop, test_sessionmaker: object) -> None:
+    other = make_shop(session, slug="autre")
+    staff = make_staff(session, shops=[other])
+    sign_in(client, staff.email)
+    assert client.get(f"/staff/shops/{shop.slug}/stock").status_code == 404
+    from importers.runner import import_file
+
+    run = import_file(test_sessionmaker, shop_slug=shop.slug,  # type: ignore[arg-type]
+                      path=STOCK_DATA / "scanner_dump.txt")
+    for url in (f"/staff/shops/{shop.slug}/imports/{run.run_id}",
+                f"/staff/shops/{shop.slug}/imports/{run.run_id}/rejections.csv",
+                f"/staff/shops/{other.slug}/imports/{run.run_id}"):
+        assert client.get(url).status_code == 404
+
+
+def test_staff_pages_need_sign_in(client: FlaskClient, shop: Shop) -> None:
+    response = client.get(f"/staff/shops/{shop.slug}/stock")
+    assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
+
+
+def test_upload_form_needs_csrf_token(app: Flask, client: FlaskClient, session: Session,
+                                      shop: Shop) -> None:
+    staff = make_staff(session, shops=[shop])
+    sign_in(client, staff.email)
+    app.config["WTF_CSRF_ENABLED"] = True
+    data = {"stock_file": (io.BytesIO(b"9782070368228;1\n"), "s.csv")}
+    response = client.post(f"/staff/shops/{shop.slug}/stock", data=data,
+                           content_type="multipart/form-data")
+    assert response.status_code == 400
+
+
+def test_push_api(client: FlaskClient, session: Session, shop: Shop, app: Flask,
+                  tmp_path: Path) -> None:
+    app.config["UPLOAD_DIR"] = str(tmp_path)
+    token = shop_tokens.issue_token(session, shop=shop)
+    other = make_shop(session)
+    other_token = shop_tokens.issue_token(session, shop=other)
+    body = (STOCK_DATA / "provider_api_stocks.json").read_bytes()
+    url = f"/api/v1/shops/{shop.slug}/stock"
+
+    def put(auth: str | None, data: bytes = body) -> object:
+        headers = {"Authorization": auth} if auth else {}
+        return client.put(url, data=data, headers=headers)
+
+    for auth in (None, "Bearer wrong", f"Bearer {other_token}", token):
+        denied = put(auth)
+        assert denied.status_code == 401
+        assert denied.mimetype == "application/problem+json"
+    ok = put(f"Bearer {token}")
+    assert ok.status_code == 200, ok.get_data(as_text=True)
+    assert ok.get_json()["status"] == "applied" and ok.get_json()["format"] == "json"
+    assert shelf(session, shop.id)["9782070368228"] == 4
+    app.config["MAX_CONTENT_LENGTH"] = 100
+    assert put(f"Bearer {token}").status_code == 413
+    shop_tokens.revoke_token(session, shop=shop)
+    app.config["MAX_CONTENT_LENGTH"] = 10_000
+    assert put(f"Bearer {token}").status_code == 401
+
+
+def test_token_command(cli: FlaskCliRunner, session: Session, shop: Shop) -> None:
+    result = cli.invoke(args=["stock", "token", shop.slug])
+    assert result.exit_code == 0
+    token = result.output.strip().splitlines()[-1]
+    assert shop_tokens.shop_for_token(session, slug=shop.slug, token=token) is not None
+    assert cli.invoke(args=["stock", "token", shop.slug, "--revoke"]).exit_code == 0
+    session.expire_all()
+    assert shop_tokens.shop_for_token(session, slug=shop.slug, token=token) is None
