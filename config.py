@@ -34,6 +34,8 @@ class Config:
     # Stock files (upload page and push API) are streamed to disk, up to this size.
     MAX_CONTENT_LENGTH = 200 * 1024 * 1024
     UPLOAD_DIR = str(Path(__file__).resolve().parent / "var" / "uploads")
+    # Where `demo load` writes the demo shops' generated till files.
+    DEMO_STOCK_DIR = str(Path(__file__).resolve().parent / "var" / "demo-stock")
 
     @classmethod
     def from_environ(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, object]:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -10,9 +12,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app import PROJECT_ROOT, migrate
-from app.session import unit_of_work
+from app.session import session_factory, unit_of_work
 from app.errors import RayonsError
 from app.services import shop_import, staff
+from importers.runner import import_file
 
 db_cli = AppGroup("db", help="Database schema.")
 shops_cli = AppGroup("shops", help="The network's shops.")
@@ -76,12 +79,20 @@ def staff_add(email: str, shops: tuple[str, ...], role: str, password_stdin: boo
 
 @demo_cli.command("load")
 def demo_load() -> None:
-    """Load (or refresh) the demonstration network through the ordinary import path."""
+    """Load (or refresh) the demonstration network and its stock through the ordinary paths:
+    the shops spreadsheet import, then one till file per shop through the stock importer."""
+    from demo.generate_stock import generate
+
     with unit_of_work() as session:
         report = shop_import.import_shops(session, DEMO_SHOPS)
     _print_shop_report(report, as_json=False)
     if not report.ok:
         sys.exit(1)
+    files = generate(Path(current_app.config["DEMO_STOCK_DIR"]), now=datetime.now(timezone.utc))
+    factory = session_factory()
+    statuses = Counter(import_file(factory, shop_slug=slug, path=path).status
+                       for slug, path in sorted(files.items()))
+    click.echo("demo stock: " + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())))
 
 
 def register_commands(app: Flask) -> None:

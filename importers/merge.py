@@ -209,7 +209,13 @@ def apply_snapshot(session: Session, *, shop: Shop, source: StockSource, file: S
                     format=source.format, forced=force, status="running")
     session.add(run)
     session.flush()
+    exported_at = exported_at or source.exported_at or file.mtime or datetime.now(timezone.utc)
     if previous is not None and previous.sha256 == file.sha256 and not force:
+        # The same content exported again: nothing to merge, but the stock is confirmed as of
+        # this newer export.
+        if shop.stock_exported_at is None or exported_at > shop.stock_exported_at:
+            shop.stock_exported_at = exported_at
+        run.exported_at = exported_at
         return _finish(session, run, "skipped_duplicate")
     try:
         _stage(session, run, source)
@@ -219,8 +225,8 @@ def apply_snapshot(session: Session, *, shop: Shop, source: StockSource, file: S
     verdict = gates.check(run, previous, force=force)
     if verdict is not None:
         return _finish(session, run, "rejected", gate=verdict.gate, message=verdict.message)
-    run.exported_at = exported_at or source.exported_at or file.mtime or datetime.now(timezone.utc)
-    _merge(session, shop, run, run.exported_at)
+    run.exported_at = exported_at
+    _merge(session, shop, run, exported_at)
     logger.info("shop %s: run %s applied (+%s ~%s 0:%s)", shop.id, run.id, run.added,
                 run.changed, run.zeroed)
     return _finish(session, run, "applied")

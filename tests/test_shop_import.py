@@ -5,12 +5,13 @@ import json
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskCliRunner
 from geoalchemy2.shape import to_shape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Network, Shop
+from app.models import Edition, ImportRun, Network, Shop
 from app.services.shop_import import import_shops
 from tests.factories import make_shop
 
@@ -124,7 +125,9 @@ def test_cli_json_summary(cli: FlaskCliRunner) -> None:
         "message": "le nom de la librairie est vide"}
 
 
-def test_demo_network_loads_through_the_same_path(cli: FlaskCliRunner, session: Session) -> None:
+def test_demo_network_loads_through_the_same_path(cli: FlaskCliRunner, session: Session,
+                                                  app: Flask, tmp_path: Path) -> None:
+    app.config["DEMO_STOCK_DIR"] = str(tmp_path)
     result = cli.invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
     shops = list(session.scalars(select(Shop)))
@@ -132,3 +135,8 @@ def test_demo_network_loads_through_the_same_path(cli: FlaskCliRunner, session: 
     networks = {n.name: len(n.shops) for n in session.scalars(select(Network))}
     assert len(networks) == 2 and all(count >= 10 for count in networks.values())
     assert {s.city for s in shops} >= {"Bordeaux", "Pau", "Bayonne", "Limoges", "La Rochelle"}
+    # Their stock came through the stock importer, one till file per shop, in mixed formats.
+    runs = session.execute(select(ImportRun.format, ImportRun.status)).all()
+    assert len(runs) == len(shops) and {status for _, status in runs} == {"applied"}
+    assert {fmt for fmt, _ in runs} == {"delimited", "xlsx", "json", "onix"}
+    assert session.scalar(select(func.count()).select_from(Edition)) > 1000
