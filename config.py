@@ -34,6 +34,18 @@ class Config:
     # Stock files (upload page and push API) are streamed to disk, up to this size.
     MAX_CONTENT_LENGTH = 200 * 1024 * 1024
     UPLOAD_DIR = str(Path(__file__).resolve().parent / "var" / "uploads")
+    # Mail: "smtp" in production; during development messages are written to var/mail/.
+    MAIL_BACKEND = "file"
+    MAIL_FILE_PATH = str(Path(__file__).resolve().parent / "var" / "mail")
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_DEFAULT_SENDER = "Rayons <ne-pas-repondre@rayons.example>"
+    MAIL_TIMEOUT = 10
+    # Absolute links in mails point here.
+    PUBLIC_URL = "http://127.0.0.1:5000"
     # Where `demo load` writes the demo shops' generated till files.
     DEMO_STOCK_DIR = str(Path(__file__).resolve().parent / "var" / "demo-stock")
 
@@ -44,10 +56,17 @@ class Config:
         values: dict[str, object] = {
             key: getattr(cls, key) for key in dir(cls) if key.isupper()
         }
-        for key in ("SECRET_KEY", "DATABASE_URL", "NETWORK_NAME", "UPLOAD_DIR"):
+        values["ENV"] = env.get("RAYONS_ENV", cls.ENV)
+        for key in ("SECRET_KEY", "DATABASE_URL", "NETWORK_NAME", "UPLOAD_DIR", "PUBLIC_URL",
+                    "MAIL_BACKEND", "MAIL_FILE_PATH", "MAIL_SERVER", "MAIL_USERNAME",
+                    "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER"):
             if env.get(key):
                 values[key] = env[key]
-        values["ENV"] = env.get("RAYONS_ENV", cls.ENV)
+        if env.get("MAIL_PORT"):
+            values["MAIL_PORT"] = int(env["MAIL_PORT"])
+        values["MAIL_USE_TLS"] = env.get("MAIL_USE_TLS", "") == "1"
+        if values["ENV"] == "production" and not env.get("MAIL_BACKEND"):
+            values["MAIL_BACKEND"] = "smtp"
         values["SQLALCHEMY_ECHO"] = env.get("SQLALCHEMY_ECHO", "") == "1"
         return values
 

@@ -21,7 +21,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
     from flask_wtf.csrf import CSRFProtect
 
-    from app import i18n, session
+    from app import i18n, mail, session
     from app.cli import register_commands
     from app.views import error_handlers, formatting
     from app.views.api import bp as api_bp
@@ -41,6 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     session.init_app(app)
     i18n.init_app(app)
+    mail.init_app(app)
     error_handlers.init_app(app)
 
     formatting.init_app(app)

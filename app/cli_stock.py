@@ -5,6 +5,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import click
@@ -13,10 +14,11 @@ from flask.cli import AppGroup
 from app.errors import RayonsError
 from app.models import ImportRun
 from app.services import shop_tokens
+from app.services.import_mail import import_and_report
 from app.session import session_factory, unit_of_work
 from importers import nightly, report
 from importers.registry import FORMATS
-from importers.runner import find_shop, import_file
+from importers.runner import find_shop
 
 stock_cli = AppGroup("stock", help="Shops' stock files.")
 FAILED = ("rejected", "failed")
@@ -33,7 +35,8 @@ def stock_import(shop_slug: str, file: Path, format_: str | None, force: bool,
     """Import one stock file for one shop; exit 1 when it was refused or failed."""
     factory = session_factory()
     try:
-        result = import_file(factory, shop_slug=shop_slug, path=file, format=format_, force=force)
+        result = import_and_report(factory, shop_slug=shop_slug, path=file, format=format_,
+                                   force=force)
     except RayonsError as exc:
         raise click.ClickException(exc.message) from exc
     with factory() as session:
@@ -96,7 +99,7 @@ def stock_nightly(drop_dir: Path) -> None:
     with click.progressbar(jobs, label="stock", show_pos=True, hidden=not show_bar) as bar:
         for job in bar:
             started = time.monotonic()
-            outcome = nightly.run_job(factory, job)
+            outcome = nightly.run_job(job, importer=partial(import_and_report, factory))
             with factory() as session:
                 run = session.get(ImportRun, outcome.run_id) if outcome.run_id else None
                 row = Row(job.shop_slug, outcome.status, run.lines_read if run else 0,

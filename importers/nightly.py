@@ -10,13 +10,17 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.orm import Session, sessionmaker
+from typing import Protocol
 
 from app.errors import NotFound
-from importers.runner import import_file
+from importers.runner import RunResult
 
 logger = logging.getLogger(__name__)
 ARCHIVE_DIRS = ("done", "rejected")
+
+
+class Importer(Protocol):
+    def __call__(self, *, shop_slug: str, path: Path) -> RunResult: ...
 
 
 @dataclass(frozen=True)
@@ -55,9 +59,10 @@ def _archive(path: Path, where: str) -> None:
     path.rename(target)
 
 
-def run_job(factory: sessionmaker[Session], job: DropJob) -> Outcome:
+def run_job(job: DropJob, *, importer: Importer) -> Outcome:
+    """Import the job's newest file with `importer` (import_file, or a wrapper that also mails)."""
     try:
-        result = import_file(factory, shop_slug=job.shop_slug, path=job.newest)
+        result = importer(shop_slug=job.shop_slug, path=job.newest)
     except NotFound as exc:
         logger.warning("drop folder %s: %s", job.shop_slug, exc.message)
         return Outcome("failed", None, exc.message)

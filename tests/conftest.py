@@ -61,7 +61,8 @@ def session(test_sessionmaker: sessionmaker[Session]) -> Iterator[Session]:
 @pytest.fixture()
 def app(database_url: str, test_sessionmaker: sessionmaker[Session]) -> Flask:
     app = create_app({"TESTING": True, "DATABASE_URL": database_url,
-                      "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False})
+                      "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
+                      "MAIL_BACKEND": "locmem"})
     app.extensions["rayons.sessionmaker"] = test_sessionmaker
     return app
 

@@ -12,7 +12,7 @@ from app.models import ImportRun
 from app.services import shop_tokens
 from app.session import db_session, session_factory
 from importers import report
-from importers.runner import import_file
+from app.services.import_mail import import_and_report
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 CHUNK = 1 << 16
@@ -62,7 +62,7 @@ def push_stock(slug: str) -> ResponseReturnValue:
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     path = _spool_body(Path(current_app.config["UPLOAD_DIR"]) / shop.slug, limit)
     name = request.headers.get("X-Filename") or request.args.get("filename") or path.name
-    result = import_file(session_factory(), shop_slug=shop.slug, path=path, source_name=name,
+    result = import_and_report(session_factory(), shop_slug=shop.slug, path=path, source_name=name,
                          force=request.args.get("force") == "1")
     session = db_session()
     run = session.get(ImportRun, result.run_id)

@@ -20,7 +20,7 @@ from app.services import auth
 from app.session import db_session, session_factory
 from app.views.staff_auth import current_staff, shop_or_404, sign_in, staff_required
 from importers import report
-from importers.runner import import_file
+from app.services.import_mail import import_and_report
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 HISTORY_LENGTH = 30
@@ -100,7 +100,7 @@ def stock(slug: str) -> ResponseReturnValue:
         # The import runs in its own transaction; do not keep this one open while it works.
         db_session().commit()
         path = _save_upload(shop.slug, storage)
-        result = import_file(session_factory(), shop_slug=shop.slug, path=path,
+        result = import_and_report(session_factory(), shop_slug=shop.slug, path=path,
                              source_name=storage.filename or path.name)
         return redirect(url_for("staff.import_run", slug=shop.slug, run_id=result.run_id))
     runs = db_session().scalars(
