@@ -4,21 +4,23 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import RayonsError
 from app.models import ImportRun
 from app.services import shop_tokens
-from app.services.import_mail import import_and_report
+from app.services.import_mail import import_and_report, mail_after
 from app.session import session_factory, unit_of_work
 from importers import nightly, report
 from importers.registry import FORMATS
-from importers.runner import find_shop
+from importers.runner import find_shop, import_pull
 
 stock_cli = AppGroup("stock", help="Shops' stock files.")
 FAILED = ("rejected", "failed")
@@ -90,29 +92,44 @@ class Row:
 @stock_cli.command("nightly")
 @click.argument("drop_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def stock_nightly(drop_dir: Path) -> None:
-    """Import the newest file of every DROP_DIR/<shop-slug>/ folder, then move it to done/ or
-    rejected/; exit 1 if any shop failed (every other shop is still imported)."""
+    """Import the newest file of every DROP_DIR/<shop-slug>/ folder (then moved to done/ or
+    rejected/) and pull the shops that have a pull URL; exit 1 if any shop failed, while every
+    other shop is still imported."""
     factory = session_factory()
-    jobs = nightly.find_drops(drop_dir)
+    tasks: list[tuple[str, Callable[[], nightly.Outcome]]] = [
+        (job.shop_slug, partial(nightly.run_job, job, importer=partial(import_and_report, factory)))
+        for job in nightly.find_drops(drop_dir)
+    ]
+    with factory() as session:
+        tasks += [(slug, partial(_pull, factory, slug)) for slug in nightly.pull_shops(session)]
     rows: list[Row] = []
     show_bar = sys.stdout.isatty()
-    with click.progressbar(jobs, label="stock", show_pos=True, hidden=not show_bar) as bar:
-        for job in bar:
+    with click.progressbar(tasks, label="stock", show_pos=True, hidden=not show_bar) as bar:
+        for slug, task in bar:
             started = time.monotonic()
-            outcome = nightly.run_job(job, importer=partial(import_and_report, factory))
-            with factory() as session:
-                run = session.get(ImportRun, outcome.run_id) if outcome.run_id else None
-                row = Row(job.shop_slug, outcome.status, run.lines_read if run else 0,
-                          run.added if run else 0, run.changed if run else 0,
-                          run.zeroed if run else 0, run.rejected_lines if run else 0,
-                          time.monotonic() - started)
-            rows.append(row)
+            outcome = task()
+            rows.append(_row(factory, slug, outcome, time.monotonic() - started))
             if not show_bar:
-                click.echo(f"{row.shop}: {row.status} ({row.lines} lines, {row.seconds:.2f}s)"
-                           + (f" - {outcome.detail}" if outcome.detail else ""))
+                click.echo(f"{slug}: {outcome.status} ({rows[-1].lines} lines, "
+                           f"{rows[-1].seconds:.2f}s)" + (f" - {outcome.detail}" if outcome.detail else ""))
     _print_table(rows)
     if any(r.status in FAILED for r in rows):
         sys.exit(1)
+
+
+def _pull(factory: sessionmaker[Session], slug: str) -> nightly.Outcome:
+    result = mail_after(factory, import_pull(factory, shop_slug=slug))
+    return nightly.Outcome(result.status, result.run_id)
+
+
+def _row(factory: sessionmaker[Session], slug: str, outcome: nightly.Outcome,
+         seconds: float) -> Row:
+    with factory() as session:
+        run = session.get(ImportRun, outcome.run_id) if outcome.run_id else None
+        if run is None:
+            return Row(slug, outcome.status, 0, 0, 0, 0, 0, seconds)
+        return Row(slug, outcome.status, run.lines_read, run.added, run.changed, run.zeroed,
+                   run.rejected_lines, seconds)
 
 
 def _print_table(rows: list[Row]) -> None:

@@ -12,7 +12,11 @@ from pathlib import Path
 
 from typing import Protocol
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from app.errors import NotFound
+from app.models import Shop
 from importers.runner import RunResult
 
 logger = logging.getLogger(__name__)
@@ -57,6 +61,13 @@ def _archive(path: Path, where: str) -> None:
         target = target_dir / f"{path.stem}.{n}{path.suffix}"
         n += 1
     path.rename(target)
+
+
+def pull_shops(session: Session) -> list[str]:
+    """Slugs of the active shops whose stock is pulled from their till vendor's API."""
+    return list(session.scalars(
+        select(Shop.slug).where(Shop.active.is_(True), Shop.feed_pull_url.is_not(None))
+        .order_by(Shop.slug)))
 
 
 def run_job(job: DropJob, *, importer: Importer) -> Outcome:

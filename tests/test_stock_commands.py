@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.models import Shop
 from app.services import shop_tokens
 from tests.factories import make_shop, make_staff
+from tests.stock_api_server import serve
 from tests.stock_helpers import STOCK_DATA, shelf
 
 PASSWORD = "correct horse battery"
@@ -65,8 +66,14 @@ def test_nightly_over_good_broken_and_empty_drops(cli: FlaskCliRunner, session: 
     (tmp_path / "empty" / "stock.csv").write_bytes(b"")
     shutil.copy(STOCK_DATA / "scanner_dump.txt", tmp_path / "unknown-shop" / "x.txt")
 
-    result = cli.invoke(args=["stock", "nightly", str(tmp_path)])
+    refs = ["9782070368228", "9782890061231", "9791035200121"]
+    with serve(refs=refs) as (url, afters):
+        pulled = make_shop(session, slug="pulled",
+                           feed_pull_url=url.replace("http://", "http://libraire:secret@"))
+        result = cli.invoke(args=["stock", "nightly", str(tmp_path)])
     assert result.exit_code == 1
+    assert shelf(session, pulled.id) == {ref: 1 for ref in refs}
+    assert "pulled: applied" in result.output
     table = result.output
     assert "good" in table and "applied" in table and "rejected" in table
     assert shelf(session, good.id)["9782070368228"] == 4

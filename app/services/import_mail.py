@@ -36,9 +36,13 @@ def mail_import_report(session: Session, *, run_id: int) -> bool:
     )
 
 
-def import_and_report(factory: sessionmaker[Session], **kwargs: object) -> RunResult:
-    """Import one file (see importers.runner.import_file), then mail the shop if needed."""
-    result = import_file(factory, **kwargs)  # type: ignore[arg-type]
+def mail_after(factory: sessionmaker[Session], result: RunResult) -> RunResult:
+    """Once a run has committed, mail its report if the shop should hear about it."""
     with factory() as session:
         mail_import_report(session, run_id=result.run_id)
     return result
+
+
+def import_and_report(factory: sessionmaker[Session], **kwargs: object) -> RunResult:
+    """Import one file (see importers.runner.import_file), then mail the shop if needed."""
+    return mail_after(factory, import_file(factory, **kwargs))  # type: ignore[arg-type]

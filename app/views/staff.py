@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
+from flask import (Blueprint, Response, abort, current_app, redirect, render_template,
                    request, url_for)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
