@@ -28,3 +28,13 @@ class Conflict(RayonsError):
 class InvalidInput(RayonsError):
     status = 422
     code = "invalid_input"
+
+
+class Unauthorized(RayonsError):
+    status = 401
+    code = "unauthorized"
+
+
+class PayloadTooLarge(RayonsError):
+    status = 413
+    code = "payload_too_large"

@@ -16,7 +16,7 @@ import requests
 
 from app.isbn import CodeError, normalize_code
 from geo.timezones import DEFAULT_ZONE
-from importers.records import FileRefused, LineIssue, StockRecord
+from importers.records import FileRefused, LineIssue, StockRecord, negative_quantity_notice
 from importers.values import PRICE_UNIT_FACTORS, ValueProblem, parse_price, parse_quantity
 
 _EXPORT_TIME_KEYS = ("exported_at", "generated_at", "date")
@@ -182,9 +182,7 @@ def _read_entry(line: int, entry: Any, price_unit: str) -> Iterator[StockRecord 
         yield LineIssue(line, "available", str(entry.get("available", "")), exc.reason, str(exc))
         return
     if quantity < 0:
-        yield LineIssue(line, "available", str(quantity), "negative_quantity",
-                        f"quantité négative ({quantity}) enregistrée comme 0",
-                        rejected=False)
+        yield negative_quantity_notice(line, "available", str(quantity), quantity)
         quantity = 0
     price = None
     try:

@@ -19,7 +19,7 @@ from lxml import etree
 
 from app.isbn import Code, CodeError, normalize_code
 from geo.timezones import DEFAULT_ZONE
-from importers.records import FileRefused, LineIssue, StockRecord
+from importers.records import FileRefused, LineIssue, StockRecord, negative_quantity_notice
 from importers.values import ValueProblem, parse_price, parse_quantity
 
 _LOCAL_ZONE = ZoneInfo(DEFAULT_ZONE)
@@ -103,9 +103,7 @@ class OnixSource:
             yield code
             return
         if quantity < 0:
-            yield LineIssue(line, "OnHand", str(quantity), "negative_quantity",
-                            f"quantité négative ({quantity}) enregistrée comme 0",
-                            rejected=False)
+            yield negative_quantity_notice(line, "OnHand", str(quantity), quantity)
             quantity = 0
         price = _price(line, product)
         if isinstance(price, LineIssue):

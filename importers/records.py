@@ -35,6 +35,12 @@ class LineIssue:
     rejected: bool = True
 
 
+def negative_quantity_notice(line: int, field: str, raw: str, quantity: int) -> LineIssue:
+    """A negative count (returns not yet booked, a till glitch) is stored as 0 and reported."""
+    return LineIssue(line, field, raw, "negative_quantity",
+                     f"quantité négative ({quantity}) enregistrée comme 0", rejected=False)
+
+
 class FileRefused(Exception):
     """The whole file is unusable (empty, cut short, not a stock file): nothing may be applied."""
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from app.isbn import Code, CodeError, normalize_code
-from importers.records import FileRefused, LineIssue, StockRecord
+from importers.records import FileRefused, LineIssue, StockRecord, negative_quantity_notice
 from importers.values import ValueProblem, parse_price, parse_quantity
 
 # Each spelled once: case, accents, spaces and punctuation are folded away (`Qte`, `on hand`).
@@ -180,10 +180,8 @@ class TabularSource(ABC):
             except ValueProblem as exc:
                 return [LineIssue(line, "quantity", cell_text(raw_quantity), exc.reason, str(exc))]
             if quantity < 0:
-                notices.append(LineIssue(line, "quantity", cell_text(raw_quantity),
-                                         "negative_quantity",
-                                         f"quantité négative ({quantity}) enregistrée comme 0",
-                                         rejected=False))
+                notices.append(negative_quantity_notice(line, "quantity", cell_text(raw_quantity),
+                                                        quantity))
                 quantity = 0
         raw_price = columns.cell(cells, "price")
         try:

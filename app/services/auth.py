@@ -10,7 +10,7 @@ from functools import cache
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.errors import RayonsError
+from app.errors import Unauthorized
 from app.models import Shop, StaffUser
 from app.services.staff import hash_password, verify_password
 
@@ -24,8 +24,7 @@ def _dummy_hash() -> str:
     return hash_password("no account has this password")
 
 
-class LoginRefused(RayonsError):
-    status = 401
+class LoginRefused(Unauthorized):
     code = "login_refused"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from app.errors import RayonsError
+from app.errors import PayloadTooLarge, Unauthorized
 from app.models import ImportRun
 from app.services import shop_tokens
 from app.session import db_session, session_factory
@@ -16,16 +16,6 @@ from app.services.import_mail import import_and_report
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 CHUNK = 1 << 16
-
-
-class Unauthorized(RayonsError):
-    status = 401
-    code = "invalid_token"
-
-
-class TooLarge(RayonsError):
-    status = 413
-    code = "file_too_large"
 
 
 def _bearer_token() -> str:
@@ -45,7 +35,7 @@ def _spool_body(folder: Path, limit: int) -> Path:
             if written > limit:
                 handle.close()
                 Path(handle.name).unlink()
-                raise TooLarge(f"file larger than {limit} bytes")
+                raise PayloadTooLarge(f"file larger than {limit} bytes", code="file_too_large")
             handle.write(chunk)
     return Path(handle.name)
 
@@ -56,7 +46,7 @@ def push_stock(slug: str) -> ResponseReturnValue:
     token = _bearer_token()
     shop = shop_tokens.shop_for_token(db_session(), slug=slug, token=token) if token else None
     if shop is None:
-        raise Unauthorized("missing, wrong or revoked token for this shop")
+        raise Unauthorized("missing, wrong or revoked token for this shop", code="invalid_token")
     # The import runs in its own transaction; do not keep this one open while it works.
     db_session().commit()
     limit = current_app.config["MAX_CONTENT_LENGTH"]
