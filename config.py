@@ -48,6 +48,12 @@ class Config:
     PUBLIC_URL = "http://127.0.0.1:5000"
     # Where `demo load` writes the demo shops' generated till files.
     DEMO_STOCK_DIR = str(Path(__file__).resolve().parent / "var" / "demo-stock")
+    # Map background tiles, fetched by the reader's browser. Empty: no tiles, markers only (tests,
+    # offline demo). The attribution is HTML shown as is, as the tile provider's licence requires.
+    MAP_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    MAP_TILE_ATTRIBUTION = (
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    )
 
     @classmethod
     def from_environ(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, object]:
@@ -61,6 +67,10 @@ class Config:
                     "MAIL_BACKEND", "MAIL_FILE_PATH", "MAIL_SERVER", "MAIL_USERNAME",
                     "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER"):
             if env.get(key):
+                values[key] = env[key]
+        # Unlike the keys above, an empty value is meaningful here: MAP_TILE_URL="" turns tiles off.
+        for key in ("MAP_TILE_URL", "MAP_TILE_ATTRIBUTION"):
+            if key in env:
                 values[key] = env[key]
         if env.get("MAIL_PORT"):
             values["MAIL_PORT"] = int(env["MAIL_PORT"])

@@ -103,13 +103,20 @@ FILL_EDITIONS = text(f"""
                  (title <> '')::int + (authors <> '')::int + (publisher <> '')::int DESC,
                  length(title) + length(authors) + length(publisher) DESC
     )
-    INSERT INTO edition AS e (isbn13, title, authors, publisher)
-    SELECT code, title, authors, publisher FROM best
-    ON CONFLICT (isbn13) DO UPDATE SET
-        {_fill("title")}, {_fill("authors")}, {_fill("publisher")}, updated_at = now()
-    WHERE (excluded.title <> '' AND excluded.title IS DISTINCT FROM e.title)
-       OR (excluded.authors <> '' AND excluded.authors IS DISTINCT FROM e.authors)
-       OR (excluded.publisher <> '' AND excluded.publisher IS DISTINCT FROM e.publisher)
+    , filled AS (
+        INSERT INTO edition AS e (isbn13, title, authors, publisher)
+        SELECT code, title, authors, publisher FROM best
+        ON CONFLICT (isbn13) DO UPDATE SET
+            {_fill("title")}, {_fill("authors")}, {_fill("publisher")}, updated_at = now()
+        WHERE (excluded.title <> '' AND excluded.title IS DISTINCT FROM e.title)
+           OR (excluded.authors <> '' AND excluded.authors IS DISTINCT FROM e.authors)
+           OR (excluded.publisher <> '' AND excluded.publisher IS DISTINCT FROM e.publisher)
+        RETURNING title, authors
+    )
+    -- New words feed the typo-correction vocabulary (app/services/search.py).
+    INSERT INTO search_word (word)
+    SELECT DISTINCT rayons_words(title || ' ' || authors) FROM filled
+    ON CONFLICT DO NOTHING
 """)
 
 

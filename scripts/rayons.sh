@@ -158,16 +158,35 @@ cmd_test() {
     ensure_system_packages $(base_packages) $(test_packages)
     ensure_venv
     compile_translations
+    local own_db=""
     if [ -z "${DATABASE_URL:-}" ]; then
         ensure_cluster
-        # A fresh database for every run: tests never see yesterday's leftovers.
-        psql_admin -d postgres -c "DROP DATABASE IF EXISTS rayons_test WITH (FORCE)"
-        ensure_database rayons_test
+        drop_stale_test_databases
+        # A fresh database per run, named after this process: runs never see yesterday's
+        # leftovers, and two runs at once (two checkouts, two terminals) never collide.
+        own_db="rayons_test_$$"
+        ensure_database "$own_db"
         export DATABASE_URL
-        DATABASE_URL=$(private_url rayons_test)
+        DATABASE_URL=$(private_url "$own_db")
     fi
     export RAYONS_TEST_DATABASE_URL=$DATABASE_URL
-    exec "$PY" -m pytest "$@"
+    local status=0
+    "$PY" -m pytest "$@" || status=$?
+    if [ -n "$own_db" ]; then
+        psql_admin -d postgres -c "DROP DATABASE IF EXISTS $own_db WITH (FORCE)" >/dev/null
+    fi
+    return $status
+}
+
+# Databases of test runs that were killed before they could clean up after themselves.
+drop_stale_test_databases() {
+    local name pid
+    for name in $(psql_admin -d postgres -tAc "SELECT datname FROM pg_database WHERE datname ~ '^rayons_test(_[0-9]+)?$'"); do
+        pid=${name#rayons_test_}
+        if [ "$pid" = "$name" ] || ! kill -0 "$pid" 2>/dev/null; then
+            psql_admin -d postgres -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null
+        fi
+    done
 }
 
 cmd_stop() {

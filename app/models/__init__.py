@@ -2,6 +2,7 @@
 from app.models.edition import Edition
 from app.models.import_run import ImportRejection, ImportRun
 from app.models.reservation import Reservation
+from app.models.search import SearchMiss, SearchWord
 from app.models.shop import Network, Shop, shop_network
 from app.models.staff import StaffUser, staff_shop
 from app.models.stock import StockLine
@@ -12,6 +13,8 @@ __all__ = [
     "ImportRun",
     "Network",
     "Reservation",
+    "SearchMiss",
+    "SearchWord",
     "Shop",
     "StaffUser",
     "StockLine",

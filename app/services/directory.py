@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -17,6 +18,8 @@ class ShopEntry:
     shop: Shop
     # None when the shop gave no hours (or hours we cannot read): say "unknown", never guess.
     status: OpenStatus | None
+    lat: float
+    lon: float
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,11 @@ def shop_status(shop: Shop, at: datetime) -> OpenStatus | None:
     return hours.status(at)
 
 
+def _entry(shop: Shop, at: datetime) -> ShopEntry:
+    point = to_shape(shop.location)
+    return ShopEntry(shop=shop, status=shop_status(shop, at), lat=point.y, lon=point.x)
+
+
 def list_shops(session: Session, *, network_slug: str | None, at: datetime) -> Listing:
     """Active shops, by town then name, optionally those of one network."""
     networks = list(session.scalars(select(Network).order_by(Network.name)))
@@ -51,5 +59,5 @@ def list_shops(session: Session, *, network_slug: str | None, at: datetime) -> L
         if selected is None:
             raise NotFound(f"unknown network: {network_slug}", code="unknown_network")
         query = query.where(Shop.networks.contains(selected))
-    entries = [ShopEntry(shop=s, status=shop_status(s, at)) for s in session.scalars(query)]
+    entries = [_entry(s, at) for s in session.scalars(query)]
     return Listing(networks=networks, selected=selected, entries=entries)

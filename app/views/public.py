@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
 from app.session import DatabaseNotConfigured, db_session
 from app.services import directory, health
+from app.views.formatting import open_status_label
+from geo.maps import MapMarker, map_payload
 
 bp = Blueprint("public", __name__)
 
@@ -17,7 +20,28 @@ def shop_directory() -> ResponseReturnValue:
     now = datetime.now(timezone.utc)
     network_slug = request.args.get("network") or None
     listing = directory.list_shops(db_session(), network_slug=network_slug, at=now)
-    return render_template("public/directory.html", listing=listing, now=now)
+    return render_template("public/directory.html", listing=listing, now=now,
+                           map_data=_directory_map(listing, now))
+
+
+def _directory_map(listing: directory.Listing, now: datetime) -> dict[str, Any] | None:
+    """Every listed shop on one map, clustered since a network may have hundreds.
+
+    The popup repeats the list's words (computed here, in the reader's language, not in the
+    browser) and links to the shop's entry in the list, which also has its phone and website.
+    """
+    if not listing.entries:
+        return None
+    markers = [
+        MapMarker(lat=entry.lat, lon=entry.lon, title=entry.shop.name,
+                  lines=[entry.shop.address, f"{entry.shop.postcode} {entry.shop.city}",
+                         open_status_label(entry.status, now)],
+                  url=f"#shop-{entry.shop.slug}")
+        for entry in listing.entries
+    ]
+    return map_payload(markers, center=None, reader=None, cluster=True,
+                       tile_url=current_app.config["MAP_TILE_URL"],
+                       attribution=current_app.config["MAP_TILE_ATTRIBUTION"])
 
 
 @bp.get("/healthz")
