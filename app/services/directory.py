@@ -29,14 +29,20 @@ class Listing:
     entries: list[ShopEntry]
 
 
-def shop_status(shop: Shop, at: datetime) -> OpenStatus | None:
-    if not shop.opening_hours:
+def hours_status(opening_hours: str, *, timezone: str, country: str,
+                 at: datetime) -> OpenStatus | None:
+    """Open now / next opening, or None when the shop gave no hours we can read."""
+    if not opening_hours:
         return None
     try:
-        hours = parse_hours(shop.opening_hours, timezone=shop.timezone, country=shop.country)
+        hours = parse_hours(opening_hours, timezone=timezone, country=country)
     except HoursError:
         return None
     return hours.status(at)
+
+
+def shop_status(shop: Shop, at: datetime) -> OpenStatus | None:
+    return hours_status(shop.opening_hours, timezone=shop.timezone, country=shop.country, at=at)
 
 
 def _entry(shop: Shop, at: datetime) -> ShopEntry:

@@ -1,6 +1,6 @@
 """Search vocabulary (for typo correction) and unmet demand.
 
-`rayons_words(text)` is the one definition of "the words of a title or author" (folded, split on
+`rayons_tsquery_and` combines one tsquery per query word. `rayons_words(text)` is the one definition of "the words of a title or author" (folded, split on
 anything not a letter or digit); the importer feeds new editions' words through it, and this
 migration backfills the editions already there.
 
@@ -30,8 +30,15 @@ $$
 """
 
 
+# AND of many tsqueries (one per query word), so a query is built from bound words in SQL.
+AND_AGGREGATE = """
+CREATE AGGREGATE rayons_tsquery_and(tsquery) (SFUNC = tsquery_and, STYPE = tsquery)
+"""
+
+
 def upgrade() -> None:
     op.execute(WORDS_FUNCTION)
+    op.execute(AND_AGGREGATE)
     op.create_table('search_miss',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -58,4 +65,5 @@ def downgrade() -> None:
     op.drop_index('ix_search_word_trgm', table_name='search_word', postgresql_using='gin', postgresql_ops={'word': 'gin_trgm_ops'})
     op.drop_table('search_word')
     op.drop_table('search_miss')
+    op.execute("DROP AGGREGATE rayons_tsquery_and(tsquery)")
     op.execute("DROP FUNCTION rayons_words(text)")

@@ -1,0 +1,121 @@
+"""The nearest copies of a book: ordering, distances, holds, hidden codes, radius fallback."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from pyproj import Geod
+from sqlalchemy.orm import Session
+
+from app.models import Shop
+from app.services.availability import nearest_holders
+from tests.factories import make_reservation, make_shop, make_stock_line
+
+ISBN = "9782070368228"
+PAU = (43.2951, -0.3708)
+# Real town centres, from nearest to farthest from Pau.
+TOWNS = {
+    "oloron": (43.1942, -0.6067),
+    "tarbes": (43.2328, 0.0781),
+    "dax": (43.7102, -1.0536),
+    "bayonne": (43.4929, -1.4748),
+    "bordeaux": (44.8378, -0.5792),
+}
+GEOD = Geod(ellps="WGS84")
+
+
+def geodesic_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return abs(GEOD.inv(a[1], a[0], b[1], b[0])[2])
+
+
+@pytest.fixture()
+def network(session: Session) -> dict[str, int]:
+    shops = {}
+    for slug, (lat, lon) in TOWNS.items():
+        shop = make_shop(session, slug=slug, lat=lat, lon=lon)
+        make_stock_line(session, shop=shop, isbn13=ISBN, on_hand=2)
+        shops[slug] = shop.id
+    return shops
+
+
+def test_nearest_first_with_geodesic_distances(session: Session, network: dict[str, int]) -> None:
+    found = nearest_holders(session, isbn13=ISBN, origin=PAU, limit=10, radius_km=None)
+    assert [h.slug for h in found.holders] == ["oloron", "tarbes", "dax", "bayonne", "bordeaux"]
+    for holder in found.holders:
+        assert holder.distance_m == pytest.approx(geodesic_m(PAU, TOWNS[holder.slug]), abs=1.0)
+
+
+def test_limit_and_radius(session: Session, network: dict[str, int]) -> None:
+    found = nearest_holders(session, isbn13=ISBN, origin=PAU, limit=2, radius_km=30)
+    assert [h.slug for h in found.nearby] == ["oloron"]
+    assert found.beyond == []
+
+
+def test_nothing_within_radius_shows_the_nearest_beyond(session: Session,
+                                                        network: dict[str, int]) -> None:
+    far_away = (48.8566, 2.3522)  # Paris
+    found = nearest_holders(session, isbn13=ISBN, origin=far_away, limit=3, radius_km=30)
+    assert found.nearby == []
+    assert [h.slug for h in found.beyond] == ["bordeaux", "dax", "tarbes"]
+    assert found.holders == found.beyond
+
+
+def test_active_holds_are_subtracted_and_expired_ones_are_not(
+    session: Session, network: dict[str, int]
+) -> None:
+    now = datetime.now(timezone.utc)
+    shop_id = network["oloron"]
+    shop = session.get(Shop, shop_id)
+    make_reservation(session, shop=shop, isbn13=ISBN)
+    make_reservation(session, shop=shop, isbn13=ISBN, state="confirmed", confirmed_at=now)
+    make_reservation(session, shop=shop, isbn13=ISBN, created_at=now - timedelta(hours=3),
+                     expires_at=now - timedelta(seconds=1))  # expired, still "held"
+    found = nearest_holders(session, isbn13=ISBN, origin=PAU, radius_km=None)
+    assert "oloron" not in [h.slug for h in found.holders]  # 2 on the shelf, 2 held
+    tarbes = session.get(Shop, network["tarbes"])
+    make_reservation(session, shop=tarbes, isbn13=ISBN)
+    holder = next(h for h in nearest_holders(session, isbn13=ISBN, origin=PAU,
+                                             radius_km=None).holders if h.slug == "tarbes")
+    assert (holder.on_hand, holder.available) == (2, 1)
+
+
+def test_a_collection_counts_until_a_later_file_is_imported(
+    session: Session, network: dict[str, int]
+) -> None:
+    now = datetime.now(timezone.utc)
+    shop = session.get(Shop, network["dax"])
+    shop.stock_exported_at = now - timedelta(hours=10)
+    make_reservation(session, shop=shop, isbn13=ISBN, state="collected",
+                     created_at=now - timedelta(hours=1), collected_at=now - timedelta(minutes=5))
+    session.flush()
+    dax = lambda: next(h for h in nearest_holders(  # noqa: E731
+        session, isbn13=ISBN, origin=PAU, radius_km=None).holders if h.slug == "dax")
+    assert dax().available == 1
+    shop.stock_exported_at = now  # tonight's file, exported after the collection
+    session.flush()
+    assert dax().available == 2
+
+
+def test_internal_and_non_book_codes_never_appear(session: Session) -> None:
+    shop = make_shop(session)
+    make_stock_line(session, shop=shop, isbn13="2000000012346", code_kind="internal", on_hand=9)
+    make_stock_line(session, shop=shop, isbn13="3760099990008", code_kind="gtin", on_hand=9)
+    for code in ("2000000012346", "3760099990008"):
+        assert nearest_holders(session, isbn13=code, origin=PAU).holders == []
+
+
+def test_no_origin_lists_every_holder_and_inactive_shops_are_hidden(
+    session: Session, network: dict[str, int]
+) -> None:
+    session.get(Shop, network["bayonne"]).active = False
+    session.flush()
+    found = nearest_holders(session, isbn13=ISBN, origin=None)
+    assert {h.slug for h in found.holders} == {"oloron", "tarbes", "dax", "bordeaux"}
+    assert all(h.distance_m is None for h in found.holders)
+
+
+def test_out_of_print_book_on_a_shelf_is_found(session: Session) -> None:
+    shop = make_shop(session, slug="bouquiniste")
+    make_stock_line(session, shop=shop, isbn13="9780201633610", on_hand=1)  # no edition row
+    assert [h.slug for h in nearest_holders(session, isbn13="9780201633610",
+                                            origin=PAU).holders] == ["bouquiniste"]
