@@ -24,6 +24,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app.cli import register_commands
     from app.views import error_handlers, formatting
     from app.views.api import bp as api_bp
+    from app.views.books import bp as books_bp
     from app.views.public import bp as public_bp
     from app.views.staff import bp as staff_bp
     from config import Config, check_production
@@ -48,6 +49,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # The API authenticates with bearer tokens, not cookies: CSRF does not apply.
     csrf.exempt(api_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(books_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp)
     register_commands(app)

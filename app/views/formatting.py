@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 from flask import Flask
 from flask_babel import format_datetime, get_locale, gettext, lazy_gettext
 
@@ -58,9 +59,22 @@ def run_status_label(status: str) -> str:
     return str(RUN_STATUS_LABELS.get(status, status))
 
 
+def distance_label(metres: float | None) -> str:
+    """`450 m` under a kilometre, `3,2 km` (French decimals) under 10 km, `27 km` beyond."""
+    if metres is None:
+        return ""
+    locale = str(get_locale())
+    if metres < 1000:
+        return f"{int(round(metres, -1 if metres >= 100 else 0))} m"
+    if metres < 10_000:
+        return f"{format_decimal(round(metres / 1000, 1), format='0.0', locale=locale)} km"
+    return f"{round(metres / 1000)} km"
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(open_status_label, "open_status")
     app.add_template_filter(today_hours_label, "today_hours")
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(run_status_label, "run_status")
+    app.add_template_filter(distance_label, "distance")
     app.add_template_global(lambda: str(get_locale()), "current_locale")

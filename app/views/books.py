@@ -1,0 +1,76 @@
+"""The reader's pages: search results and a book's page with the nearest shops that have it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+
+from app.isbn import CodeError, normalize_code
+from app.models import Edition
+from app.services import availability, demand, search
+from app.services.directory import hours_status
+from app.services.places import Located, locate
+from app.session import db_session
+
+bp = Blueprint("books", __name__)
+
+
+def _located() -> Located:
+    return locate(place=request.args.get("lieu"), lat=request.args.get("lat"),
+                  lon=request.args.get("lon"))
+
+
+def _place_args(located: Located) -> dict[str, str]:
+    """The reader's place, carried from page to page."""
+    keep = {k: request.args[k] for k in ("lieu", "lat", "lon") if request.args.get(k)}
+    return keep if located.origin else {}
+
+
+@bp.get("/recherche")
+def search_page() -> ResponseReturnValue:
+    query = (request.args.get("q") or "").strip()
+    located = _located()
+    if not query:
+        return redirect(url_for("public.shop_directory"))
+    isbn = search.read_isbn(query)
+    if isbn is not None and isbn.isbn13:
+        return redirect(url_for("books.book_page", isbn13=isbn.isbn13, **_place_args(located)))
+    session = db_session()
+    result = None
+    if isbn is None:
+        result = search.search_editions(session, query=query, origin=located.origin)
+        if not any(hit.shops_with_copy for hit in result.hits):
+            demand.record_miss(session, kind="query", term=" ".join(search.query_words(query)),
+                               area=located.area, day=datetime.now(timezone.utc).date())
+            session.commit()
+    return render_template("public/search.html", query=query, isbn_error=isbn.error if isbn else None,
+                           result=result, located=located, place_args=_place_args(located))
+
+
+@bp.get("/livres/<isbn13>")
+def book_page(isbn13: str) -> ResponseReturnValue:
+    try:
+        code = normalize_code(isbn13)
+    except CodeError:
+        abort(404)
+    if code.code != isbn13:
+        return redirect(url_for("books.book_page", isbn13=code.code, **request.args))
+    if code.kind not in ("isbn", "ismn"):
+        abort(404)
+    session = db_session()
+    edition = session.get(Edition, code.code)
+    located = _located()
+    found = availability.nearest_holders(session, isbn13=code.code, origin=located.origin)
+    if located.origin is not None and not found.nearby:
+        demand.record_miss(session, kind="isbn", term=code.code, area=located.area,
+                           day=datetime.now(timezone.utc).date())
+        session.commit()
+    now = datetime.now(timezone.utc)
+    statuses = {h.shop_id: hours_status(h.opening_hours, timezone=h.timezone, country=h.country,
+                                        at=now) for h in found.holders}
+    title = edition.title if edition and edition.title else gettext("Book %(isbn)s", isbn=code.code)
+    return render_template("public/book.html", isbn13=code.code, edition=edition, title=title,
+                           found=found, statuses=statuses, located=located, now=now,
+                           place_args=_place_args(located))

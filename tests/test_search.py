@@ -1,0 +1,121 @@
+"""Search by ISBN in any form or by title/author words, with typos and without accents."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models import SearchMiss, Shop
+from app.services.search import read_isbn, search_editions
+from importers.runner import import_file
+from tests.factories import make_shop
+from tests.stock_helpers import write_csv
+
+CATALOGUE = [
+    "EAN;Titre;Auteur;Editeur;Stock",
+    "9782330090159;L'Ordre du jour;Éric Vuillard;Actes Sud;2",
+    "9782070612758;Le Petit Prince;Antoine de Saint-Exupéry;Gallimard;3",
+    "9782070360024;L'Étranger;Albert Camus;Folio;1",
+    "9782253004226;Le Grand Meaulnes;Alain-Fournier;Le Livre de Poche;1",
+    "9782070413119;Madame Bovary;Gustave Flaubert;Folio;0",
+]
+
+
+@pytest.fixture()
+def stocked(session: Session, test_sessionmaker: sessionmaker[Session], tmp_path: Path) -> Shop:
+    """A Pau shop whose till file brought these editions (and the search vocabulary) in."""
+    shop = make_shop(session, slug="gave", lat=43.2951, lon=-0.3708)
+    result = import_file(test_sessionmaker, shop_slug=shop.slug,
+                         path=write_csv(tmp_path, "stock.csv", CATALOGUE))
+    assert result.status == "applied"
+    return shop
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("eric vuillar ordre du jour", "L'Ordre du jour"),
+        ("jour ordre Vuillard", "L'Ordre du jour"),
+        ("Le Petit Prince", "Le Petit Prince"),
+        ("st exupery", "Le Petit Prince"),
+        ("le petit prnce", "Le Petit Prince"),
+        ("L'ETRANGER camus", "L'Étranger"),
+        ("etranger", "L'Étranger"),
+        ("grand meaul", "Le Grand Meaulnes"),
+        ("alain fournier", "Le Grand Meaulnes"),
+    ],
+)
+def test_title_and_author_search(session: Session, stocked: Shop, query: str, title: str) -> None:
+    result = search_editions(session, query=query)
+    assert result.hits and result.hits[0].title == title
+
+
+def test_corrections_are_reported(session: Session, stocked: Shop) -> None:
+    result = search_editions(session, query="le petit prnce")
+    assert result.corrections == {"prnce": "prince"}
+    assert search_editions(session, query="xqzwv").unknown == ["xqzwv"]
+
+
+def test_copies_and_nearest_distance(session: Session, stocked: Shop) -> None:
+    bovary, = search_editions(session, query="bovary", origin=(43.30, -0.37)).hits
+    assert bovary.shops_with_copy == 0 and bovary.nearest_m is None
+    prince = search_editions(session, query="petit prince", origin=(43.30, -0.37)).hits[0]
+    assert prince.shops_with_copy == 1 and prince.nearest_m is not None
+    assert prince.nearest_m < 1_000
+
+
+@pytest.mark.parametrize(
+    ("typed", "isbn13"),
+    [
+        ("978-2-07-036822-8", "9782070368228"),
+        ("ISBN 978 2 07 036822 8", "9782070368228"),
+        ("207036822X", "9782070368228"),
+        ("2-07-036822-X", "9782070368228"),
+        ("978207036822890000", "9782070368228"),  # scanned with its price add-on
+        ("0-201-63361-2", "9780201633610"),
+    ],
+)
+def test_isbn_forms(typed: str, isbn13: str) -> None:
+    found = read_isbn(typed)
+    assert found is not None and found.isbn13 == isbn13
+
+
+def test_words_are_not_isbns_and_bad_isbns_say_why() -> None:
+    assert read_isbn("Le Petit Prince") is None
+    assert read_isbn("1984") is None
+    bad = read_isbn("978-2-07-036822-9")
+    assert bad is not None and bad.isbn13 is None and bad.error is not None
+    assert bad.error.reason == "invalid_check_digit"
+
+
+def test_search_page_sends_an_isbn_to_its_book_page(client: FlaskClient, stocked: Shop) -> None:
+    response = client.get("/recherche?q=978-2-07-061275-8&lieu=Pau")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/livres/9782070612758?lieu=Pau"
+
+
+def test_search_page_explains_an_invalid_isbn(client: FlaskClient) -> None:
+    page = client.get("/recherche?q=978-2-07-036822-9").get_data(as_text=True)
+    assert "Cet ISBN n" in page and "clé de contrôle" in page
+
+
+def test_search_page_lists_editions_with_copies(client: FlaskClient, stocked: Shop) -> None:
+    page = client.get("/recherche?q=vuillar+ordre&lieu=Pau").get_data(as_text=True)
+    assert "L&#39;Ordre du jour" in page and "Éric Vuillard" in page
+    assert "Dans 1 librairie du réseau" in page
+    assert "vuillard" in page  # the correction is shown
+    none = client.get("/recherche?q=madame+bovary").get_data(as_text=True)
+    assert "Aucune librairie du réseau ne l'a en rayon" in none
+
+
+def test_unmet_demand_is_counted_without_reader_details(client: FlaskClient, session: Session,
+                                                        stocked: Shop) -> None:
+    client.get("/recherche?q=madame+bovary&lieu=33000")
+    client.get("/recherche?q=Madame+Bovary&lieu=33000")
+    client.get("/livres/9782070413119?lieu=Pau")
+    rows = [(m.kind, m.term, m.area, m.times) for m in session.scalars(
+        select(SearchMiss).order_by(SearchMiss.kind))]
+    assert rows == [("isbn", "9782070413119", "64", 1), ("query", "madame bovary", "33", 2)]
