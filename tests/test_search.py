@@ -119,3 +119,21 @@ def test_unmet_demand_is_counted_without_reader_details(client: FlaskClient, ses
     rows = [(m.kind, m.term, m.area, m.times) for m in session.scalars(
         select(SearchMiss).order_by(SearchMiss.kind))]
     assert rows == [("isbn", "9782070413119", "64", 1), ("query", "madame bovary", "33", 2)]
+
+
+def test_staff_see_the_unmet_demand_of_their_network(client: FlaskClient, session: Session,
+                                                     stocked: Shop) -> None:
+    from tests.factories import make_network, make_staff
+
+    network = make_network(session)
+    stocked.networks = [network]
+    bordeaux = make_shop(session, postcode="33000", networks=[network])
+    staff = make_staff(session, shops=[bordeaux])
+    client.get("/recherche?q=madame+bovary&lieu=33000")
+    client.get("/recherche?q=les+trois+mousquetaires&lieu=75001")  # outside the network
+    response = client.post("/staff/login", data={"email": staff.email,
+                                                 "password": "correct horse battery"})
+    assert response.status_code == 302
+    page = client.get("/staff/demand").get_data(as_text=True)
+    assert "« madame bovary »" in page
+    assert "mousquetaires" not in page

@@ -1,7 +1,7 @@
 """Jinja filters that turn service results into words in the reader's language."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -71,10 +71,15 @@ def distance_label(metres: float | None) -> str:
     return f"{round(metres / 1000)} km"
 
 
+def date_label(day: date) -> str:
+    return format_date(day, "long", locale=str(get_locale()))
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(open_status_label, "open_status")
     app.add_template_filter(today_hours_label, "today_hours")
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(run_status_label, "run_status")
     app.add_template_filter(distance_label, "distance")
+    app.add_template_filter(date_label, "format_date_filter")
     app.add_template_global(lambda: str(get_locale()), "current_locale")

@@ -15,8 +15,8 @@ from werkzeug.utils import secure_filename
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from app.models import ImportRun
-from app.services import auth
+from app.models import Edition, ImportRun
+from app.services import auth, demand
 from app.session import db_session, session_factory
 from app.views.staff_auth import current_staff, shop_or_404, sign_in, staff_required
 from importers import report
@@ -78,6 +78,23 @@ def logout() -> ResponseReturnValue:
 @staff_required
 def dashboard() -> ResponseReturnValue:
     return render_template("staff/dashboard.html", user=current_staff())
+
+
+@bp.get("/demand")
+@staff_required
+def unmet_demand() -> ResponseReturnValue:
+    """Books readers looked for around the network and found nowhere nearby."""
+    user = current_staff()
+    assert user is not None
+    session = db_session()
+    today = datetime.now(timezone.utc).date()
+    since = demand.default_window(today)
+    areas = demand.network_areas(session, shop_ids=[s.id for s in user.shops])
+    misses = demand.top_misses(session, since=since, areas=areas)
+    titles = {e.isbn13: e for e in session.scalars(
+        select(Edition).where(Edition.isbn13.in_([m.term for m in misses if m.kind == "isbn"])))}
+    return render_template("staff/demand.html", misses=misses, titles=titles, areas=areas,
+                           since=since)
 
 
 def _save_upload(slug: str, storage: object) -> Path:
