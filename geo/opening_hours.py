@@ -140,6 +140,27 @@ class Hours:
             today=self.day_intervals(self._local(at).date()),
         )
 
+    def after_open_time(self, start: datetime, duration: timedelta,
+                        *, horizon_days: int = 14) -> datetime | None:
+        """The instant when `duration` of opening time has passed since `start`.
+
+        Time counts only while the shop is open: a hold of two hours taken at 18:30 in a shop
+        closing at 19:00 and opening at 09:30 runs until 11:00 the next opening day, and one
+        taken while the shop is closed starts counting at the next opening. None when the shop
+        does not open long enough within the horizon.
+        """
+        local = self._local(start)
+        remaining = duration
+        end_of_horizon = local + timedelta(days=horizon_days)
+        for begin, finish in self._open_periods(local, end_of_horizon):
+            begin = max(begin, local.astimezone(UTC))
+            if finish <= begin:
+                continue
+            if finish - begin >= remaining:
+                return (begin + remaining).astimezone(self.zone)
+            remaining -= finish - begin
+        return None
+
     def _local(self, at: datetime) -> datetime:
         if at.tzinfo is None or at.utcoffset() is None:
             raise ValueError(f"naive datetime {at.isoformat()}: the instant is ambiguous")

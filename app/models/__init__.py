@@ -1,6 +1,7 @@
 """All tables, imported here so Alembic and the tests see one complete metadata."""
 from app.models.edition import Edition
 from app.models.import_run import ImportRejection, ImportRun
+from app.models.outbox import OutboxMail
 from app.models.reservation import Reservation
 from app.models.search import SearchMiss, SearchWord
 from app.models.shop import Network, Shop, shop_network
@@ -12,6 +13,7 @@ __all__ = [
     "ImportRejection",
     "ImportRun",
     "Network",
+    "OutboxMail",
     "Reservation",
     "SearchMiss",
     "SearchWord",
