@@ -46,6 +46,11 @@ class Config:
     MAIL_TIMEOUT = 10
     # Absolute links in mails point here.
     PUBLIC_URL = "http://127.0.0.1:5000"
+    # Rate limits (Flask-Limiter): memory:// per process; redis://... shared by gunicorn workers.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    # Readers' names and contacts are erased this many days after their reservation ended.
+    PERSONAL_DATA_DAYS = 30
     # Where `demo load` writes the demo shops' generated till files.
     DEMO_STOCK_DIR = str(Path(__file__).resolve().parent / "var" / "demo-stock")
     # Map background tiles, fetched by the reader's browser. Empty: no tiles, markers only (tests,
@@ -65,7 +70,7 @@ class Config:
         values["ENV"] = env.get("RAYONS_ENV", cls.ENV)
         for key in ("SECRET_KEY", "DATABASE_URL", "NETWORK_NAME", "UPLOAD_DIR", "PUBLIC_URL",
                     "MAIL_BACKEND", "MAIL_FILE_PATH", "MAIL_SERVER", "MAIL_USERNAME",
-                    "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER"):
+                    "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "RATELIMIT_STORAGE_URI"):
             if env.get(key):
                 values[key] = env[key]
         # Unlike the keys above, an empty value is meaningful here: MAP_TILE_URL="" turns tiles off.

@@ -20,12 +20,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
     from flask_wtf.csrf import CSRFProtect
 
-    from app import i18n, mail, session
+    from app import i18n, limits, mail, session
     from app.cli import register_commands
     from app.views import error_handlers, formatting
     from app.views.api import bp as api_bp
     from app.views.books import bp as books_bp
     from app.views.public import bp as public_bp
+    from app.views.reserve import bp as reserve_bp
     from app.views.staff import bp as staff_bp
     from config import Config, check_production
 
@@ -42,6 +43,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     session.init_app(app)
     i18n.init_app(app)
     mail.init_app(app)
+    limits.init_app(app)
     error_handlers.init_app(app)
 
     formatting.init_app(app)
@@ -50,6 +52,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(api_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(books_bp)
+    app.register_blueprint(reserve_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp)
     register_commands(app)

@@ -96,7 +96,8 @@ def demo_load() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from app.cli_reservations import reservations_cli
     from app.cli_stock import stock_cli
 
-    for group in (db_cli, shops_cli, staff_cli, demo_cli, stock_cli):
+    for group in (db_cli, shops_cli, staff_cli, demo_cli, stock_cli, reservations_cli):
         app.cli.add_command(group)

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask import Flask
+from geoalchemy2.shape import to_shape
 from flask_babel import format_datetime, get_locale, gettext, lazy_gettext
 
 from geo.opening_hours import OpenStatus, format_intervals
@@ -75,6 +78,34 @@ def date_label(day: date) -> str:
     return format_date(day, "long", locale=str(get_locale()))
 
 
+def shop_time(moment: datetime | None, zone: str) -> str:
+    """A deadline in the shop's own time zone, where the reader will be: `mardi 25 nov., 11:00`."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(zone))
+    day = format_date(local.date(), "EEEE d MMM", locale=str(get_locale()))
+    return f"{day}, {local:%H:%M}"
+
+
+RESERVATION_STATE_LABELS = {
+    "held": lazy_gettext("Held for you"),
+    "confirmed": lazy_gettext("Set aside by the bookshop"),
+    "declined": lazy_gettext("Not available after all"),
+    "collected": lazy_gettext("Collected"),
+    "expired": lazy_gettext("Expired"),
+    "cancelled": lazy_gettext("Cancelled"),
+}
+
+
+def reservation_state_label(state: str) -> str:
+    return str(RESERVATION_STATE_LABELS.get(state, state))
+
+
+def shop_point(shop: Any) -> Any:
+    """The shop's location as a Shapely point (x = longitude, y = latitude), for links."""
+    return to_shape(shop.location)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(open_status_label, "open_status")
     app.add_template_filter(today_hours_label, "today_hours")
@@ -82,4 +113,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(run_status_label, "run_status")
     app.add_template_filter(distance_label, "distance")
     app.add_template_filter(date_label, "format_date_filter")
+    app.add_template_filter(shop_time, "shop_time")
+    app.add_template_filter(reservation_state_label, "reservation_state")
+    app.add_template_global(shop_point, "shop_point")
     app.add_template_global(lambda: str(get_locale()), "current_locale")

@@ -1,0 +1,21 @@
+"""Rate limits on public writes and look-ups (Flask-Limiter).
+
+The store comes from RATELIMIT_STORAGE_URI: `memory://` (per process) by default, which is right
+for one process; with several gunicorn workers set it to Redis (`redis://localhost:6379/0`) so a
+limit holds across workers.
+"""
+from __future__ import annotations
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+limiter = Limiter(key_func=get_remote_address)
+
+RESERVE_LIMIT = "10 per minute; 60 per hour"
+CODE_LOOKUP_LIMIT = "30 per minute"
+LOGIN_LIMIT = "10 per minute"
+
+
+def init_app(app: Flask) -> None:
+    limiter.init_app(app)

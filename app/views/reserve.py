@@ -1,0 +1,128 @@
+"""Readers reserve a copy as guests, then follow or cancel their reservation with its code."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, gettext
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.errors import Conflict, InvalidInput, NotFound
+from app.isbn import CodeError, normalize_code
+from app.limits import CODE_LOOKUP_LIMIT, RESERVE_LIMIT, limiter
+from app.models import Edition, Shop
+from app.services import reservation_jobs, reservations
+from app.services.availability import nearest_holders
+from app.services.directory import shop_status
+from app.session import db_session, session_factory
+
+bp = Blueprint("reserve", __name__)
+
+
+class ReserveForm(FlaskForm):
+    name = StringField(validators=[DataRequired(), Length(max=200)])
+    email = EmailField(validators=[Optional(), Length(max=254)])
+    phone = TelField(validators=[Optional(), Length(max=40)])
+    consent = BooleanField(validators=[DataRequired()])
+    idempotency_key = HiddenField()
+
+
+def _shop_and_isbn(slug: str, isbn13: str) -> tuple[Shop, str]:
+    try:
+        code = normalize_code(isbn13)
+    except CodeError:
+        abort(404)
+    shop = db_session().scalar(select(Shop).where(Shop.slug == slug, Shop.active.is_(True)))
+    if shop is None or code.kind not in ("isbn", "ismn"):
+        abort(404)
+    return shop, code.code
+
+
+def _available_here(shop: Shop, isbn13: str) -> int:
+    found = nearest_holders(db_session(), isbn13=isbn13, origin=None, limit=50)
+    return next((h.available for h in found.holders if h.shop_id == shop.id), 0)
+
+
+@bp.route("/reserver/<slug>/<isbn13>", methods=["GET", "POST"])
+@limiter.limit(RESERVE_LIMIT, methods=["POST"])
+def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
+    shop, isbn = _shop_and_isbn(slug, isbn13)
+    session = db_session()
+    form = ReserveForm()
+    if request.method == "GET":
+        form.idempotency_key.data = secrets.token_urlsafe(24)
+    error, status, alternatives = None, 200, []
+    if form.validate_on_submit():
+        customer = reservations.Customer(
+            name=form.name.data or "", email=(form.email.data or "").strip() or None,
+            phone=(form.phone.data or "").strip() or None, locale=str(get_locale()))
+        try:
+            done = reservations.reserve(
+                session, shop_slug=shop.slug, isbn13=isbn, customer=customer,
+                secret=current_app.config["SECRET_KEY"],
+                idempotency_key=form.idempotency_key.data or None)
+            reservation_id = done.reservation.id
+            session.commit()
+        except reservations.NoCopyLeft as exc:
+            session.rollback()
+            error, status, alternatives = gettext(
+                "Sorry, the last copy here was just reserved by someone else."), 409, \
+                exc.alternatives
+        except reservations.TooManyHolds:
+            session.rollback()
+            error, status = gettext(
+                "You already hold 3 books: collect or cancel one before reserving another."), 429
+        except InvalidInput:
+            session.rollback()
+            error, status = gettext("Please give your name and an email address or a phone "
+                                    "number."), 422
+        else:
+            reservation_jobs.send_pending(session_factory(), reservation_id=reservation_id)
+            return redirect(url_for("reserve.status", code=done.code, new=1))
+    elif request.method == "POST":
+        error, status = gettext("Please give your name, a way to reach you, and accept how "
+                                "your details are used."), 422
+    edition = session.get(Edition, isbn)
+    return render_template("public/reserve.html", form=form, shop=shop, isbn13=isbn,
+                           edition=edition, available=_available_here(shop, isbn), error=error,
+                           alternatives=alternatives,
+                           status=shop_status(shop, datetime.now(timezone.utc)),
+                           now=datetime.now(timezone.utc)), status
+
+
+@bp.get("/reservations/<code>")
+@limiter.limit(CODE_LOOKUP_LIMIT)
+def status(code: str) -> ResponseReturnValue:
+    session = db_session()
+    try:
+        reservation = reservations.find_by_code(session, code)
+    except NotFound:
+        abort(404)
+    shop = session.get(Shop, reservation.shop_id)
+    return render_template("public/reservation.html", r=reservation, shop=shop, code=code,
+                           new=request.args.get("new") == "1",
+                           status=shop_status(shop, datetime.now(timezone.utc)) if shop else None,
+                           now=datetime.now(timezone.utc))
+
+
+@bp.post("/reservations/<code>/cancel")
+@limiter.limit(CODE_LOOKUP_LIMIT)
+def cancel(code: str) -> ResponseReturnValue:
+    session = db_session()
+    try:
+        reservation = reservations.find_by_code(session, code)
+        reservations.transition(session, reservation_id=reservation.id, target="cancelled",
+                                actor="reader", reason=gettext("cancelled by the reader"))
+        session.commit()
+    except NotFound:
+        abort(404)
+    except Conflict:
+        session.rollback()
+    else:
+        reservation_jobs.send_pending(session_factory(), reservation_id=reservation.id)
+    return redirect(url_for("reserve.status", code=code))

@@ -1,0 +1,91 @@
+"""A reader reserves from the book page, gets a code and a mail, follows and cancels it."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import Reservation, Shop
+from tests.factories import make_edition, make_shop, make_stock_line
+
+ISBN = "9782070368228"
+
+
+@pytest.fixture()
+def shop(session: Session) -> Shop:
+    make_edition(session, isbn13=ISBN)
+    shop = make_shop(session, slug="la-mouette", name="La Mouette", email="shop@mouette.example",
+                     opening_hours="Mo-Su 00:00-24:00")
+    make_stock_line(session, shop=shop, isbn13=ISBN, on_hand=1)
+    return shop
+
+
+def form(client: FlaskClient, url: str) -> dict[str, str]:
+    page = client.get(url).get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', page)
+    assert key, page
+    return {"name": "Camille", "email": "camille@example.org", "consent": "y",
+            "idempotency_key": key.group(1)}
+
+
+def outbox(app: Flask) -> list:  # type: ignore[type-arg]
+    return getattr(app.extensions["mailman"], "outbox", [])
+
+
+def test_reserve_then_follow_and_cancel(app: Flask, client: FlaskClient, session: Session,
+                                        shop: Shop) -> None:
+    book = client.get(f"/livres/{ISBN}").get_data(as_text=True)
+    assert f'href="/reserver/la-mouette/{ISBN}"' in book
+    url = f"/reserver/la-mouette/{ISBN}"
+    data = form(client, url)
+    response = client.post(url, data=data)
+    assert response.status_code == 302
+    status_url = response.headers["Location"]
+    code = status_url.split("/reservations/")[1].split("?")[0]
+    page = client.get(status_url).get_data(as_text=True)
+    assert "Réservé !" in page and code in page and "L&#39;Étranger" in page
+    assert "Mis de côté" not in page and "Gardé pour vous" in page
+    mails = outbox(app)
+    assert {m.to[0] for m in mails} == {"camille@example.org", "shop@mouette.example"}
+    reader_mail = next(m for m in mails if m.to == ["camille@example.org"])
+    assert code in reader_mail.body and "La Mouette" in reader_mail.body
+    # A double click replays the same form: same reservation, same code.
+    again = client.post(url, data=data)
+    assert again.headers["Location"] == status_url
+    assert session.scalar(select(func.count()).select_from(Reservation)) == 1
+    # The book is no longer available here.
+    assert f'href="/reserver/la-mouette/{ISBN}"' not in client.get(f"/livres/{ISBN}").get_data(
+        as_text=True)
+    client.post(f"/reservations/{code}/cancel")
+    assert "Annulée" in client.get(f"/reservations/{code}").get_data(as_text=True)
+
+
+def test_last_copy_taken_offers_the_next_shops(client: FlaskClient, session: Session,
+                                               shop: Shop) -> None:
+    partner = make_shop(session, slug="partner", name="Le Partenaire")
+    make_stock_line(session, shop=partner, isbn13=ISBN, on_hand=1)
+    url = f"/reserver/la-mouette/{ISBN}"
+    first, second = form(client, url), form(client, url)
+    assert client.post(url, data=first).status_code == 302
+    lost = client.post(url, data={**second, "email": "other@example.org"})
+    assert lost.status_code == 409
+    page = lost.get_data(as_text=True)
+    assert "quelqu&#39;un d&#39;autre" in page or "quelqu'un d'autre" in page
+    assert f'href="/reserver/partner/{ISBN}"' in page
+
+
+def test_missing_consent_or_contact_is_refused(client: FlaskClient, shop: Shop) -> None:
+    url = f"/reserver/la-mouette/{ISBN}"
+    data = form(client, url)
+    assert client.post(url, data={**data, "consent": ""}).status_code == 422
+    assert client.post(url, data={**data, "email": ""}).status_code == 422
+
+
+def test_unknown_codes_and_shops_are_404(client: FlaskClient, shop: Shop) -> None:
+    assert client.get("/reservations/notacode").status_code == 404
+    assert client.get(f"/reserver/nowhere/{ISBN}").status_code == 404
+    assert client.get("/reserver/la-mouette/123").status_code == 404
