@@ -28,6 +28,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app.views.public import bp as public_bp
     from app.views.reserve import bp as reserve_bp
     from app.views.staff import bp as staff_bp
+    from app.views.staff_desk import bp as desk_bp
     from config import Config, check_production
 
     app = Flask(
@@ -54,6 +55,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(books_bp)
     app.register_blueprint(reserve_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(desk_bp)
     app.register_blueprint(api_bp)
     register_commands(app)
     return app

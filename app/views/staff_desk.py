@@ -1,0 +1,127 @@
+"""Staff handle their shop's reservations, and send customers to partner shops."""
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, gettext
+from geoalchemy2.shape import to_shape
+
+from app.errors import Conflict, InvalidInput, NotFound
+from app.isbn import CodeError, normalize_code
+from app.models import Edition
+from app.services import availability, reservation_jobs, reservations, search, shop_desk
+from app.session import db_session, session_factory
+from app.views.staff_auth import current_staff, shop_or_404, staff_required
+
+bp = Blueprint("desk", __name__, url_prefix="/staff/shops/<slug>")
+ACTIONS = {"confirm": "confirmed", "decline": "declined", "collect": "collected",
+           "cancel": "cancelled"}
+
+
+@bp.get("/reservations")
+@staff_required
+def reservations_desk(slug: str) -> ResponseReturnValue:
+    shop = shop_or_404(slug)
+    return render_template("staff/reservations.html", desk=shop_desk.desk(db_session(), shop=shop),
+                           message=request.args.get("message"))
+
+
+@bp.post("/reservations/<int:reservation_id>/<action>")
+@staff_required
+def act(slug: str, reservation_id: int, action: str) -> ResponseReturnValue:
+    shop = shop_or_404(slug)
+    if action not in ACTIONS:
+        abort(404)
+    user = current_staff()
+    assert user is not None
+    session = db_session()
+    message = None
+    try:
+        reservations.transition(session, reservation_id=reservation_id, target=ACTIONS[action],
+                                actor="staff", shop_ids=[shop.id], staff_id=user.id,
+                                reason=request.form.get("reason") or None)
+        session.commit()
+    except NotFound:
+        abort(404)
+    except Conflict as exc:
+        session.rollback()
+        message = {"expired": gettext("This hold has already expired."),
+                   "not_allowed": gettext("This action is not possible.")}.get(
+            exc.code, gettext("This reservation was already handled: %(state)s.",
+                              state=exc.code.removeprefix("already_")))
+    else:
+        reservation_jobs.send_pending(session_factory(), reservation_id=reservation_id)
+    return redirect(url_for("desk.reservations_desk", slug=shop.slug, message=message))
+
+
+@bp.get("/partners")
+@staff_required
+def partners(slug: str) -> ResponseReturnValue:
+    """A bookseller without the book looks it up across partner shops, nearest to theirs."""
+    shop = shop_or_404(slug)
+    query = (request.args.get("q") or "").strip()
+    session = db_session()
+    point = to_shape(shop.location)
+    origin = (point.y, point.x)
+    hits, holders, edition, isbn_error = [], [], None, None
+    isbn = search.read_isbn(query) if query else None
+    if isbn is not None and isbn.error:
+        isbn_error = isbn.error
+    elif isbn is not None or request.args.get("isbn"):
+        code = isbn.isbn13 if isbn else request.args.get("isbn", "")
+        edition = session.get(Edition, code)
+        found = availability.nearest_holders(session, isbn13=code or "", origin=origin,
+                                             limit=11, radius_km=None)
+        holders = [h for h in found.holders if h.shop_id != shop.id][:10]
+        query = query or code or ""
+    elif query:
+        hits = search.search_editions(session, query=query, origin=origin).hits
+    return render_template("staff/partners.html", shop=shop, query=query, hits=hits,
+                           holders=holders, edition=edition, isbn_error=isbn_error,
+                           isbn13=request.args.get("isbn") or (isbn.isbn13 if isbn else None))
+
+
+@bp.route("/partners/<partner_slug>/<isbn13>", methods=["GET", "POST"])
+@staff_required
+def reserve_for_customer(slug: str, partner_slug: str, isbn13: str) -> ResponseReturnValue:
+    """Reserve at a partner shop for the customer at the counter: the partner receives it like
+    any reservation, marked as sent by this shop."""
+    shop = shop_or_404(slug)
+    try:
+        code = normalize_code(isbn13).code
+    except CodeError:
+        abort(404)
+    user = current_staff()
+    assert user is not None
+    session = db_session()
+    error, status = None, 200
+    if request.method == "POST":
+        customer = reservations.Customer(
+            name=request.form.get("name", ""), email=request.form.get("email") or None,
+            phone=request.form.get("phone") or None, locale=str(get_locale()))
+        try:
+            done = reservations.reserve(
+                session, shop_slug=partner_slug, isbn13=code, customer=customer,
+                secret=current_app.config["SECRET_KEY"],
+                idempotency_key=request.form.get("idempotency_key") or None,
+                redirected_from_shop_id=shop.id, created_by_staff_id=user.id)
+            reservation_id = done.reservation.id
+            session.commit()
+        except reservations.NoCopyLeft:
+            session.rollback()
+            error, status = gettext("The partner's last copy was just reserved."), 409
+        except InvalidInput:
+            session.rollback()
+            error, status = gettext("Give the customer's name and an email or a phone."), 422
+        except (NotFound, reservations.TooManyHolds) as exc:
+            session.rollback()
+            error, status = exc.message, exc.status
+        else:
+            reservation_jobs.send_pending(session_factory(), reservation_id=reservation_id)
+            return render_template("staff/sent.html", shop=shop, reservation=done.reservation,
+                                   code=done.code)
+    return render_template("staff/reserve_for.html", shop=shop, partner_slug=partner_slug,
+                           isbn13=code, edition=session.get(Edition, code), error=error,
+                           idempotency_key=secrets.token_urlsafe(24)), status
