@@ -26,6 +26,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app.views.api import bp as api_bp
     from app.views.books import bp as books_bp
     from app.views.public import bp as public_bp
+    from app.views.reservations_api import bp as reservations_api_bp
     from app.views.reserve import bp as reserve_bp
     from app.views.staff import bp as staff_bp
     from app.views.staff_desk import bp as desk_bp
@@ -51,9 +52,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf = CSRFProtect(app)
     # The API authenticates with bearer tokens, not cookies: CSRF does not apply.
     csrf.exempt(api_bp)
+    csrf.exempt(reservations_api_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(books_bp)
     app.register_blueprint(reserve_bp)
+    app.register_blueprint(reservations_api_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(desk_bp)
     app.register_blueprint(api_bp)

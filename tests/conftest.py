@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app, migrate
 from app.db import make_engine
+from app.limits import limiter
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +65,8 @@ def app(database_url: str, test_sessionmaker: sessionmaker[Session]) -> Flask:
                       "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
                       "MAIL_BACKEND": "locmem"})
     app.extensions["rayons.sessionmaker"] = test_sessionmaker
+    with app.app_context():
+        limiter.reset()  # each test starts with fresh rate-limit counters
     return app
 
 

@@ -1,0 +1,127 @@
+"""POST/GET/DELETE /api/v1/reservations, the sweeper, the purge, and mail through real SMTP."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import create_app
+from app.models import OutboxMail, Reservation, Shop
+from app.services import reservation_jobs
+from tests.factories import make_edition, make_shop, make_stock_line
+from tests.smtp import smtp_listener
+
+ISBN = "9782070368228"
+
+
+@pytest.fixture()
+def shop(session: Session) -> Shop:
+    make_edition(session, isbn13=ISBN)
+    shop = make_shop(session, slug="la-mouette", opening_hours="Mo-Su 00:00-24:00",
+                     email="shop@mouette.example")
+    make_stock_line(session, shop=shop, isbn13=ISBN, on_hand=1)
+    return shop
+
+
+def reserve(client: FlaskClient, **overrides: object):  # type: ignore[no-untyped-def]
+    body = {"shop": "la-mouette", "isbn": "978-2-07-036822-8", "name": "Camille",
+            "email": "camille@example.org"}
+    body.update(overrides)
+    return client.post("/api/v1/reservations", json=body)
+
+
+def test_create_read_cancel(client: FlaskClient, shop: Shop) -> None:
+    created = reserve(client, idempotency_key="k1")
+    assert created.status_code == 201
+    body = created.get_json()
+    assert body["state"] == "held" and body["title"] == "L'Étranger" and body["deadline"]
+    replay = reserve(client, idempotency_key="k1")
+    assert replay.status_code == 200 and replay.get_json()["code"] == body["code"]
+    read = client.get(f"/api/v1/reservations/{body['code']}")
+    assert read.status_code == 200 and read.headers["Cache-Control"] == "no-store"
+    cancelled = client.delete(f"/api/v1/reservations/{body['code']}")
+    assert cancelled.get_json()["state"] == "cancelled"
+    again = client.delete(f"/api/v1/reservations/{body['code']}")
+    assert again.status_code == 409 and again.mimetype == "application/problem+json"
+
+
+def test_errors(client: FlaskClient, session: Session, shop: Shop) -> None:
+    partner = make_shop(session, slug="partner")
+    make_stock_line(session, shop=partner, isbn13=ISBN, on_hand=1)
+    assert reserve(client).status_code == 201
+    lost = reserve(client, email="other@example.org")
+    assert lost.status_code == 409
+    assert [a["slug"] for a in lost.get_json()["alternatives"]] == ["partner"]
+    assert reserve(client, isbn="978-2-07-036822-9").get_json()["title"] == "invalid_isbn"
+    assert reserve(client, email=None).status_code == 422
+    assert reserve(client, shop="nowhere").status_code == 404
+    assert client.post("/api/v1/reservations", data="nope").status_code == 422
+    assert client.get("/api/v1/reservations/unknown").status_code == 404
+
+
+def test_rate_limit_on_reserve(app: Flask, client: FlaskClient, shop: Shop) -> None:
+    statuses = [reserve(client, email=f"r{n}@example.org").status_code for n in range(12)]
+    assert statuses.count(429) >= 1 and 500 not in statuses
+
+
+def test_sweeper_expires_reminds_and_sends(cli: FlaskCliRunner, app: Flask, session: Session,
+                                           client: FlaskClient, shop: Shop) -> None:
+    code = reserve(client).get_json()["code"]
+    r = session.scalars(select(Reservation)).one()
+    r.expires_at = datetime.now(timezone.utc) + timedelta(minutes=20)
+    session.flush()
+    result = cli.invoke(args=["reservations", "sweep"])
+    assert "reminders: 1" in result.output
+    r.created_at = datetime.now(timezone.utc) - timedelta(hours=3)
+    r.expires_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+    session.flush()
+    result = cli.invoke(args=["reservations", "sweep"])
+    assert "expired: 1" in result.output
+    session.refresh(r)
+    assert r.state == "expired"
+    subjects = [m.subject for m in app.extensions["mailman"].outbox]
+    assert any("30 minutes" in s for s in subjects) and any("expiré" in s for s in subjects)
+    assert client.get(f"/api/v1/reservations/{code}").get_json()["state"] == "expired"
+
+
+def test_purge_erases_personal_data_after_the_delay(cli: FlaskCliRunner, session: Session,
+                                                    client: FlaskClient, shop: Shop) -> None:
+    reserve(client)
+    r = session.scalars(select(Reservation)).one()
+    r.state, r.cancelled_at = "cancelled", datetime.now(timezone.utc) - timedelta(days=31)
+    session.flush()
+    assert "erased from 1" in cli.invoke(args=["reservations", "purge", "--days", "30"]).output
+    session.refresh(r)
+    assert (r.customer_name, r.customer_email, r.customer_phone) == (None, None, None)
+    assert r.personal_data_erased_at is not None and r.title_snapshot == "L'Étranger"
+
+
+def test_reservation_mail_through_real_smtp_and_retry(database_url: str, session: Session,
+                                                      test_sessionmaker: sessionmaker[Session],
+                                                      shop: Shop) -> None:
+    from tests.smtp import free_port
+
+    def app_on(port: int) -> Flask:
+        app = create_app({"TESTING": True, "DATABASE_URL": database_url, "MAIL_BACKEND": "smtp",
+                          "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "SECRET_KEY": "s",
+                          "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+        app.extensions["rayons.sessionmaker"] = test_sessionmaker
+        return app
+
+    down = app_on(free_port())  # nothing listens: the reservation must survive
+    created = down.test_client().post("/api/v1/reservations", json={
+        "shop": "la-mouette", "isbn": ISBN, "name": "Camille", "email": "camille@example.org"})
+    assert created.status_code == 201
+    code = created.get_json()["code"]
+    assert session.scalar(select(OutboxMail.attempts).where(OutboxMail.kind == "reserved")) == 1
+    with smtp_listener() as (inbox, port):
+        with app_on(port).app_context():
+            sent, failed = reservation_jobs.send_pending(test_sessionmaker)
+    assert (sent, failed) == (2, 0)
+    reader = next(m for m in inbox.messages if m["To"] == "camille@example.org")
+    text = reader.get_body(("plain",)).get_content()
+    assert code in text and "L'Étranger" in text and "/reservations/" + code in text
