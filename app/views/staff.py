@@ -15,6 +15,7 @@ from werkzeug.utils import secure_filename
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
+from app.limits import LOGIN_LIMIT, limiter
 from app.models import Edition, ImportRun
 from app.services import auth, demand
 from app.session import db_session, session_factory
@@ -37,6 +38,7 @@ class UploadForm(FlaskForm):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
 def login() -> ResponseReturnValue:
     form = LoginForm()
     error = None
