@@ -169,7 +169,7 @@ def reserve(session: Session, *, shop_slug: str, isbn13: str, customer: Customer
     if _active_holds_of(session, customer) >= MAX_ACTIVE_PER_CONTACT:
         raise TooManyHolds(f"at most {MAX_ACTIVE_PER_CONTACT} books can be held at once",
                            code="too_many_holds")
-    now = session.scalar(select(func.now()))
+    now = session.scalar(select(func.clock_timestamp()))
     assert now is not None
     edition = session.get(Edition, isbn13)
     reservation = Reservation(
@@ -229,7 +229,9 @@ def transition(session: Session, *, reservation_id: int, target: str, actor: str
         conditions.append(Reservation.expires_at > func.now())
     if target == "expired":
         conditions.append(Reservation.expires_at <= func.now())
-    values: dict[str, object] = {"state": target, STATE_TIMESTAMPS[target]: func.now()}
+    # The wall clock, not the transaction's start: a collection must read as later than a file
+    # exported while the transaction was open.
+    values: dict[str, object] = {"state": target, STATE_TIMESTAMPS[target]: func.clock_timestamp()}
     if staff_id is not None:
         values["acted_by_staff_id"] = staff_id
     if reason:
