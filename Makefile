@@ -1,6 +1,6 @@
 # The README's two commands: `make run` and `make test`. Everything they need is installed by
 # scripts/rayons.sh on first use; see README.md.
-.PHONY: run test stop translations
+.PHONY: run test stop translations bench-import bench-reserve
 
 run:
 	@bash scripts/rayons.sh run
@@ -15,3 +15,12 @@ stop:
 translations:
 	.venv/bin/pybabel extract -F babel.cfg -k lazy_gettext -o app/translations/messages.pot --omit-header app templates
 	.venv/bin/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+
+# Import benchmark (not a test) against the private database; see bench/README.md.
+# Flags go through ARGS, e.g. `make bench-import ARGS="--shops 30 --keep"`.
+bench-import:
+	@eval "$$(bash scripts/rayons.sh env)" && .venv/bin/python bench/import_bench.py $(ARGS)
+
+# Reservation throughput and contention through gunicorn (not a test); see bench/README.md.
+bench-reserve:
+	@eval "$$(bash scripts/rayons.sh env)" && .venv/bin/python bench/reserve_bench.py $(ARGS)

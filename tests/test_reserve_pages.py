@@ -89,3 +89,15 @@ def test_unknown_codes_and_shops_are_404(client: FlaskClient, shop: Shop) -> Non
     assert client.get("/reservations/notacode").status_code == 404
     assert client.get(f"/reserver/nowhere/{ISBN}").status_code == 404
     assert client.get("/reserver/la-mouette/123").status_code == 404
+
+
+def test_a_reader_using_english_gets_english_mail(app: Flask, client: FlaskClient,
+                                                  shop: Shop) -> None:
+    client.get("/?lang=en")
+    url = f"/reserver/la-mouette/{ISBN}"
+    assert client.post(url, data=form(client, url)).status_code == 302
+    reader_mail = next(m for m in outbox(app) if m.to == ["camille@example.org"])
+    shop_mail = next(m for m in outbox(app) if m.to == ["shop@mouette.example"])
+    assert reader_mail.subject.startswith("Your reservation")
+    assert "Reservation code" in reader_mail.body
+    assert shop_mail.subject.startswith("Nouvelle réservation")  # the shop reads French

@@ -87,3 +87,17 @@ def test_bookseller_sends_a_customer_to_a_partner(app: Flask, client: FlaskClien
     assert {m.to[0] for m in mails} == {"client@example.org", "autre@example.org"}
     shop_mail = next(m for m in mails if m.to == ["autre@example.org"])
     assert "librairie partenaire" in shop_mail.body
+
+
+def test_holds_at_risk_are_flagged(client: FlaskClient, session: Session,
+                                   shops: tuple[Shop, Shop]) -> None:
+    from app.models import StockLine
+
+    mine, _ = shops
+    r = reserve(session, shop_slug="mine", isbn13=ISBN, customer=READER, secret="s").reservation
+    session.get(StockLine, (mine.id, ISBN)).on_hand = 0  # tonight's file: none on the shelf
+    session.flush()
+    sign_in(client, make_staff(session, shops=[mine]))
+    desk = client.get("/staff/shops/mine/reservations").get_data(as_text=True)
+    assert f'class="reservation-card at-risk" id="reservation-{r.id}"' in desk
+    assert "À risque" in desk
