@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from geoalchemy2 import Geography
 from geoalchemy2.shape import to_shape
-from sqlalchemy import select
+from sqlalchemy import cast, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import NotFound
@@ -20,6 +21,12 @@ class ShopEntry:
     status: OpenStatus | None
     lat: float
     lon: float
+
+
+@dataclass(frozen=True)
+class NearbyShop:
+    entry: ShopEntry
+    distance_m: float
 
 
 @dataclass(frozen=True)
@@ -67,3 +74,22 @@ def list_shops(session: Session, *, network_slug: str | None, at: datetime) -> L
         query = query.where(Shop.networks.contains(selected))
     entries = [_entry(s, at) for s in session.scalars(query)]
     return Listing(networks=networks, selected=selected, entries=entries)
+
+
+def nearest_shops(session: Session, *, origin: tuple[float, float], limit: int,
+                  at: datetime) -> list[NearbyShop]:
+    """The `limit` active shops nearest to `origin` (lat, lon), with geodesic distances.
+
+    The origin is bound as a constant point so `<->` walks the GiST index on the location
+    instead of measuring every shop.
+    """
+    lat, lon = origin
+    point = cast(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), Geography)
+    query = (
+        select(Shop, func.ST_Distance(Shop.location, point))
+        .where(Shop.active.is_(True))
+        .order_by(Shop.location.op("<->")(point), Shop.id)
+        .limit(limit)
+    )
+    return [NearbyShop(entry=_entry(shop, at), distance_m=distance)
+            for shop, distance in session.execute(query)]

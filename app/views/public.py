@@ -27,16 +27,15 @@ def shop_directory() -> ResponseReturnValue:
 def _directory_map(listing: directory.Listing, now: datetime) -> dict[str, Any] | None:
     """Every listed shop on one map, clustered since a network may have hundreds.
 
-    The popup repeats the list's words (computed here, in the reader's language, not in the
-    browser) and links to the shop's entry in the list, which also has its phone and website.
+    The popup repeats the list's words, computed here in the reader's language rather than in
+    the browser. No link: the list right below has the rest, and 300 links cost 5 kB.
     """
     if not listing.entries:
         return None
     markers = [
         MapMarker(lat=entry.lat, lon=entry.lon, title=entry.shop.name,
                   lines=[entry.shop.address, f"{entry.shop.postcode} {entry.shop.city}",
-                         open_status_label(entry.status, now)],
-                  url=f"#shop-{entry.shop.slug}")
+                         open_status_label(entry.status, now)])
         for entry in listing.entries
     ]
     return map_payload(markers, center=None, reader=None, cluster=True,

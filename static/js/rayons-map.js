@@ -4,7 +4,7 @@
 // or as attribute values, never parsed as HTML, so no name can inject markup or script.
 // Payload keys: t tile URL ("" = no tiles), a attribution (trusted HTML from the configuration),
 // c centre or null (fit everything), r reader position or null, k cluster markers,
-// m markers as [lat, lon, title, [lines], url?].
+// s lines shared by several markers, m markers as [lat, lon, title, [line or index into s], url?].
 (function () {
   "use strict";
 
@@ -33,7 +33,10 @@
     const root = document.createElement("div");
     root.className = "map-popup";
     root.appendChild(paragraph(title, "map-popup-title"));
-    lines.forEach((line) => root.appendChild(paragraph(line, "map-popup-line")));
+    lines.forEach((line) => {
+      const text = typeof line === "number" ? data.s[line] : line;
+      root.appendChild(paragraph(text, "map-popup-line"));
+    });
     const href = url ? safeUrl(url) : null;
     if (href) {
       const link = document.createElement("a");
@@ -44,13 +47,19 @@
     return root;
   }
 
-  const map = L.map(container, { scrollWheelZoom: false });
+  // maxZoom on the map itself, not only on the tiles: clustering needs it, and offline there are
+  // no tiles. Readers who asked their system for less motion get no fades or zoom animations.
+  const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  const map = L.map(container, {
+    scrollWheelZoom: false, maxZoom: 19,
+    fadeAnimation: !still, zoomAnimation: !still, markerZoomAnimation: !still,
+  });
   if (data.t) {
-    L.tileLayer(data.t, { attribution: data.a, maxZoom: 19 }).addTo(map);
+    L.tileLayer(data.t, { attribution: data.a }).addTo(map);
   }
 
   const group = data.k && L.markerClusterGroup
-    ? L.markerClusterGroup({ showCoverageOnHover: false })
+    ? L.markerClusterGroup({ showCoverageOnHover: false, animate: !still })
     : L.featureGroup();
   const points = [];
   data.m.forEach(([lat, lon, title, lines, url]) => {

@@ -1,0 +1,188 @@
+"""Browser fixtures: the test app served on 127.0.0.1, driven by Debian's Chromium via Playwright.
+
+The server runs the `app` fixture of tests/conftest.py, whose sessions are bound to the test's
+rolled-back connection: rows made with the factories in a test are visible to the browser, and
+gone afterwards. That one connection must never serve two requests at once, yet a single-threaded
+server would stall on the idle sockets Chromium opens ahead of time (preconnects, frames): so
+connections are accepted in threads, and requests pass through the app one at a time. Touch the
+`session` only while no page is loading: the server uses the same connection.
+
+Every request that is not for 127.0.0.1 is aborted and recorded, so a passing test proves the page
+needs no network. Maps are drawn without tiles for the same reason.
+
+API: `live_server.url("/path")`, `page` (a Playwright Page in a fr-FR context),
+`page_problems` (what went wrong in the browser; `page_problems.assert_clean()`),
+`screenshot("name")` (saved under test-output/screenshots/).
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    Playwright,
+    Request,
+    Response,
+    Route,
+    sync_playwright,
+)
+from werkzeug.serving import make_server
+from werkzeug.wsgi import ClosingIterator
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str
+
+    def url(self, path: str = "/") -> str:
+        return self.base_url + path
+
+
+@dataclass
+class PageProblems:
+    """Everything a clean page must not produce; filled while the test drives the page."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    error_responses: list[str] = field(default_factory=list)
+    blocked_requests: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        problems = {name: value for name, value in vars(self).items() if value}
+        assert not problems, f"browser problems: {problems}"
+
+
+class OneRequestAtATime:
+    """WSGI wrapper holding a lock from the call until the response is closed (its body sent)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        self.lock.acquire()
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self.lock.release()
+            raise
+        return ClosingIterator(body, self.lock.release)
+
+
+@pytest.fixture()
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    app.config["MAP_TILE_URL"] = ""
+    gate = OneRequestAtATime(app)
+    server = make_server("127.0.0.1", 0, gate, threaded=True)
+    # Idle keep-alive sockets must not hold up the end of the test.
+    server.block_on_close = False
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        # A request still running would use the connection the test is about to roll back.
+        if not gate.lock.acquire(timeout=10):
+            pytest.fail("a request to the live server was still running after the test")
+        gate.lock.release()
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Chromium is missing: `make test` installs Debian's `chromium` package")
+    browser = playwright_instance.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture()
+def page_problems() -> PageProblems:
+    return PageProblems()
+
+
+def _only_local(problems: PageProblems) -> Callable[[Route], None]:
+    def handle(route: Route) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            problems.blocked_requests.append(route.request.url)
+            route.abort()
+    return handle
+
+
+def _watch(page: Page, problems: PageProblems) -> None:
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.console_errors.append(message.text)
+
+    def on_dialog(dialog: Dialog) -> None:
+        problems.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def on_failed(request: Request) -> None:
+        problems.failed_requests.append(f"{request.url} ({request.failure})")
+
+    def on_response(response: Response) -> None:
+        if response.status >= 400:
+            problems.error_responses.append(f"{response.status} {response.url}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.page_errors.append(str(error)))
+    page.on("dialog", on_dialog)
+    page.on("requestfailed", on_failed)
+    page.on("response", on_response)
+
+
+@pytest.fixture()
+def page(browser: Browser, page_problems: PageProblems) -> Iterator[Page]:
+    # Reduced motion: the map then skips its fades and zoom animations, so what a test checks or
+    # photographs is the settled page.
+    context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris",
+                                  reduced_motion="reduce")
+    context.set_default_timeout(10_000)
+    context.route("**/*", _only_local(page_problems))
+    page = context.new_page()
+    _watch(page, page_problems)
+    yield page
+    context.close()
+
+
+@pytest.fixture()
+def screenshot(page: Page, request: pytest.FixtureRequest) -> Callable[[str], Path]:
+    """`screenshot("popup")` saves test-output/screenshots/<test name>-popup.png and returns it."""
+    def take(name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{request.node.name}-{name}")
+        path = SCREENSHOTS / f"{stem}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+    return take
