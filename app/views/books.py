@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 
 from app.isbn import CodeError, normalize_code
 from app.models import Edition
@@ -13,6 +13,8 @@ from app.services import availability, demand, search
 from app.services.directory import hours_status
 from app.services.places import Located, locate
 from app.session import db_session
+from app.views.formatting import distance_label, open_status_label
+from geo.maps import MapMarker, map_payload
 
 bp = Blueprint("books", __name__)
 
@@ -71,6 +73,19 @@ def book_page(isbn13: str) -> ResponseReturnValue:
     statuses = {h.shop_id: hours_status(h.opening_hours, timezone=h.timezone, country=h.country,
                                         at=now) for h in found.holders}
     title = edition.title if edition and edition.title else gettext("Book %(isbn)s", isbn=code.code)
+    markers = [
+        MapMarker(lat=h.lat, lon=h.lon, title=h.name,
+                  lines=[f"{h.address}, {h.postcode} {h.city}",
+                         " · ".join(filter(None, [distance_label(h.distance_m), ngettext(
+                             "%(num)d copy available", "%(num)d copies available", h.available)])),
+                         open_status_label(statuses[h.shop_id], now)],
+                  url=url_for("reserve.reserve_form", slug=h.slug, isbn13=code.code))
+        for h in found.holders
+    ]
+    map_data = map_payload(markers, center=None, reader=located.origin, cluster=False,
+                           tile_url=current_app.config["MAP_TILE_URL"],
+                           attribution=current_app.config["MAP_TILE_ATTRIBUTION"]) \
+        if markers else None
     return render_template("public/book.html", isbn13=code.code, edition=edition, title=title,
-                           found=found, statuses=statuses, located=located, now=now,
+                           found=found, statuses=statuses, located=located, now=now, map_data=map_data,
                            place_args=_place_args(located))
