@@ -59,7 +59,7 @@ RUN_STATUS_LABELS = {
 
 
 def run_status_label(status: str) -> str:
-    return str(RUN_STATUS_LABELS.get(status, status))
+    return _label(RUN_STATUS_LABELS, status)
 
 
 def distance_label(metres: float | None) -> str:
@@ -98,7 +98,12 @@ RESERVATION_STATE_LABELS = {
 
 
 def reservation_state_label(state: str) -> str:
-    return str(RESERVATION_STATE_LABELS.get(state, state))
+    return _label(RESERVATION_STATE_LABELS, state)
+
+
+def _label(labels: dict[str, Any], key: str) -> str:
+    """The reader's words for a stored code; the code itself if we have none."""
+    return str(labels.get(key, key))
 
 
 def shop_point(shop: Any) -> Any:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput
 from app.isbn import CodeError, normalize_code
 from app.limits import CODE_LOOKUP_LIMIT, RESERVE_LIMIT, limiter
 from app.models import Edition, Shop
@@ -99,10 +99,7 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
 @limiter.limit(CODE_LOOKUP_LIMIT)
 def status(code: str) -> ResponseReturnValue:
     session = db_session()
-    try:
-        reservation = reservations.find_by_code(session, code)
-    except NotFound:
-        abort(404)
+    reservation = reservations.find_by_code(session, code)  # NotFound renders the 404 page
     shop = session.get(Shop, reservation.shop_id)
     return render_template("public/reservation.html", r=reservation, shop=shop, code=code,
                            new=request.args.get("new") == "1",
@@ -114,13 +111,11 @@ def status(code: str) -> ResponseReturnValue:
 @limiter.limit(CODE_LOOKUP_LIMIT)
 def cancel(code: str) -> ResponseReturnValue:
     session = db_session()
+    reservation = reservations.find_by_code(session, code)
     try:
-        reservation = reservations.find_by_code(session, code)
         reservations.transition(session, reservation_id=reservation.id, target="cancelled",
                                 actor="reader", reason=gettext("cancelled by the reader"))
         session.commit()
-    except NotFound:
-        abort(404)
     except Conflict:
         session.rollback()
     else:
