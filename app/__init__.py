@@ -26,10 +26,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app.views.api import bp as api_bp
     from app.views.books import bp as books_bp
     from app.views.public import bp as public_bp
+    from app.views.public_api import bp as public_api_bp
     from app.views.reservations_api import bp as reservations_api_bp
     from app.views.reserve import bp as reserve_bp
     from app.views.staff import bp as staff_bp
     from app.views.staff_desk import bp as desk_bp
+    from app.views.widget import bp as widget_bp
     from config import Config, check_production
 
     app = Flask(
@@ -53,6 +55,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # The API authenticates with bearer tokens, not cookies: CSRF does not apply.
     csrf.exempt(api_bp)
     csrf.exempt(reservations_api_bp)
+    csrf.exempt(public_api_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(books_bp)
     app.register_blueprint(reserve_bp)
@@ -60,5 +63,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_bp)
     app.register_blueprint(desk_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(public_api_bp)
+    app.register_blueprint(widget_bp)
     register_commands(app)
     return app

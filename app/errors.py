@@ -1,6 +1,8 @@
 """Errors that carry an HTTP status and a message safe to show to the user (no Flask here)."""
 from __future__ import annotations
 
+from typing import Any
+
 
 class RayonsError(Exception):
     """Base of the errors a service raises on purpose; the message is shown as is."""
@@ -8,11 +10,15 @@ class RayonsError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
+        # Machine-readable members added to an API problem document (e.g. the `reason` of an
+        # invalid ISBN), so a client can react without parsing the message.
+        self.extra = extra or {}
 
 
 class NotFound(RayonsError):

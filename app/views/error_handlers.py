@@ -15,8 +15,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(RayonsError)
     def _rayons_error(exc: RayonsError):  # type: ignore[no-untyped-def]
         if _wants_json():
-            body = {"type": f"about:blank#{exc.code}", "title": exc.code, "status": exc.status,
-                    "detail": exc.message}
+            body = {**exc.extra, "type": f"about:blank#{exc.code}", "title": exc.code,
+                    "status": exc.status, "detail": exc.message, "code": exc.code}
             response = jsonify(body)
             response.status_code = exc.status
             response.mimetype = "application/problem+json"

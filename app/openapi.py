@@ -1,0 +1,240 @@
+"""The OpenAPI 3.1 description of `/api/v1`, written by hand and served at /api/v1/openapi.json.
+
+Hand-written rather than generated so that it says what the API promises, not what the code
+happens to do; tests/test_openapi_contract.py fuzzes the app against it to keep both honest.
+Schemas are JSON Schema 2020-12, which OpenAPI 3.1 uses as is.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from app.models.import_run import RUN_STATUSES
+from app.services.availability import DEFAULT_RADIUS_KM, MAX_LIMIT
+
+MAX_RADIUS_KM = 500
+PROBLEM = "application/problem+json"
+Schema = dict[str, Any]
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _object(properties: dict[str, Schema], *, optional: tuple[str, ...] = ()) -> Schema:
+    """An object whose members are all present unless listed in `optional`."""
+    required = [name for name in properties if name not in optional]
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def _query(name: str, schema: Schema, description: str, *, required: bool = False) -> Schema:
+    return {"name": name, "in": "query", "required": required, "description": description,
+            "schema": schema}
+
+
+def _ok(schema_name: str, description: str) -> Schema:
+    """A cacheable JSON answer, readable from any site."""
+    return {"description": description,
+            "headers": {"Access-Control-Allow-Origin": {"$ref": "#/components/headers/Cors"},
+                        "Cache-Control": {"$ref": "#/components/headers/CacheControl"}},
+            "content": {"application/json": {"schema": _ref(schema_name)}}}
+
+
+def _problem(description: str) -> Schema:
+    return {"description": description, "content": {PROBLEM: {"schema": _ref("Problem")}}}
+
+
+INT = {"type": "integer"}
+NUMBER = {"type": "number"}
+STRING = {"type": "string"}
+URL = {"type": "string", "format": "uri"}
+DATETIME = {"type": "string", "format": "date-time"}
+
+PLACE_PARAMETERS = [
+    _query("lat", {"type": "number", "minimum": -90, "maximum": 90},
+           "The reader's latitude (WGS 84). Needs `lon`; wins over `near`."),
+    _query("lon", {"type": "number", "minimum": -180, "maximum": 180},
+           "The reader's longitude (WGS 84). Needs `lat`."),
+    _query("near", STRING, "A place in words: town, postcode or address (France, Belgium)."),
+]
+PLACE_ERRORS = ("`incomplete_coordinates`, `invalid_latitude`, `latitude_out_of_range`, "
+                "`invalid_longitude`, `longitude_out_of_range`, `place_not_found`, "
+                "`ambiguous_place` (with `candidates`)")
+
+
+def _limit(default: int) -> Schema:
+    return _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                            "default": default}, "How many results at most (`invalid_limit`).")
+
+
+# Null when the shop gave no hours that can be read; `closes_at` is null when closed and
+# `next_opening` when open.
+HOURS = {"open_now": _nullable({"type": "boolean"}), "closes_at": _nullable(DATETIME),
+         "next_opening": _nullable(DATETIME)}
+SHOP_BASE = {"slug": STRING, "name": STRING, "address": STRING, "postcode": STRING,
+             "city": STRING, "lat": NUMBER, "lon": NUMBER, "distance_m": _nullable(INT)}
+
+SCHEMAS: dict[str, Schema] = {
+    "Problem": {
+        **_object({"type": STRING, "title": STRING, "status": INT, "detail": STRING,
+                   "code": STRING, "reason": STRING,
+                   "candidates": {"type": "array", "items": STRING}},
+                  optional=("detail", "code", "reason", "candidates")),
+        "description": "RFC 9457 problem details. `code` (also the `title`) says what is wrong; "
+                       "`detail` says it in the reader's language; `reason` refines "
+                       "`invalid_isbn`; `candidates` lists the places an ambiguous one may be.",
+    },
+    "Origin": _object({"lat": NUMBER, "lon": NUMBER, "label": _nullable(STRING)}),
+    "Edition": _object({"isbn13": STRING, "title": STRING, "authors": STRING,
+                        "publisher": STRING}),
+    "Holder": _object({**SHOP_BASE, "available": {"type": "integer", "minimum": 1},
+                       "stock_as_of": _nullable(DATETIME), **HOURS,
+                       "links": _object({"shop": URL, "book": URL})}),
+    "Availability": _object({
+        "edition": _nullable(_ref("Edition")), "origin": _nullable(_ref("Origin")),
+        "radius_km": _nullable(NUMBER), "nearby_count": _nullable(INT),
+        "beyond_radius": {"type": "boolean"},
+        "shops": {"type": "array", "items": _ref("Holder")},
+    }),
+    "EditionHit": _object({"isbn13": STRING, "title": STRING, "authors": STRING,
+                           "publisher": STRING,
+                           "shops_with_copy": {"type": "integer", "minimum": 0},
+                           "nearest_m": _nullable(INT), "links": _object({"book": URL})}),
+    "EditionSearch": _object({
+        "query": STRING, "origin": _nullable(_ref("Origin")),
+        "corrections": {"type": "object", "additionalProperties": STRING},
+        "unknown": {"type": "array", "items": STRING},
+        "editions": {"type": "array", "items": _ref("EditionHit")},
+    }),
+    "Shop": _object({**SHOP_BASE, "country": STRING, "phone": STRING, "website": STRING,
+                     "opening_hours": STRING, **HOURS, "links": _object({"shop": URL})}),
+    "ShopList": _object({"origin": _nullable(_ref("Origin")),
+                         "shops": {"type": "array", "items": _ref("Shop")}}),
+    "ImportReport": _object({
+        "run_id": INT,
+        "status": {"enum": list(RUN_STATUSES)},
+        "format": _nullable(STRING), "lines_read": INT, "accepted": INT, "rejected_lines": INT,
+        "added": INT, "changed": INT, "zeroed": INT, "unchanged": INT,
+        "gate": _nullable(STRING), "gate_message": _nullable(STRING),
+        "exported_at": _nullable(DATETIME),
+        "rejections": {"type": "array", "items": _object({
+            "line": INT, "field": STRING, "value": STRING, "reason": STRING, "message": STRING})},
+    }),
+}
+
+AVAILABILITY = {
+    "operationId": "availability",
+    "summary": "The bookshops with a copy of a book on the shelf, nearest first",
+    "description": (
+        "`available` is what the shop's last stock file says, minus the copies readers hold. "
+        "`shops` lists the holders within `radius_km` of the origin; when none is within it, "
+        "the nearest ones beyond it (`beyond_radius` is then true). Without an origin, every "
+        "holder by town, without distances."),
+    "parameters": [
+        _query("isbn", {"type": "string", "minLength": 1},
+               "ISBN-10 or ISBN-13, with or without hyphens; an EAN with a price add-on.",
+               required=True),
+        *PLACE_PARAMETERS, _limit(10),
+        _query("radius_km", {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_KM,
+                             "default": DEFAULT_RADIUS_KM},
+               "What counts as nearby, in km (`invalid_radius`)."),
+    ],
+    "responses": {
+        "200": _ok("Availability", "The edition (null if not in the catalogue) and its holders."),
+        "422": _problem("`missing_isbn`, `invalid_isbn` (with `reason`), `invalid_limit`, "
+                        f"`invalid_radius`, {PLACE_ERRORS}."),
+    },
+}
+
+EDITIONS = {
+    "operationId": "editions",
+    "summary": "Editions matching words of a title, an author or a publisher, best first",
+    "description": (
+        "Typos and missing accents are tolerated; `corrections` says which words were read as "
+        "which. An ISBN in `q` answers that edition alone, or nothing if it is not in the "
+        "catalogue. `shops_with_copy` counts the shops with a copy; `nearest_m` is the "
+        "distance to the nearest of them, given an origin."),
+    "parameters": [
+        _query("q", {"type": "string", "minLength": 1}, "What the reader typed.", required=True),
+        *PLACE_PARAMETERS, _limit(20),
+    ],
+    "responses": {
+        "200": _ok("EditionSearch", "The editions found, possibly none."),
+        "422": _problem(f"`missing_query`, `invalid_isbn` (with `reason`), `invalid_limit`, "
+                        f"{PLACE_ERRORS}."),
+    },
+}
+
+SHOPS = {
+    "operationId": "shops",
+    "summary": "The network's bookshops with their opening hours",
+    "description": ("Given an origin, the `limit` nearest active shops with distances; "
+                    "otherwise every active shop by town (`limit` is then ignored). "
+                    "`opening_hours` is an OpenStreetMap opening_hours expression."),
+    "parameters": [*PLACE_PARAMETERS, _limit(10)],
+    "responses": {
+        "200": _ok("ShopList", "The shops."),
+        "422": _problem(f"`invalid_limit`, {PLACE_ERRORS}."),
+    },
+}
+
+PUSH_STOCK = {
+    "operationId": "pushStock",
+    "summary": "A shop's till pushes its full stock file",
+    "description": ("The body is the file itself (CSV, spreadsheet, ONIX or JSON). It replaces "
+                    "the shop's stock unless a safety gate refuses it (422 with the report)."),
+    "security": [{"shopToken": []}],
+    "parameters": [
+        {"name": "slug", "in": "path", "required": True, "schema": STRING},
+        _query("force", {"enum": ["1"]}, "Apply even a file identical to the last one."),
+        _query("filename", STRING, "The file's name, which helps tell its format."),
+        {"name": "X-Filename", "in": "header", "required": False, "schema": STRING},
+    ],
+    "requestBody": {"required": True, "content": {
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        "text/csv": {"schema": STRING},
+    }},
+    "responses": {
+        "200": {"description": "Applied, or the same file as last time.",
+                "content": {"application/json": {"schema": _ref("ImportReport")}}},
+        "401": _problem("`invalid_token`: missing, wrong or revoked token for this shop."),
+        "413": _problem("`file_too_large`."),
+        "422": {"description": "Refused or failed: the previous stock is kept.",
+                "content": {"application/json": {"schema": _ref("ImportReport")},
+                            PROBLEM: {"schema": _ref("Problem")}}},
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Rayons API", "version": "1.0.0",
+            "description": ("Which independent bookshop near a reader has a book on its shelf. "
+                            "GET answers may be read from any site (CORS) and cached for a "
+                            "minute. Errors are RFC 9457 problem documents whose `detail` "
+                            "is in French; `lang=en` asks for English where it exists."),
+            "license": {"name": "AGPL-3.0-or-later",
+                        "identifier": "AGPL-3.0-or-later"},
+        },
+        "paths": {
+            "/api/v1/availability": {"get": AVAILABILITY},
+            "/api/v1/editions": {"get": EDITIONS},
+            "/api/v1/shops": {"get": SHOPS},
+            "/api/v1/shops/{slug}/stock": {"put": PUSH_STOCK},
+        },
+        "components": {
+            "schemas": SCHEMAS,
+            "headers": {
+                "Cors": {"required": True, "schema": {"const": "*"}},
+                "CacheControl": {"required": True, "schema": STRING},
+            },
+            "securitySchemes": {"shopToken": {
+                "type": "http", "scheme": "bearer",
+                "description": "The shop's push token (`flask stock token <slug>`)."}},
+        },
+    }

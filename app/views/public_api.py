@@ -1,0 +1,255 @@
+"""The open read API (`/api/v1`): availability of a book, editions, shops, and its description.
+
+Any site may call it from the browser (CORS `*`: it only tells what the public pages show, and
+takes no credentials). Answers may be cached for a minute: short, because stock files and holds
+change during the day. Bad parameters get a 422 problem document whose `code` names the
+parameter and what is wrong with it, so a client can react without parsing the message.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+
+from app.errors import InvalidInput
+from app.isbn import CodeError, normalize_code
+from app.models import Edition
+from app.openapi import MAX_RADIUS_KM, openapi_document
+from app.services import availability, directory, search
+from app.services.places import Located, locate
+from app.session import db_session
+from geo.opening_hours import OpenStatus
+
+bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
+CACHE_SECONDS = 60
+BOOK_KINDS = ("isbn", "ismn")
+
+
+@bp.after_request
+def _open_to_every_site(response: Response) -> Response:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "*"
+        response.headers["Access-Control-Max-Age"] = "86400"
+    elif response.status_code == 200:
+        response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
+    return response
+
+
+def _required(name: str, *, code: str) -> str:
+    value = request.args.get(name, "").strip()
+    if not value:
+        raise InvalidInput(gettext("The %(param)s parameter is required.", param=name), code=code)
+    return value
+
+
+def parse_isbn(raw: str) -> str:
+    """The ISBN-13 of a book or score, from any form a publisher may paste, or a 422 saying why.
+
+    Product and in-shop codes are refused too: they are never shown to readers.
+    """
+    try:
+        code = normalize_code(raw)
+    except CodeError as exc:
+        raise InvalidInput(str(exc), code="invalid_isbn", extra={"reason": exc.reason}) from exc
+    if code.kind not in BOOK_KINDS:
+        raise InvalidInput(gettext("The code %(code)s is a product or in-shop code, not an ISBN.",
+                                   code=code.code), code="invalid_isbn",
+                           extra={"reason": "not_a_book"})
+    return code.code
+
+
+def _number(name: str, *, low: float, high: float, invalid: str, out_of_range: str,
+            low_open: bool = False) -> float | None:
+    """A finite number within bounds, None when absent; `invalid` and `out_of_range` may be
+    different codes so that a client can tell a typo from a wrong value."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise InvalidInput(gettext("The %(param)s parameter must be a number.", param=name),
+                           code=invalid)
+    if value < low or value > high or (low_open and value == low):
+        raise InvalidInput(gettext("The %(param)s parameter must be between %(low)s and %(high)s.",
+                                   param=name, low=low, high=high),
+                           code=out_of_range)
+    return value
+
+
+def _limit(default: int) -> int:
+    raw = request.args.get("limit", "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= availability.MAX_LIMIT:
+        raise InvalidInput(gettext("The limit parameter must be a whole number between 1 and "
+                                   "%(max)d.", max=availability.MAX_LIMIT), code="invalid_limit")
+    return value
+
+
+def _located() -> Located:
+    """Coordinates win over a place name, as on the site. A place that cannot be resolved is an
+    error here, where the site shows a notice: an API client must not get distances from
+    nowhere without being told."""
+    lat = _number("lat", low=-90, high=90, invalid="invalid_latitude",
+                  out_of_range="latitude_out_of_range")
+    lon = _number("lon", low=-180, high=180, invalid="invalid_longitude",
+                  out_of_range="longitude_out_of_range")
+    if (lat is None) != (lon is None):
+        raise InvalidInput(gettext("Give both lat and lon, or neither."),
+                           code="incomplete_coordinates")
+    if lat is not None and lon is not None:
+        return Located(origin=(lat, lon))
+    located = locate(place=request.args.get("near"), lat=None, lon=None)
+    if located.error_code:
+        candidates = [place.label for place in located.candidates]
+        raise InvalidInput(located.error or "", code=located.error_code,
+                           extra={"candidates": candidates} if candidates else None)
+    return located
+
+
+def _origin_json(located: Located) -> dict[str, Any] | None:
+    if located.origin is None:
+        return None
+    return {"lat": located.origin[0], "lon": located.origin[1], "label": located.label or None}
+
+
+def book_url(isbn13: str, located: Located) -> str:
+    """The book's page on the site, keeping the reader's place so it lists the same shops."""
+    place: dict[str, str] = {}
+    if located.label:
+        place = {"lieu": located.label}
+    elif located.origin:
+        place = {"lat": f"{located.origin[0]:.5f}", "lon": f"{located.origin[1]:.5f}"}
+    return url_for("books.book_page", isbn13=isbn13, _external=True, **place)
+
+
+def _metres(distance: float | None) -> int | None:
+    return None if distance is None else round(distance)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _hours_json(status: OpenStatus | None) -> dict[str, Any]:
+    """Unknown hours stay null: never claim a shop is closed because it gave no hours."""
+    if status is None:
+        return {"open_now": None, "closes_at": None, "next_opening": None}
+    return {"open_now": status.open_now, "closes_at": _iso(status.closes_at),
+            "next_opening": _iso(status.next_opening)}
+
+
+def _holder_json(h: availability.Holder, *, book: str, now: datetime) -> dict[str, Any]:
+    status = directory.hours_status(h.opening_hours, timezone=h.timezone, country=h.country,
+                                    at=now)
+    return {"slug": h.slug, "name": h.name, "address": h.address, "postcode": h.postcode,
+            "city": h.city, "lat": h.lat, "lon": h.lon, "distance_m": _metres(h.distance_m),
+            "available": h.available,
+            "stock_as_of": _iso(h.stock_as_of),
+            **_hours_json(status), "links": {"shop": f"{book}#holder-{h.slug}", "book": book}}
+
+
+def _edition_json(edition: Edition | None) -> dict[str, str] | None:
+    if edition is None:
+        return None
+    return {"isbn13": edition.isbn13, "title": edition.title, "authors": edition.authors,
+            "publisher": edition.publisher}
+
+
+@bp.get("/availability")
+def availability_view() -> ResponseReturnValue:
+    isbn13 = parse_isbn(_required("isbn", code="missing_isbn"))
+    located = _located()
+    limit = _limit(10)
+    radius = _number("radius_km", low=0, high=MAX_RADIUS_KM, low_open=True,
+                     invalid="invalid_radius", out_of_range="invalid_radius")
+    session = db_session()
+    found = availability.nearest_holders(
+        session, isbn13=isbn13, origin=located.origin, limit=limit,
+        radius_km=availability.DEFAULT_RADIUS_KM if radius is None else radius)
+    book, now = book_url(isbn13, located), datetime.now(timezone.utc)
+    return jsonify({
+        "edition": _edition_json(session.get(Edition, isbn13)),
+        "origin": _origin_json(located), "radius_km": found.radius_km,
+        "nearby_count": len(found.nearby) if found.radius_km is not None else None,
+        "beyond_radius": bool(found.beyond),
+        "shops": [_holder_json(h, book=book, now=now) for h in found.holders],
+    })
+
+
+def _isbn_hits(isbn13: str, located: Located) -> list[search.EditionHit]:
+    """An ISBN typed in the box: that edition alone, its copies counted as the book page does."""
+    session = db_session()
+    edition = session.get(Edition, isbn13)
+    if edition is None:
+        return []
+    holders = availability.nearest_holders(session, isbn13=isbn13, origin=located.origin,
+                                           limit=availability.MAX_LIMIT, radius_km=None).holders
+    return [search.EditionHit(isbn13=isbn13, title=edition.title, authors=edition.authors,
+                              publisher=edition.publisher, shops_with_copy=len(holders),
+                              nearest_m=holders[0].distance_m if holders else None)]
+
+
+@bp.get("/editions")
+def editions_view() -> ResponseReturnValue:
+    query = _required("q", code="missing_query")
+    located = _located()
+    limit = _limit(20)
+    if search.read_isbn(query) is not None:
+        result = search.TitleSearch(hits=_isbn_hits(parse_isbn(query), located))
+    else:
+        result = search.search_editions(db_session(), query=query, origin=located.origin,
+                                        limit=limit)
+    return jsonify({
+        "query": query, "origin": _origin_json(located), "corrections": result.corrections,
+        "unknown": result.unknown,
+        "editions": [{"isbn13": hit.isbn13, "title": hit.title, "authors": hit.authors,
+                      "publisher": hit.publisher, "shops_with_copy": hit.shops_with_copy,
+                      "nearest_m": _metres(hit.nearest_m),
+                      "links": {"book": book_url(hit.isbn13, located)}}
+                     for hit in result.hits],
+    })
+
+
+def _shop_json(entry: directory.ShopEntry, distance: float | None) -> dict[str, Any]:
+    shop = entry.shop
+    return {"slug": shop.slug, "name": shop.name, "address": shop.address,
+            "postcode": shop.postcode, "city": shop.city, "country": shop.country,
+            "lat": entry.lat, "lon": entry.lon, "distance_m": _metres(distance),
+            "phone": shop.phone, "website": shop.website, "opening_hours": shop.opening_hours,
+            **_hours_json(entry.status),
+            "links": {"shop": url_for("public.shop_directory", _external=True,
+                                      _anchor=f"shop-{shop.slug}")}}
+
+
+@bp.get("/shops")
+def shops_view() -> ResponseReturnValue:
+    located = _located()
+    limit = _limit(10)
+    session, now = db_session(), datetime.now(timezone.utc)
+    if located.origin is not None:
+        rows = [(near.entry, near.distance_m) for near in directory.nearest_shops(
+            session, origin=located.origin, limit=limit, at=now)]
+    else:
+        listing = directory.list_shops(session, network_slug=None, at=now)
+        rows = [(entry, None) for entry in listing.entries]
+    return jsonify({"origin": _origin_json(located),
+                    "shops": [_shop_json(entry, distance) for entry, distance in rows]})
+
+
+@bp.get("/openapi.json")
+def openapi_view() -> ResponseReturnValue:
+    return jsonify(openapi_document())

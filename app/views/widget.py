@@ -1,0 +1,44 @@
+"""`/widget`: the small page a publisher frames next to a book (static/js/widget.js builds the
+iframe) to show the nearest bookshops that have it on the shelf.
+
+This is the only page that other sites may frame: it shows public facts and takes no action, so
+clickjacking has nothing to gain, and framing is its whole purpose.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request
+from flask.typing import ResponseReturnValue
+
+from app.errors import InvalidInput
+from app.models import Edition
+from app.services import availability
+from app.services.places import locate
+from app.session import db_session
+from app.views.public_api import book_url, parse_isbn
+
+bp = Blueprint("widget", __name__)
+SHOPS_SHOWN = 3
+
+
+@bp.after_request
+def _framable_anywhere(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = "frame-ancestors *"
+    return response
+
+
+@bp.get("/widget")
+def widget() -> ResponseReturnValue:
+    # An unknown or ambiguous place is not an error here: the shops are shown without distances
+    # and the reader may share their position instead.
+    located = locate(place=request.args.get("near"), lat=request.args.get("lat"),
+                     lon=request.args.get("lon"))
+    try:
+        isbn13 = parse_isbn(request.args.get("isbn", ""))
+    except InvalidInput as exc:
+        return render_template("public/widget.html", error=exc.message, located=located), 422
+    session = db_session()
+    found = availability.nearest_holders(session, isbn13=isbn13, origin=located.origin,
+                                         limit=SHOPS_SHOWN)
+    return render_template("public/widget.html", error=None, located=located, found=found,
+                           edition=session.get(Edition, isbn13),
+                           book_url=book_url(isbn13, located))
