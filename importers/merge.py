@@ -155,6 +155,11 @@ def last_applied_run(session: Session, shop_id: int) -> ImportRun | None:
 DROP_TEMP_TABLES = text("DROP TABLE IF EXISTS pg_temp.stock_staging, pg_temp.stock_incoming")
 
 
+def _text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL: a binary file read as text must still be reported."""
+    return value.replace("\x00", "\ufffd")
+
+
 def _stage(session: Session, run: ImportRun, records: Iterable[StockRecord | LineIssue]) -> None:
     """COPY the parsed lines into staging, counting as they pass; keep the issues for the report.
 
@@ -176,12 +181,13 @@ def _stage(session: Session, run: ImportRun, records: Iterable[StockRecord | Lin
                 if isinstance(item, StockRecord):
                     accepted += 1
                     copy.write_row((item.line, item.code, item.kind, item.quantity,
-                                    item.price_cents, item.title, item.authors, item.publisher,
-                                    None, None, None, None))
+                                    item.price_cents, _text(item.title), _text(item.authors),
+                                    _text(item.publisher), None, None, None, None))
                 else:
                     rejected += item.rejected
-                    copy.write_row((item.line, item.raw_value, None, None, None, None, None, None,
-                                    item.field, item.reason_code, item.message, item.rejected))
+                    copy.write_row((item.line, _text(item.raw_value), None, None, None, None, None,
+                                    None, _text(item.field), item.reason_code, _text(item.message),
+                                    item.rejected))
         except FileRefused as exc:
             refused = exc
     run.accepted, run.rejected_lines = accepted, rejected
@@ -212,7 +218,7 @@ def apply_snapshot(session: Session, *, shop: Shop, source: StockSource, file: S
     """
     lock_shop(session, shop.id)
     previous = last_applied_run(session, shop.id)
-    run = ImportRun(shop_id=shop.id, source_name=file.name, sha256=file.sha256,
+    run = ImportRun(shop_id=shop.id, source_name=_text(file.name), sha256=file.sha256,
                     format=source.format, forced=force, status="running")
     session.add(run)
     session.flush()
@@ -242,7 +248,8 @@ def apply_snapshot(session: Session, *, shop: Shop, source: StockSource, file: S
 def _finish(session: Session, run: ImportRun, status: str, *, gate: str | None = None,
             message: str | None = None) -> ImportRun:
     finished_at = session.scalar(select(func.clock_timestamp()))
-    run.status, run.gate, run.gate_message = status, gate, message
+    run.status, run.gate = status, gate
+    run.gate_message = _text(message) if message is not None else None
     run.finished_at = finished_at
     session.flush()
     return run

@@ -198,3 +198,13 @@ def test_unknown_shop_is_a_clear_error(test_sessionmaker: sessionmaker[Session])
     with pytest.raises(NotFound, match="unknown shop: nowhere"):
         import_file(test_sessionmaker, shop_slug="nowhere",
                     path=STOCK_DATA / "two_cols_no_header.txt")
+
+
+def test_a_binary_file_is_refused_with_a_report_not_a_crash(
+    session: Session, test_sessionmaker: sessionmaker[Session], shop: Shop, tmp_path: Path
+) -> None:
+    path = tmp_path / "binary.csv"
+    path.write_bytes(b"\x00\x01 not a stock file\n\x00;\x00\n")
+    result = import_file(test_sessionmaker, shop_slug=shop.slug, path=path)
+    run = run_of(session, result.run_id)
+    assert run.status == "rejected" and "\x00" not in (run.gate_message or "")

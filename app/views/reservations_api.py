@@ -6,7 +6,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from app.errors import InvalidInput
+from app.errors import Conflict, InvalidInput
 from app.isbn import CodeError, normalize_code
 from app.limits import CODE_LOOKUP_LIMIT, RESERVE_LIMIT, limiter
 from app.models import Reservation
@@ -69,13 +69,8 @@ def create() -> ResponseReturnValue:
         payload = reservation_json(done.reservation, done.code)
         session.commit()
     except reservations.NoCopyLeft as exc:
-        session.rollback()
-        response = jsonify({
-            "type": "about:blank#no_copy_left", "title": "no_copy_left", "status": 409,
-            "detail": exc.message, "alternatives": [_holder_json(h) for h in exc.alternatives]})
-        response.status_code = 409
-        response.mimetype = "application/problem+json"
-        return response
+        raise Conflict(exc.message, code="no_copy_left", extra={
+            "alternatives": [_holder_json(h) for h in exc.alternatives]}) from exc
     reservation_jobs.send_pending(session_factory(), reservation_id=reservation_id)
     return jsonify(payload), (200 if done.replayed else 201)
 
