@@ -1,8 +1,8 @@
 """Who has a copy of this book, nearest first: the one query readers come for.
 
 Availability follows architecture §3: what the shop's file says is on the shelf, minus the holds
-that count at this instant (active and unexpired, or collected after the shop's last snapshot
-was exported), never below zero. Expiry is checked here with the database clock, so a hold
+that count at this instant (the `counting_hold` view: active and unexpired, or collected after
+the shop's last snapshot was exported), never below zero. Expiry is checked here with the database clock, so a hold
 stops counting the moment it expires, whatever the sweeper is doing.
 """
 from __future__ import annotations
@@ -21,33 +21,22 @@ MAX_LIMIT = 50
 # also keeps in-shop and non-book codes out of public results.
 NEAREST_HOLDERS = text("""
     WITH holders AS (
-        SELECT sl.shop_id, sl.on_hand
+        SELECT sl.shop_id, sl.on_hand, sl.on_hand - coalesce(c.holds, 0) AS available
         FROM stock_line sl
+        LEFT JOIN counting_hold c ON c.shop_id = sl.shop_id AND c.isbn13 = sl.isbn13
         WHERE sl.isbn13 = :isbn13 AND sl.on_hand > 0 AND sl.code_kind IN ('isbn', 'ismn')
-    ),
-    counted_holds AS (
-        SELECT r.shop_id, count(*) AS holds
-        FROM reservation r
-        JOIN shop s ON s.id = r.shop_id
-        WHERE r.isbn13 = :isbn13
-          AND r.shop_id IN (SELECT shop_id FROM holders)
-          AND ((r.state IN ('held', 'confirmed') AND r.expires_at > now())
-               OR (r.state = 'collected'
-                   AND (s.stock_exported_at IS NULL OR r.collected_at > s.stock_exported_at)))
-        GROUP BY r.shop_id
     )
     SELECT s.id AS shop_id, s.slug, s.name, s.address, s.postcode, s.city, s.country,
            s.phone, s.website, s.timezone, s.opening_hours,
            ST_Y(s.location::geometry) AS lat, ST_X(s.location::geometry) AS lon,
-           h.on_hand, greatest(0, h.on_hand - coalesce(c.holds, 0)) AS available,
+           h.on_hand, h.available,
            s.stock_exported_at AS stock_as_of,
            CASE WHEN :has_origin
                 THEN ST_Distance(s.location, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
            END AS distance_m
     FROM holders h
     JOIN shop s ON s.id = h.shop_id AND s.active
-    LEFT JOIN counted_holds c ON c.shop_id = h.shop_id
-    WHERE h.on_hand - coalesce(c.holds, 0) > 0
+    WHERE h.available > 0
     ORDER BY CASE WHEN :has_origin
                   THEN s.location <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography
              END,

@@ -42,11 +42,8 @@ MAIL_ON = {"confirmed": "confirmed", "declined": "declined", "cancelled": "cance
 
 # The holds that count against a shop's copies right now (architecture §3), for one line.
 COUNTING_HOLDS = text("""
-    SELECT count(*) FROM reservation r JOIN shop s ON s.id = r.shop_id
-    WHERE r.shop_id = :shop_id AND r.isbn13 = :isbn13
-      AND ((r.state IN ('held', 'confirmed') AND r.expires_at > now())
-           OR (r.state = 'collected'
-               AND (s.stock_exported_at IS NULL OR r.collected_at > s.stock_exported_at)))
+    SELECT coalesce(sum(holds), 0) FROM counting_hold
+    WHERE shop_id = :shop_id AND isbn13 = :isbn13
 """)
 LOCK_LINE = text("""
     SELECT on_hand FROM stock_line

@@ -35,8 +35,8 @@ CORRECT_WORDS = text("""
 """)
 
 # Each term matches either the French-stemmed title or the plain author/publisher lexemes; all
-# terms must match. Copies are counted from the public holders index: shops with a copy on the
-# shelf, in-shop and non-book codes excluded.
+# terms must match. A shop counts when it has a copy available (holds subtracted, as on the book
+# page); in-shop and non-book codes never count.
 SEARCH_EDITIONS = text("""
     WITH q AS (
         SELECT rayons_tsquery_and(to_tsquery('simple', t) || to_tsquery('french', t)) AS query
@@ -56,7 +56,8 @@ SEARCH_EDITIONS = text("""
                    s.location, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)) END
                    AS nearest_m
         FROM stock_line sl JOIN shop s ON s.id = sl.shop_id AND s.active
-        WHERE sl.isbn13 IN (SELECT isbn13 FROM hits) AND sl.on_hand > 0
+        LEFT JOIN counting_hold c ON c.shop_id = sl.shop_id AND c.isbn13 = sl.isbn13
+        WHERE sl.isbn13 IN (SELECT isbn13 FROM hits) AND sl.on_hand > coalesce(c.holds, 0)
           AND sl.code_kind IN ('isbn', 'ismn')
         GROUP BY sl.isbn13
     )
