@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete, select, text
+from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import ImportRun, Network, Shop
+from app.models import Edition, ImportRun, Network, Shop, StockLine
 from importers.merge import lock_shop
 from importers.runner import import_file
 from tests.factories import point
@@ -29,6 +29,7 @@ def committed_shop(engine: Engine) -> Iterator[tuple[sessionmaker[Session], int,
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     slug = f"concurrent-{os.getpid()}-{time.monotonic_ns()}"
     with factory() as session:
+        started = session.scalar(select(func.clock_timestamp()))
         shop = Shop(slug=slug, name="Librairie concurrente", location=point(44.84, -0.58))
         session.add(shop)
         session.commit()
@@ -38,6 +39,10 @@ def committed_shop(engine: Engine) -> Iterator[tuple[sessionmaker[Session], int,
         session.execute(delete(ImportRun).where(ImportRun.shop_id == shop_id))
         session.execute(delete(Shop).where(Shop.id == shop_id))
         session.execute(delete(Network).where(~Network.shops.any()))
+        # Editions these imports created would outlive the test and collide with later ones.
+        session.execute(delete(Edition).where(
+            Edition.created_at >= started,
+            ~select(StockLine.isbn13).where(StockLine.isbn13 == Edition.isbn13).exists()))
         session.commit()
 
 
