@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.models.import_run import RUN_STATUSES
+from app.models.reservation import STATES
 from app.services.availability import DEFAULT_RADIUS_KM, MAX_LIMIT
 
 MAX_RADIUS_KM = 500
@@ -209,6 +210,66 @@ PUSH_STOCK = {
 }
 
 
+RESERVATION_SCHEMA = _object({
+    "code": STRING, "state": {"enum": list(STATES)}, "isbn13": STRING, "title": STRING,
+    "shop": _object({"name": STRING, "address": STRING}),
+    "deadline": DATETIME, "created_at": DATETIME,
+})
+ALTERNATIVE = _object({"slug": STRING, "name": STRING, "address": STRING, "city": STRING,
+                       "available": INT, "distance_m": _nullable(INT)})
+NO_COPY_LEFT = {
+    "description": "`no_copy_left`: the last copy went to someone else; `alternatives` lists "
+                   "the next-nearest shops that still have one.",
+    "content": {PROBLEM: {"schema": {"allOf": [_ref("Problem"), _object(
+        {"alternatives": {"type": "array", "items": ALTERNATIVE}})]}}},
+}
+CODE_PARAMETER = {"name": "code", "in": "path", "required": True, "schema": STRING,
+                  "description": "The reservation code given to the reader."}
+
+
+def _reservation(description: str) -> Schema:
+    return {"description": description,
+            "content": {"application/json": {"schema": RESERVATION_SCHEMA}}}
+
+
+RESERVE = {
+    "operationId": "reserve",
+    "summary": "Hold one copy for two hours of the shop's opening time",
+    "description": ("A retried request with the same `Idempotency-Key` (header, or "
+                    "`idempotency_key` in the body) answers the same reservation with 200."),
+    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                    "schema": STRING}],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": _object({
+        "shop": STRING, "isbn": STRING, "name": STRING, "email": STRING, "phone": STRING,
+        "locale": {"enum": ["fr", "en"]}, "idempotency_key": STRING,
+    }, optional=("email", "phone", "locale", "idempotency_key"))}}},
+    "responses": {
+        "200": _reservation("The same request again: the reservation it made."),
+        "201": _reservation("Held."),
+        "404": _problem("`unknown_shop`."),
+        "409": NO_COPY_LEFT,
+        "422": _problem("`invalid_body`, `missing_field`, `invalid_isbn`, `missing_name`, "
+                        "`missing_contact`, `invalid_email`, `invalid_phone`."),
+        "429": _problem("`too_many_holds` (3 active per email or phone), or the rate limit."),
+    },
+}
+READ_RESERVATION = {
+    "operationId": "readReservation", "summary": "A reservation's state and deadline",
+    "parameters": [CODE_PARAMETER],
+    "responses": {"200": _reservation("The reservation."),
+                  "404": _problem("`unknown_reservation`."),
+                  "429": _problem("Rate limit on code look-ups.")},
+}
+CANCEL_RESERVATION = {
+    "operationId": "cancelReservation", "summary": "The reader cancels a reservation",
+    "parameters": [CODE_PARAMETER],
+    "responses": {"200": _reservation("Cancelled."),
+                  "404": _problem("`unknown_reservation`."),
+                  "409": _problem("`already_collected`, `already_cancelled`, ...: too late."),
+                  "429": _problem("Rate limit on code look-ups.")},
+}
+
+
 def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -226,6 +287,9 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/editions": {"get": EDITIONS},
             "/api/v1/shops": {"get": SHOPS},
             "/api/v1/shops/{slug}/stock": {"put": PUSH_STOCK},
+            "/api/v1/reservations": {"post": RESERVE},
+            "/api/v1/reservations/{code}": {"get": READ_RESERVATION,
+                                            "delete": CANCEL_RESERVATION},
         },
         "components": {
             "schemas": SCHEMAS,

@@ -39,7 +39,8 @@ def test_every_answer_is_documented(app: Flask, session: Session) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.label for op in operations} == {
         "GET /api/v1/availability", "GET /api/v1/editions", "GET /api/v1/shops",
-        "PUT /api/v1/shops/{slug}/stock"}
+        "PUT /api/v1/shops/{slug}/stock", "POST /api/v1/reservations",
+        "GET /api/v1/reservations/{code}", "DELETE /api/v1/reservations/{code}"}
     for operation in operations:
         strategies = [operation.as_strategy(mode) for mode in GenerationMode]
         if operation.label == "GET /api/v1/availability":

@@ -40,8 +40,8 @@ def _body() -> dict[str, Any]:
 
 def _text(body: dict[str, Any], name: str) -> str | None:
     value = body.get(name)
-    if value is not None and not isinstance(value, str):
-        raise InvalidInput(f"{name} must be a string", code=f"invalid_{name}")
+    if value is not None and (not isinstance(value, str) or "\x00" in value):
+        raise InvalidInput(f"{name} must be a string", code="invalid_body")
     return value.strip() if value else None
 
 
