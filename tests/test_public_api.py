@@ -256,4 +256,5 @@ def test_openapi_document_is_served_to_any_site(client: FlaskClient) -> None:
     document = ok_json(client.get("/api/v1/openapi.json"))
     assert document["openapi"].startswith("3.1")
     assert set(document["paths"]) == {"/api/v1/availability", "/api/v1/editions",
-                                      "/api/v1/shops", "/api/v1/shops/{slug}/stock"}
+                                      "/api/v1/shops", "/api/v1/shops/{slug}/stock",
+                                      "/api/v1/reservations", "/api/v1/reservations/{code}"}
