@@ -4,16 +4,18 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import func, select
 
 from app import PROJECT_ROOT, migrate
 from app.session import session_factory, unit_of_work
 from app.errors import RayonsError
+from app.models import ImportRun, Shop
 from app.services import shop_import, staff
 from importers.runner import import_file
 
@@ -23,6 +25,7 @@ staff_cli = AppGroup("staff", help="Bookshop staff accounts.")
 demo_cli = AppGroup("demo", help="The demonstration network.")
 
 DEMO_SHOPS = PROJECT_ROOT / "demo" / "shops.csv"
+DEMO_STOCK_MAX_AGE = timedelta(hours=20)
 
 
 @db_cli.command("upgrade")
@@ -78,16 +81,29 @@ def staff_add(email: str, shops: tuple[str, ...], role: str, password_stdin: boo
 
 
 @demo_cli.command("load")
-def demo_load() -> None:
-    """Load (or refresh) the demonstration network and its stock through the ordinary paths:
-    the shops spreadsheet import, then one till file per shop through the stock importer."""
+@click.option("--refresh", is_flag=True, help="Import fresh stock files even if today's are in.")
+def demo_load(refresh: bool) -> None:
+    """Bring the schema up to date, then load (or refresh) the demonstration network and its
+    stock through the ordinary paths: the shops spreadsheet import, then one till file per shop
+    through the stock importer (once a day, like the nightly run, unless --refresh)."""
     from demo.generate_stock import generate
 
+    migrate.upgrade(current_app.config["DATABASE_URL"])
     with unit_of_work() as session:
         report = shop_import.import_shops(session, DEMO_SHOPS)
+        demo_slugs = report.created + report.updated
+        fresh = session.scalar(
+            select(func.count(func.distinct(ImportRun.shop_id)))
+            .join(Shop, Shop.id == ImportRun.shop_id)
+            .where(Shop.slug.in_(demo_slugs),
+                   ImportRun.status.in_(("applied", "skipped_duplicate")),
+                   ImportRun.started_at > func.now() - DEMO_STOCK_MAX_AGE))
     _print_shop_report(report, as_json=False)
     if not report.ok:
         sys.exit(1)
+    if fresh == len(demo_slugs) and not refresh:
+        click.echo("demo stock: already imported in the last hours (--refresh to redo)")
+        return
     files = generate(Path(current_app.config["DEMO_STOCK_DIR"]), now=datetime.now(timezone.utc))
     factory = session_factory()
     statuses = Counter(import_file(factory, shop_slug=slug, path=path).status

@@ -134,13 +134,17 @@ flask_cmd() {
     "$VENV/bin/flask" --app wsgi "$@"
 }
 
-prepare_app_database() {
+use_private_database_unless_set() {
     if [ -z "${DATABASE_URL:-}" ]; then
         ensure_cluster
         ensure_database rayons
         export DATABASE_URL
         DATABASE_URL=$(private_url rayons)
     fi
+}
+
+prepare_app_database() {
+    use_private_database_unless_set
     flask_cmd db upgrade
 }
 
@@ -148,8 +152,8 @@ cmd_run() {
     ensure_system_packages $(base_packages)
     ensure_venv
     compile_translations
-    prepare_app_database
-    flask_cmd demo load
+    use_private_database_unless_set
+    flask_cmd demo load  # migrates first: one interpreter start instead of two
     log "serving on http://127.0.0.1:5000 (Ctrl-C stops the server; \`make stop\` stops the database)"
     exec "$VENV/bin/flask" --app wsgi run --host 127.0.0.1 --port 5000
 }

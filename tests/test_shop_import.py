@@ -140,3 +140,7 @@ def test_demo_network_loads_through_the_same_path(cli: FlaskCliRunner, session: 
     assert len(runs) == len(shops) and {status for _, status in runs} == {"applied"}
     assert {fmt for fmt, _ in runs} == {"delimited", "xlsx", "json", "onix"}
     assert session.scalar(select(func.count()).select_from(Edition)) > 1000
+    # A second `make run` reuses today's stock instead of importing it again.
+    again = cli.invoke(args=["demo", "load"])
+    assert again.exit_code == 0 and "already imported" in again.output
+    assert session.scalar(select(func.count()).select_from(ImportRun)) == len(shops)
