@@ -91,7 +91,7 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
     app.config["MAP_TILE_URL"] = ""
     gate = OneRequestAtATime(app)
     server = make_server("127.0.0.1", 0, gate, threaded=True)
-    # Idle keep-alive sockets must not hold up the end of the test.
+    # Sockets Chromium opened ahead of time and never used must not hold up the end of the test.
     server.block_on_close = False
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
