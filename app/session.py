@@ -24,10 +24,19 @@ def init_app(app: Flask) -> None:
         app.extensions["rayons.sessionmaker"] = None
 
     @app.teardown_appcontext
-    def _close_session(_exc: BaseException | None) -> None:
+    def _close_session(exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
-        if session is not None:
-            session.close()
+        if session is None:
+            return
+        # Views commit their own changes. A request that ends well ends its transaction with
+        # COMMIT rather than ROLLBACK, because psycopg forgets its prepared statements on
+        # rollback, and re-planning every query on every request costs more than the query.
+        if exc is None and not (session.new or session.dirty or session.deleted):
+            try:
+                session.commit()
+            except Exception:
+                session.rollback()
+        session.close()
 
 
 class DatabaseNotConfigured(RuntimeError):

@@ -17,6 +17,8 @@ from app.isbn import CodeError, looks_like_isbn, normalize_code
 from app.text import fold
 
 MAX_WORDS = 8
+# Above this many matches, the best-ranked hits are chosen among this many (any of them).
+MAX_RANKED = 500
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "s": "saint"}
 SIMILARITY_FLOOR = 0.3
 
@@ -39,15 +41,25 @@ CORRECT_WORDS = text("""
 # page); in-shop and non-book codes never count.
 SEARCH_EDITIONS = text("""
     WITH q AS (
-        SELECT rayons_tsquery_and(to_tsquery('simple', t) || to_tsquery('french', t)) AS query
+        -- A prefix term (`prin:*`) is looked up plain only: stemming a cut word helps nothing
+        -- and doubles the index work.
+        SELECT rayons_tsquery_and(CASE WHEN right(t, 2) = ':*' THEN to_tsquery('simple', t)
+                                       ELSE to_tsquery('simple', t) || to_tsquery('french', t)
+                                  END) AS query
         FROM unnest(CAST(:terms AS text[])) AS t
     ),
-    hits AS (
-        SELECT e.isbn13, e.title, e.authors, e.publisher,
-               ts_rank(e.search_vector, q.query) AS rank
+    -- A common word matches thousands of editions: rank a bounded sample, not all of them.
+    matches AS MATERIALIZED (
+        SELECT e.isbn13, e.title, e.authors, e.publisher, e.search_vector
         FROM edition e, q
         WHERE e.search_vector @@ q.query
-        ORDER BY rank DESC, e.isbn13
+        LIMIT :max_ranked
+    ),
+    hits AS (
+        SELECT m.isbn13, m.title, m.authors, m.publisher,
+               ts_rank(m.search_vector, q.query) AS rank
+        FROM matches m, q
+        ORDER BY rank DESC, m.isbn13
         LIMIT :limit
     ),
     holders AS (
@@ -57,7 +69,9 @@ SEARCH_EDITIONS = text("""
                    AS nearest_m
         FROM stock_line sl JOIN shop s ON s.id = sl.shop_id AND s.active
         LEFT JOIN counting_hold c ON c.shop_id = sl.shop_id AND c.isbn13 = sl.isbn13
-        WHERE sl.isbn13 IN (SELECT isbn13 FROM hits) AND sl.on_hand > coalesce(c.holds, 0)
+        WHERE sl.isbn13 IN (SELECT isbn13 FROM hits)
+          AND sl.on_hand > 0  -- lets the planner use the public holders index
+          AND sl.on_hand > coalesce(c.holds, 0)
           AND sl.code_kind IN ('isbn', 'ismn')
         GROUP BY sl.isbn13
     )
@@ -110,10 +124,10 @@ def query_words(query: str) -> list[str]:
     return [ABBREVIATIONS.get(w, w) for w in words][:MAX_WORDS]
 
 
-def _terms(words: list[str]) -> list[str]:
-    """tsquery terms: words are plain [a-z0-9]+ by construction; the last is a prefix, since the
-    reader may not have finished typing it."""
-    return words[:-1] + [words[-1] + ":*"]
+def _terms(words: list[str], *, last_is_prefix: bool) -> list[str]:
+    """tsquery terms: words are plain [a-z0-9]+ by construction. The last is a prefix when the
+    reader seems not to have finished typing it (no known word is exactly that)."""
+    return words[:-1] + [words[-1] + ":*"] if last_is_prefix else words
 
 
 def search_editions(session: Session, *, query: str, origin: tuple[float, float] | None = None,
@@ -124,6 +138,7 @@ def search_editions(session: Session, *, query: str, origin: tuple[float, float]
     corrections: dict[str, str] = {}
     unknown: list[str] = []
     kept: list[str] = []
+    unfinished: str | None = None
     rows = session.execute(CORRECT_WORDS, {"words": words, "floor": SIMILARITY_FLOOR})
     for index, (word, stop_word, known, prefix_known, closest) in enumerate(rows):
         is_last = index == len(words) - 1
@@ -132,6 +147,8 @@ def search_editions(session: Session, *, query: str, origin: tuple[float, float]
         if known or (is_last and prefix_known):
             # The last word may be cut short while typing: the prefix match handles it.
             kept.append(word)
+            if not known:
+                unfinished = word
         elif closest:
             corrections[word] = closest
             kept.append(closest)
@@ -142,7 +159,8 @@ def search_editions(session: Session, *, query: str, origin: tuple[float, float]
         return TitleSearch(hits=[], corrections=corrections, unknown=unknown)
     lat, lon = origin if origin is not None else (0.0, 0.0)
     result = session.execute(SEARCH_EDITIONS, {
-        "terms": _terms(kept), "limit": max(1, min(limit, 50)),
+        "terms": _terms(kept, last_is_prefix=kept[-1] == unfinished),
+        "limit": max(1, min(limit, 50)), "max_ranked": MAX_RANKED,
         "has_origin": origin is not None, "lat": lat, "lon": lon,
     }).mappings()
     hits = [EditionHit(**row) for row in result]
