@@ -1,6 +1,6 @@
 # The README's two commands: `make run` and `make test`. Everything they need is installed by
 # scripts/rayons.sh on first use; see README.md.
-.PHONY: run test stop translations bench-import bench-reserve
+.PHONY: run test stop translations bench-import bench-reserve bench-search
 
 run:
 	@bash scripts/rayons.sh run
@@ -24,3 +24,11 @@ bench-import:
 # Reservation throughput and contention through gunicorn (not a test); see bench/README.md.
 bench-reserve:
 	@eval "$$(bash scripts/rayons.sh env)" && .venv/bin/python bench/reserve_bench.py $(ARGS)
+
+# Search benchmark (not a test) against the private database, loaded with wrk (installed here
+# when missing); see bench/README.md. E.g. `make bench-search ARGS="--shops 3000 --keep"`.
+bench-search:
+	@command -v wrk >/dev/null || { as_root=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$as_root apt-get update -q && \
+		$$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk; }
+	@eval "$$(bash scripts/rayons.sh env)" && .venv/bin/python bench/search_bench.py $(ARGS)
