@@ -33,10 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
-from app.db import make_engine, sqlalchemy_url
+from app.db import make_engine
+from bench_common import Step, libpq_url
 from importers.runner import import_file
 
 # Other benchmarks share the development database with their own `bench-*` shops: stay apart.
@@ -151,30 +152,6 @@ DELETE_EDITIONS = f"""
 class BenchShop:
     id: int
     slug: str
-
-
-def libpq_url(database_url: str) -> str:
-    """The DATABASE_URL without SQLAlchemy's `+psycopg` driver suffix, for psycopg itself."""
-    url = make_url(sqlalchemy_url(database_url)).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
-
-
-class Step:
-    """A phase of the run, announced and timed: the generation budget is part of the issue."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.seconds = 0.0
-        self._start = 0.0
-
-    def __enter__(self) -> Step:
-        print(f"  .. {self.label} ...", flush=True)
-        self._start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self._start
-        print(f"  .. {self.label}: {self.seconds:.1f} s", flush=True)
 
 
 def insert_baseline_runs(conn: psycopg.Connection, shop_ids: list[int], lines: int,

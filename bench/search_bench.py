@@ -38,14 +38,14 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import make_engine, sqlalchemy_url
+from app.db import make_engine
 from app.isbn import normalize_code
 from app.services.availability import NEAREST_HOLDERS, nearest_holders
 from app.services.search import EditionHit, search_editions
 from app.text import fold
+from bench_common import Step, libpq_url
 
 ROOT = Path(__file__).resolve().parent.parent
 SLUG_PREFIX = "bench-s-"
@@ -344,30 +344,6 @@ class Scale:
     @property
     def stock_lines(self) -> int:
         return self.shops * self.titles_per_shop
-
-
-def libpq_url(database_url: str) -> str:
-    """The DATABASE_URL without SQLAlchemy's `+psycopg` driver suffix, for psycopg itself."""
-    url = make_url(sqlalchemy_url(database_url)).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
-
-
-class Step:
-    """A phase of the run, announced and timed: the build budget is part of the issue."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.seconds = 0.0
-        self._start = 0.0
-
-    def __enter__(self) -> Step:
-        print(f"  .. {self.label} ...", flush=True)
-        self._start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self._start
-        print(f"  .. {self.label}: {self.seconds:.1f} s", flush=True)
 
 
 def scatter(rng: random.Random, count: int) -> list[tuple[str, str, float, float]]:
