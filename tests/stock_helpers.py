@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.models import StockLine
+from app.models import Edition, StockLine
 
 STOCK_DATA = Path(__file__).parent / "data" / "stock"
 
@@ -23,3 +25,11 @@ def write_csv(folder: Path, name: str, lines: list[str], *, encoding: str = "utf
     path = folder / name
     path.write_text("\n".join(lines) + "\n", encoding=encoding)
     return path
+
+
+def delete_orphan_editions(session: Session, *, since: datetime) -> None:
+    """Editions that committed imports created since `since` and no stock line uses any more:
+    left behind, they would collide with the editions later tests make."""
+    session.execute(delete(Edition).where(
+        Edition.created_at >= since,
+        ~select(StockLine.isbn13).where(StockLine.isbn13 == Edition.isbn13).exists()))

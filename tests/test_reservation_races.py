@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import Conflict
@@ -19,7 +19,7 @@ from app.models import ImportRun, Reservation, Shop, StockLine
 from app.services.reservations import Customer, reserve, transition
 from importers.runner import import_file
 from tests.factories import point
-from tests.stock_helpers import write_csv
+from tests.stock_helpers import delete_orphan_editions, write_csv
 
 ISBN = "9782070368228"
 
@@ -28,6 +28,7 @@ ISBN = "9782070368228"
 def shop(engine: Engine) -> Iterator[tuple[sessionmaker[Session], Shop]]:
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     with factory() as session:
+        started = session.scalar(select(func.clock_timestamp()))
         shop = Shop(slug=f"race-{os.getpid()}-{time.monotonic_ns()}", name="Course",
                     location=point(44.84, -0.58), opening_hours="Mo-Su 00:00-24:00")
         session.add(shop)
@@ -40,6 +41,7 @@ def shop(engine: Engine) -> Iterator[tuple[sessionmaker[Session], Shop]]:
         for model in (Reservation, ImportRun, StockLine):
             session.execute(delete(model).where(model.shop_id == shop.id))
         session.execute(delete(Shop).where(Shop.id == shop.id))
+        delete_orphan_editions(session, since=started)
         session.commit()
 
 

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import Edition, ImportRun, Network, Shop, StockLine
+from app.models import ImportRun, Network, Shop
 from importers.merge import lock_shop
 from importers.runner import import_file
 from tests.factories import point
-from tests.stock_helpers import STOCK_DATA, shelf
+from tests.stock_helpers import STOCK_DATA, delete_orphan_editions, shelf
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,10 +39,7 @@ def committed_shop(engine: Engine) -> Iterator[tuple[sessionmaker[Session], int,
         session.execute(delete(ImportRun).where(ImportRun.shop_id == shop_id))
         session.execute(delete(Shop).where(Shop.id == shop_id))
         session.execute(delete(Network).where(~Network.shops.any()))
-        # Editions these imports created would outlive the test and collide with later ones.
-        session.execute(delete(Edition).where(
-            Edition.created_at >= started,
-            ~select(StockLine.isbn13).where(StockLine.isbn13 == Edition.isbn13).exists()))
+        delete_orphan_editions(session, since=started)
         session.commit()
 
 
