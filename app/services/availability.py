@@ -101,3 +101,17 @@ def nearest_holders(session: Session, *, isbn13: str, origin: tuple[float, float
     nearby = [h for h in holders if h.distance_m is not None and h.distance_m <= radius_km * 1000]
     beyond = [] if nearby else holders
     return Availability(nearby=nearby, beyond=beyond, radius_km=radius_km)
+
+
+# One shop's copies of one book available now, with the same rule as NEAREST_HOLDERS.
+AVAILABLE_HERE = text("""
+    SELECT greatest(0, sl.on_hand - coalesce(c.holds, 0))
+    FROM stock_line sl
+    LEFT JOIN counting_hold c ON c.shop_id = sl.shop_id AND c.isbn13 = sl.isbn13
+    WHERE sl.shop_id = :shop_id AND sl.isbn13 = :isbn13 AND sl.code_kind IN ('isbn', 'ismn')
+""")
+
+
+def available_copies(session: Session, *, shop_id: int, isbn13: str) -> int:
+    """Copies of `isbn13` a reader could reserve at this shop right now (0 if none or unknown)."""
+    return session.execute(AVAILABLE_HERE, {"shop_id": shop_id, "isbn13": isbn13}).scalar() or 0

@@ -17,7 +17,7 @@ from app.isbn import CodeError, normalize_code
 from app.limits import CODE_LOOKUP_LIMIT, RESERVE_LIMIT, limiter
 from app.models import Edition, Shop
 from app.services import reservation_jobs, reservations
-from app.services.availability import nearest_holders
+from app.services.availability import available_copies
 from app.services.directory import shop_status
 from app.session import db_session, session_factory
 
@@ -41,11 +41,6 @@ def _shop_and_isbn(slug: str, isbn13: str) -> tuple[Shop, str]:
     if shop is None or code.kind not in ("isbn", "ismn"):
         abort(404)
     return shop, code.code
-
-
-def _available_here(shop: Shop, isbn13: str) -> int:
-    found = nearest_holders(db_session(), isbn13=isbn13, origin=None, limit=50)
-    return next((h.available for h in found.holders if h.shop_id == shop.id), 0)
 
 
 @bp.route("/reserver/<slug>/<isbn13>", methods=["GET", "POST"])
@@ -89,7 +84,7 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
                                 "your details are used."), 422
     edition = session.get(Edition, isbn)
     return render_template("public/reserve.html", form=form, shop=shop, isbn13=isbn,
-                           edition=edition, available=_available_here(shop, isbn), error=error,
+                           edition=edition, available=available_copies(session, shop_id=shop.id, isbn13=isbn), error=error,
                            alternatives=alternatives,
                            status=shop_status(shop, datetime.now(timezone.utc)),
                            now=datetime.now(timezone.utc)), status

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import (Blueprint, Response, abort, current_app, redirect, render_template,
                    request, url_for)
+from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_wtf import FlaskForm
@@ -70,9 +71,7 @@ def logout() -> ResponseReturnValue:
     assert user is not None
     auth.end_sessions(db_session(), user_id=user.id)
     db_session().commit()
-    from flask import session as cookie
-
-    cookie.clear()
+    cookie_session.clear()
     return redirect(url_for("staff.login"))
 
 
