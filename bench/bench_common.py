@@ -30,3 +30,26 @@ class Step:
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self._start
         print(f"  .. {self.label}: {self.seconds:.1f} s", flush=True)
+
+
+def _weight(position: int) -> int:
+    """EAN-13 weights: 1 on even positions of the 12-digit body, 3 on odd ones."""
+    return 3 if position % 2 else 1
+
+
+def ean13(prefix: str, number: int, digits: int) -> str:
+    """`prefix` + `number` on `digits` digits + the check digit the importer verifies."""
+    body = f"{prefix}{number:0{digits}d}"
+    return body + str(-sum(int(c) * _weight(i) for i, c in enumerate(body)) % 10)
+
+
+def ean13_sql(prefix: str, number: str, digits: int) -> str:
+    """SQL computing `ean13(prefix, number, digits)` for an integer expression, so that bulk
+    generation stays in the database."""
+    prefix_sum = sum(int(c) * _weight(i) for i, c in enumerate(prefix))
+    body_end = len(prefix) + digits - 1
+    # mod() rather than `%`, which psycopg would read as a placeholder.
+    terms = " + ".join(f"{_weight(body_end - k)} * mod({number} / {10 ** k}, 10)"
+                       for k in range(digits))
+    return (f"'{prefix}' || lpad(({number})::text, {digits}, '0') "
+            f"|| mod(10 - mod({prefix_sum} + {terms}, 10), 10)")

@@ -37,7 +37,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from app.db import make_engine
-from bench_common import Step, libpq_url
+from bench_common import Step, ean13, ean13_sql, libpq_url
 from importers.runner import import_file
 
 # Other benchmarks share the development database with their own `bench-*` shops: stay apart.
@@ -68,26 +68,14 @@ MEMORY_LINES = (50_000, 500_000)
 NIGHT_WORKERS = 2
 
 
-def _weight(position: int) -> int:
-    """EAN-13 weights: 1 on even positions of the 12-digit body, 3 on odd ones."""
-    return 3 if position % 2 else 1
-
-
 def pool_code(rank: int) -> str:
     """The candidate ISBN-13 of a rank, with the check digit the importer's parser verifies."""
-    body = f"{POOL_PREFIX}{rank:0{RANK_DIGITS}d}"
-    return body + str(-sum(int(c) * _weight(i) for i, c in enumerate(body)) % 10)
+    return ean13(POOL_PREFIX, rank, RANK_DIGITS)
 
 
 def pool_code_sql(rank: str) -> str:
     """SQL computing `pool_code(rank)` for an integer expression, so generation stays in SQL."""
-    prefix_sum = sum(int(c) * _weight(i) for i, c in enumerate(POOL_PREFIX))
-    body_end = len(POOL_PREFIX) + RANK_DIGITS - 1
-    # mod() rather than `%`, which psycopg would read as a placeholder.
-    terms = " + ".join(f"{_weight(body_end - k)} * mod({rank} / {10 ** k}, 10)"
-                       for k in range(RANK_DIGITS))
-    return (f"'{POOL_PREFIX}' || lpad(({rank})::text, {RANK_DIGITS}, '0') "
-            f"|| mod(10 - mod({prefix_sum} + {terms}, 10), 10)")
+    return ean13_sql(POOL_PREFIX, rank, RANK_DIGITS)
 
 
 # --- the synthetic network ---------------------------------------------------------------------

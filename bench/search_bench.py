@@ -45,7 +45,7 @@ from app.isbn import normalize_code
 from app.services.availability import NEAREST_HOLDERS, nearest_holders
 from app.services.search import EditionHit, search_editions
 from app.text import fold
-from bench_common import Step, libpq_url
+from bench_common import Step, ean13, ean13_sql, libpq_url
 
 ROOT = Path(__file__).resolve().parent.parent
 SLUG_PREFIX = "bench-s-"
@@ -220,31 +220,19 @@ def pick(name: str) -> str:
     return f"(%({name})s::text[])[1 + floor(random() * {len(WORD_LISTS[name])})::int]"
 
 
-def _weight(position: int) -> int:
-    """EAN-13 weights: 1 on even positions of the 12-digit body, 3 on odd ones."""
-    return 3 if position % 2 else 1
-
-
 def code_number(rank: int) -> int:
     return (rank * MULTIPLIER + OFFSET) % 10 ** NUMBER_DIGITS
 
 
 def bench_code(rank: int) -> str:
     """The ISBN-13 of popularity rank `rank`, exactly as `code_sql` computes it in SQL."""
-    body = f"{ISBN_PREFIX}{code_number(rank):0{NUMBER_DIGITS}d}"
-    return body + str(-sum(int(c) * _weight(i) for i, c in enumerate(body)) % 10)
+    return ean13(ISBN_PREFIX, code_number(rank), NUMBER_DIGITS)
 
 
 def code_sql(rank: str) -> str:
     """SQL computing `bench_code(rank)` for an integer expression: generation stays in SQL."""
     number = f"mod(({rank})::bigint * {MULTIPLIER} + {OFFSET}, {10 ** NUMBER_DIGITS})"
-    prefix_sum = sum(int(c) * _weight(i) for i, c in enumerate(ISBN_PREFIX))
-    body_end = len(ISBN_PREFIX) + NUMBER_DIGITS - 1
-    # mod() rather than `%`, which psycopg would read as a placeholder.
-    terms = " + ".join(f"{_weight(body_end - k)} * mod({number} / {10 ** k}, 10)"
-                       for k in range(NUMBER_DIGITS))
-    return (f"'{ISBN_PREFIX}' || lpad(({number})::text, {NUMBER_DIGITS}, '0') "
-            f"|| mod(10 - mod({prefix_sum} + {terms}, 10), 10)")
+    return ean13_sql(ISBN_PREFIX, number, NUMBER_DIGITS)
 
 
 AUTHOR_SQL = (f"{pick('first_names')} || ' ' || {pick('surname_starts')} || "
