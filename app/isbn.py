@@ -62,9 +62,8 @@ def normalize_code(raw: str | int) -> Code:
     puts a wrong book on a shelf.
     """
     text = raw if isinstance(raw, str) else str(raw)
-    # Fast path for what nearly every stock line holds: a clean, valid EAN-13.
-    if len(text) == 13 and text.isascii() and text.isdigit() and _ean13_valid(text):
-        return Code(text, _classify(text))
+    if kind := plain_kind(text):
+        return Code(text, kind)
     if _SCIENTIFIC.search(text):
         raise CodeError(
             "scientific_notation",
@@ -91,7 +90,7 @@ def normalize_code(raw: str | int) -> Code:
             code, repair = _isbn10_to_isbn13(cleaned), "isbn10_converted"
         case 9 if _isbn10_valid("0" + cleaned):
             code, repair = _isbn10_to_isbn13("0" + cleaned), "leading_zero_restored"
-        case 12 if _ean13_valid("0" + cleaned):
+        case 12 if ean13_valid("0" + cleaned):
             code, repair = "0" + cleaned, "leading_zero_restored"
         case 13:
             code = cleaned
@@ -104,7 +103,7 @@ def normalize_code(raw: str | int) -> Code:
                 f"Le code « {text.strip()} » compte {length} caractères : un ISBN en compte "
                 "10 ou 13, un code-barres EAN 13.",
             )
-    if not _ean13_valid(code):
+    if not ean13_valid(code):
         raise CodeError("invalid_check_digit", raw, _check_digit_message(code))
     return Code(code=code, kind=_classify(code), repair=repair)
 
@@ -132,9 +131,7 @@ def hyphenate(isbn13: str) -> str:
     Only ISBNs have registration-group ranges; ISMNs, GTINs, in-store codes and anything
     isbnlib does not know are shown as plain digits rather than failing a page render.
     """
-    if not (len(isbn13) == 13 and isbn13.isdigit() and _ean13_valid(isbn13)):
-        return isbn13
-    if _classify(isbn13) != "isbn":
+    if plain_kind(isbn13) != "isbn":
         return isbn13
     return mask(isbn13) or isbn13
 
@@ -169,15 +166,31 @@ def _isbn10_to_isbn13(isbn10: str) -> str:
     return body + _ean13_check_digit(body)
 
 
+# Twelve ASCII digits summed as bytes with weights 1 and 3 carry 6 * 48 + 3 * 6 * 48 of `0`s.
+_ZEROS_IN_WEIGHTED_SUM: Final = 24 * ord("0")
+
+
 def _ean13_check_digit(body: str) -> str:
-    """EAN check digit of 12 digits: weights 1 and 3 alternating, rounded up to ten."""
-    total = sum(map(int, body[0::2])) + 3 * sum(map(int, body[1::2]))
+    """EAN check digit of 12 ASCII digits: weights 1 and 3 alternating, rounded up to ten.
+
+    Summed as bytes, since every stock line of every night comes through here.
+    """
+    digits = body.encode("ascii")
+    total = sum(digits[0::2]) + 3 * sum(digits[1::2]) - _ZEROS_IN_WEIGHTED_SUM
     return str(-total % 10)
 
 
-def _ean13_valid(code: str) -> bool:
-    """Whether the 13th digit matches the first 12: one typo or a rounded float fails this."""
+def ean13_valid(code: str) -> bool:
+    """Whether 13 ASCII digits end with their check digit: one typo or a rounded float fails."""
     return _ean13_check_digit(code[:12]) == code[12]
+
+
+def plain_kind(text: str) -> str | None:
+    """The kind when the text is already a clean, valid EAN-13 (nearly every stock line), else
+    None: the caller then goes through `normalize_code`, which cleans, repairs and explains."""
+    if len(text) == 13 and text.isdigit() and text.isascii() and ean13_valid(text):
+        return _classify(text)
+    return None
 
 
 def _check_digit_message(code: str) -> str:

@@ -45,52 +45,56 @@ KEEP_ISSUES = text("""
     FROM stock_staging WHERE reason_code IS NOT NULL ORDER BY line
 """)
 
-# Duplicate lines of a code are summed; a price, when several lines give one, is the highest.
-# The primary key matters: without it, a shop the statistics do not know yet gets a nested-loop
-# anti-join in ZERO_MISSING, quadratic in the file's length.
-CREATE_INCOMING = text("""
-    CREATE TEMP TABLE stock_incoming (
-        code text PRIMARY KEY, kind text, quantity integer, price_cents integer
+# The file against the shop's current stock in one pass: duplicate lines of a code are summed (a
+# price, when several lines give one, is the highest), then a hash full join keeps only what
+# moves: codes new to the shop, lines whose count, price or kind changed, and lines on the shelf
+# that the file no longer lists (a full snapshot: they are now 0). Rows stay, with 0, so
+# concurrent reservations never see a line vanish. Unchanged lines, 95 % of a night, are never
+# touched: locking them would cost as much time and WAL as rewriting them. A hash join rather
+# than one index probe per line also keeps a shop the statistics do not know yet from getting a
+# nested-loop plan, quadratic in the file's length. Codes are grouped (and, for editions, sorted)
+# in byte order: under the cluster's linguistic collation, sorting 20,000 of them took 50 ms.
+CREATE_DIFF = text("""
+    CREATE TEMP TABLE stock_diff (
+        code text, kind text, quantity integer, price_cents integer, change text
     ) ON COMMIT DROP
 """)
-FILL_INCOMING = text("""
-    INSERT INTO stock_incoming (code, kind, quantity, price_cents)
-    SELECT code, min(kind), sum(quantity)::integer, max(price_cents)
-    FROM stock_staging WHERE reason_code IS NULL GROUP BY code
-""")
-
-# Only new and changed lines reach the upsert: locking the unchanged 95 % of a shop would cost
-# as much WAL and time as rewriting them.
-UPSERT_CHANGED = text("""
-    WITH upserted AS (
-        INSERT INTO stock_line AS s
-            (shop_id, isbn13, code_kind, on_hand, price_cents, exported_at, import_run_id)
-        SELECT :shop_id, i.code, i.kind, i.quantity, i.price_cents, :exported_at, :run_id
-        FROM stock_incoming i
-        LEFT JOIN stock_line cur ON cur.shop_id = :shop_id AND cur.isbn13 = i.code
-        WHERE cur.isbn13 IS NULL
-           OR (cur.on_hand, cur.price_cents, cur.code_kind)
-              IS DISTINCT FROM (i.quantity, i.price_cents, i.kind)
-        ON CONFLICT (shop_id, isbn13) DO UPDATE
-            SET on_hand = excluded.on_hand, price_cents = excluded.price_cents,
-                code_kind = excluded.code_kind, exported_at = excluded.exported_at,
-                import_run_id = excluded.import_run_id, updated_at = now()
-            WHERE (s.on_hand, s.price_cents, s.code_kind)
-                  IS DISTINCT FROM (excluded.on_hand, excluded.price_cents, excluded.code_kind)
-        RETURNING (xmax = 0) AS inserted
+FILL_DIFF = text("""
+    WITH incoming AS MATERIALIZED (
+        SELECT code COLLATE "C" AS code, min(kind) AS kind, sum(quantity)::integer AS quantity,
+               max(price_cents) AS price_cents
+        FROM stock_staging WHERE reason_code IS NULL GROUP BY 1
+    ),
+    held AS (
+        SELECT isbn13, code_kind, on_hand, price_cents FROM stock_line WHERE shop_id = :shop_id
+    ),
+    diff AS (
+        INSERT INTO stock_diff (code, kind, quantity, price_cents, change)
+        SELECT coalesce(i.code, h.isbn13), coalesce(i.kind, h.code_kind), coalesce(i.quantity, 0),
+               CASE WHEN i.code IS NULL THEN h.price_cents ELSE i.price_cents END,
+               CASE WHEN h.isbn13 IS NULL THEN 'added'
+                    WHEN i.code IS NULL THEN 'zeroed' ELSE 'changed' END
+        FROM incoming i FULL JOIN held h ON h.isbn13 COLLATE "C" = i.code
+        WHERE h.isbn13 IS NULL
+           OR (i.code IS NULL AND h.on_hand > 0)
+           OR (i.code IS NOT NULL AND (h.on_hand, h.price_cents, h.code_kind)
+                                      IS DISTINCT FROM (i.quantity, i.price_cents, i.kind))
+        RETURNING change
     )
-    SELECT count(*) FILTER (WHERE inserted) AS added,
-           count(*) FILTER (WHERE NOT inserted) AS changed
-    FROM upserted
+    SELECT (SELECT count(*) FROM incoming) AS incoming,
+           count(*) FILTER (WHERE change = 'added') AS added,
+           count(*) FILTER (WHERE change = 'changed') AS changed,
+           count(*) FILTER (WHERE change = 'zeroed') AS zeroed
+    FROM diff
 """)
-
-# A full snapshot: what the file no longer lists is no longer on the shelf. Rows stay (with 0)
-# so concurrent reservations never see a line vanish.
-ZERO_MISSING = text("""
-    UPDATE stock_line AS s
-    SET on_hand = 0, exported_at = :exported_at, import_run_id = :run_id, updated_at = now()
-    WHERE s.shop_id = :shop_id AND s.on_hand > 0
-      AND NOT EXISTS (SELECT 1 FROM stock_incoming i WHERE i.code = s.isbn13)
+APPLY_DIFF = text("""
+    INSERT INTO stock_line AS s
+        (shop_id, isbn13, code_kind, on_hand, price_cents, exported_at, import_run_id)
+    SELECT :shop_id, code, kind, quantity, price_cents, :exported_at, :run_id FROM stock_diff
+    ON CONFLICT (shop_id, isbn13) DO UPDATE
+        SET on_hand = excluded.on_hand, price_cents = excluded.price_cents,
+            code_kind = excluded.code_kind, exported_at = excluded.exported_at,
+            import_run_id = excluded.import_run_id, updated_at = now()
 """)
 
 # Editions from the files: per code the best-filled line of this file; it replaces a stored value
@@ -107,13 +111,24 @@ def _fill(column: str) -> str:
 
 
 FILL_EDITIONS = text(f"""
-    WITH best AS (
-        SELECT DISTINCT ON (code) code, title, authors, publisher
+    WITH described AS (
+        SELECT DISTINCT ON (code COLLATE "C") code, title, authors, publisher
         FROM stock_staging
         WHERE reason_code IS NULL AND kind IN ('isbn', 'ismn')
-        ORDER BY code,
+          AND (title <> '' OR authors <> '' OR publisher <> '')
+        ORDER BY code COLLATE "C",
                  (title <> '')::int + (authors <> '')::int + (publisher <> '')::int DESC,
                  length(title) + length(authors) + length(publisher) DESC
+    ),
+    -- A blank line can only create an edition, and only a code new to this shop can lack one:
+    -- the shop's other codes got theirs when they first came in. `EAN;qty` files then cost
+    -- no edition lookups beyond the night's new codes.
+    best AS (
+        SELECT * FROM described
+        UNION ALL
+        SELECT d.code, '', '', '' FROM stock_diff d
+        WHERE d.change = 'added' AND d.kind IN ('isbn', 'ismn')
+          AND NOT EXISTS (SELECT 1 FROM described x WHERE x.code = d.code)
     ),
     -- Lines that would change nothing stay out of the upsert: ON CONFLICT locks (and logs)
     -- every row it meets, even when its WHERE then leaves the row alone.
@@ -175,7 +190,7 @@ def last_applied_run(session: Session, shop_id: int) -> ImportRun | None:
 
 
 # ON COMMIT DROP cleans up after each run; this covers two runs inside one transaction.
-DROP_TEMP_TABLES = text("DROP TABLE IF EXISTS pg_temp.stock_staging, pg_temp.stock_incoming")
+DROP_TEMP_TABLES = text("DROP TABLE IF EXISTS pg_temp.stock_staging, pg_temp.stock_diff")
 
 
 def _text(value: str) -> str:
@@ -221,13 +236,10 @@ def _stage(session: Session, run: ImportRun, records: Iterable[StockRecord | Lin
 
 
 def _merge(session: Session, shop: Shop, run: ImportRun, exported_at: datetime) -> None:
-    session.execute(CREATE_INCOMING)
-    session.execute(FILL_INCOMING)
-    session.execute(text("ANALYZE stock_incoming"))
+    session.execute(CREATE_DIFF)
     params = {"shop_id": shop.id, "run_id": run.id, "exported_at": exported_at}
-    added, changed = session.execute(UPSERT_CHANGED, params).one()
-    zeroed = session.execute(ZERO_MISSING, params).rowcount
-    incoming = session.scalar(text("SELECT count(*) FROM stock_incoming")) or 0
+    incoming, added, changed, zeroed = session.execute(FILL_DIFF, params).one()
+    session.execute(APPLY_DIFF, params)
     session.execute(FILL_EDITIONS)
     run.added, run.changed, run.zeroed = added, changed, zeroed
     run.unchanged = incoming - added - changed

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
-from app.isbn import Code, CodeError, normalize_code
+from app.isbn import Code, CodeError, normalize_code, plain_kind
 from importers.records import FileRefused, LineIssue, StockRecord, negative_quantity_notice
 from importers.values import ValueProblem, parse_price, parse_quantity
 
@@ -81,6 +81,26 @@ class Columns:
         return cells[position] if position is not None and position < len(cells) else None
 
 
+@dataclass(frozen=True, slots=True)
+class PlainLayout:
+    """A layout's positions unpacked once, for the per-line fast path (`_plain_record`)."""
+
+    code: int
+    quantity: int | None
+    price: int | None
+    title: int | None
+    authors: int | None
+    publisher: int | None
+    width: int  # cells a row needs to hold them all
+
+    @classmethod
+    def of(cls, columns: Columns) -> PlainLayout:
+        at = columns.positions.get
+        code = columns.positions["code"]
+        return cls(code, at("quantity"), at("price"), at("title"), at("authors"), at("publisher"),
+                   width=max(columns.positions.values(), default=code) + 1)
+
+
 def read_code(line: int, raw: object) -> Code | LineIssue:
     """The normalised code, or the rejection to report; numbers go in as integers, exactly."""
     value = int(raw) if isinstance(raw, float) and raw.is_integer() else raw
@@ -115,12 +135,18 @@ class TabularSource(ABC):
         The merge counts rejected lines by counting rejected issues, hence never two per line.
         """
         columns: Columns | None = None
+        plain: PlainLayout | None = None
         data_lines = 0
         for line, cells in self._rows():
+            if plain is not None and (record := self._plain_record(line, cells, plain)):
+                data_lines += 1
+                yield record
+                continue
             if is_blank(cells):
                 continue
             if columns is None:
                 columns = self._columns(cells)
+                plain = PlainLayout.of(columns)
                 if columns.header:
                     continue
             data_lines += 1
@@ -160,6 +186,41 @@ class TabularSource(ABC):
         if isinstance(read_code(1, first), Code):
             return True
         return not recognised and any(c.isdigit() for c in cell_text(first))
+
+    def _plain_record(self, line: int, cells: Sequence[object],
+                      layout: PlainLayout) -> StockRecord | None:
+        """The record of an ordinary line (a valid EAN-13 and a plain count, as text), else None.
+
+        Nearly every line of a till export is one, and a night reads millions of them: this
+        skips the general path's cleaning and repairs, which give the same record for such a
+        line. Anything unusual returns None and goes through `_read_row`, which reports it.
+        """
+        if len(cells) < layout.width:
+            return None
+        raw_code = cells[layout.code]
+        if type(raw_code) is not str or (kind := plain_kind(raw_code)) is None:
+            return None
+        quantity = 1
+        if layout.quantity is not None:
+            raw_quantity = cells[layout.quantity]
+            if type(raw_quantity) is not str or not (raw_quantity.isdigit()
+                                                      and raw_quantity.isascii()):
+                return None
+            quantity = int(raw_quantity)
+            if quantity > MAX_QUANTITY:
+                return None
+        price_cents = None
+        if layout.price is not None:
+            try:
+                price_cents = self._price(cells[layout.price])
+            except ValueProblem:
+                return None
+        return StockRecord(
+            line, raw_code, kind, quantity, price_cents,
+            title=cell_text(cells[layout.title]) if layout.title is not None else "",
+            authors=cell_text(cells[layout.authors]) if layout.authors is not None else "",
+            publisher=cell_text(cells[layout.publisher]) if layout.publisher is not None else "",
+        )
 
     def _read_row(self, line: int, cells: Sequence[object],
                   columns: Columns) -> Iterable[StockRecord | LineIssue]:

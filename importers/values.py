@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 PRICE_UNIT_FACTORS = {"euros": Decimal(100), "cents": Decimal(1), "thousandths": Decimal("0.1")}
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
 _CURRENCY = re.compile(r"(€|eur|euros?|\$|cad|chf)", re.IGNORECASE)
+_PLAIN_EUROS = re.compile(r"([0-9]{1,9})(?:[.,]([0-9]{1,2}))?")
 
 
 class ValueProblem(ValueError):
@@ -57,6 +58,9 @@ def parse_price(raw: str | int | float | Decimal | None, *, unit: str = "euros")
     """The price in cents, or None when the line gives none."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
+    if isinstance(raw, str) and (plain := _PLAIN_EUROS.fullmatch(raw)) and unit == "euros":
+        # `12,50` or `8.9`, as most tills write it: exact in integers, without Decimal's cost.
+        return int(plain[1]) * 100 + int((plain[2] or "").ljust(2, "0"))
     try:
         value = Decimal(str(raw)) if not isinstance(raw, str) else _decimal_from_locale(raw)
     except InvalidOperation:

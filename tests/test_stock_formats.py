@@ -196,6 +196,31 @@ def test_line_issues(tmp_path: Path, content: str,
     assert all(issue.message for issue in issues)
 
 
+def test_plain_and_unusual_spellings_of_a_line_read_alike(tmp_path: Path) -> None:
+    """Ordinary lines take a fast path: it must give what the general path gives the same line
+    written less plainly, and leave every unusual line to the general path's reports."""
+    content = ("EAN;Qté;Prix;Titre;Auteur\n"
+               "9782070368228;3;8,90;L'Étranger;Camus\n"
+               " 9782070368228 ; 3 ;8.9 €; L'Étranger ;Camus \n"
+               "978-2-07-036822-8;3.0;8,90;L'Étranger;Camus\n"
+               "9782070368229;3;8,90;L'Étranger;Camus\n"
+               "9782070368228;-2;8,90;L'Étranger;Camus\n"
+               "9782070368228;3;1 234,50;L'Étranger;Camus\n"
+               "9782070368228;3;8,90\n")
+    records, issues = parse(open_source(write(tmp_path, content)))
+    assert [(r.line, r.code, r.kind, r.quantity, r.price_cents, r.title, r.authors)
+            for r in records] == [
+        (2, "9782070368228", "isbn", 3, 890, "L'Étranger", "Camus"),
+        (3, "9782070368228", "isbn", 3, 890, "L'Étranger", "Camus"),
+        (4, "9782070368228", "isbn", 3, 890, "L'Étranger", "Camus"),
+        (6, "9782070368228", "isbn", 0, 890, "L'Étranger", "Camus"),
+        (7, "9782070368228", "isbn", 3, 123450, "L'Étranger", "Camus"),
+        (8, "9782070368228", "isbn", 3, 890, "", ""),
+    ]
+    assert reasons(issues) == [(5, "code", "invalid_check_digit", True),
+                               (6, "quantity", "negative_quantity", False)]
+
+
 def test_scientific_notation_message_says_how_to_reexport(tmp_path: Path) -> None:
     _, [issue] = parse(open_source(write(tmp_path, "EAN;Qté\n9,78207E+12;2\n")))
     assert issue.raw_value == "9,78207E+12" and "Texte" in issue.message
