@@ -46,7 +46,7 @@ KEEP_ISSUES = text("""
 """)
 
 # The file against the shop's current stock in one pass: duplicate lines of a code are summed (a
-# price, when several lines give one, is the highest), then a hash full join keeps only what
+# price, when several lines give one, is the highest; the kind follows from the code), then a hash full join keeps only what
 # moves: codes new to the shop, lines whose count, price or kind changed, and lines on the shelf
 # that the file no longer lists (a full snapshot: they are now 0). Rows stay, with 0, so
 # concurrent reservations never see a line vanish. Unchanged lines, 95 % of a night, are never
@@ -61,9 +61,9 @@ CREATE_DIFF = text("""
 """)
 FILL_DIFF = text("""
     WITH incoming AS MATERIALIZED (
-        SELECT code COLLATE "C" AS code, min(kind) AS kind, sum(quantity)::integer AS quantity,
+        SELECT code COLLATE "C" AS code, kind, sum(quantity)::integer AS quantity,
                max(price_cents) AS price_cents
-        FROM stock_staging WHERE reason_code IS NULL GROUP BY 1
+        FROM stock_staging WHERE reason_code IS NULL GROUP BY 1, kind
     ),
     held AS (
         SELECT isbn13, code_kind, on_hand, price_cents FROM stock_line WHERE shop_id = :shop_id
@@ -216,11 +216,13 @@ def _stage(session: Session, run: ImportRun, records: Iterable[StockRecord | Lin
         # with it, the transaction that is to record the refusal.
         try:
             for item in records:
-                if isinstance(item, StockRecord):
+                if type(item) is StockRecord:
                     accepted += 1
+                    texts = item.title, item.authors, item.publisher
+                    if "\x00" in texts[0] or "\x00" in texts[1] or "\x00" in texts[2]:
+                        texts = tuple(map(_text, texts))
                     copy.write_row((item.line, item.code, item.kind, item.quantity,
-                                    item.price_cents, _text(item.title), _text(item.authors),
-                                    _text(item.publisher), None, None, None, None))
+                                    item.price_cents, *texts, None, None, None, None))
                 else:
                     rejected += item.rejected
                     copy.write_row((item.line, _text(item.raw_value), None, None, None, None, None,
