@@ -27,13 +27,25 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+# JIT compilation costs tens of milliseconds per query and never pays off for our short, indexed
+# queries.
+CONNECT_ARGS = {"connect_timeout": 5, "options": "-c jit=off"}
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Build an engine without connecting: connections open lazily on first use."""
-    return create_engine(
-        sqlalchemy_url(url),
-        echo=echo,
-        pool_pre_ping=True,
-        # JIT compilation costs tens of milliseconds per query and never pays off for our
-        # short, indexed queries.
-        connect_args={"connect_timeout": 5, "options": "-c jit=off"},
-    )
+    return create_engine(sqlalchemy_url(url), echo=echo, pool_pre_ping=True,
+                         connect_args=CONNECT_ARGS)
+
+
+def make_read_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine for requests that only read: autocommit connections, not pinged before use.
+
+    In autocommit each statement is its own transaction: no BEGIN and COMMIT round trips around
+    a request's one or two queries, and psycopg keeps its prepared statements, which it forgets
+    at every ROLLBACK (a closed session rolls back). The pre-use ping would be one more round
+    trip per request; a connection the server closed meanwhile fails on first use instead, and
+    `app.session.reads_only` runs the view again on a fresh one.
+    """
+    return create_engine(sqlalchemy_url(url), echo=echo, isolation_level="AUTOCOMMIT",
+                         connect_args=CONNECT_ARGS)

@@ -65,6 +65,7 @@ def app(database_url: str, test_sessionmaker: sessionmaker[Session]) -> Flask:
                       "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
                       "MAIL_BACKEND": "locmem"})
     app.extensions["rayons.sessionmaker"] = test_sessionmaker
+    app.extensions["rayons.read_sessionmaker"] = test_sessionmaker
     with app.app_context():
         limiter.reset()  # each test starts with fresh rate-limit counters
     return app

@@ -1,6 +1,7 @@
 """The open read API: availability, editions, shops; its problem documents, CORS and caching."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -8,9 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
+from app import create_app
 from app.models import Shop
 from importers.runner import import_file
 from tests.factories import make_edition, make_reservation, make_shop, make_stock_line
@@ -258,3 +261,22 @@ def test_openapi_document_is_served_to_any_site(client: FlaskClient) -> None:
     assert set(document["paths"]) == {"/api/v1/availability", "/api/v1/editions",
                                       "/api/v1/shops", "/api/v1/shops/{slug}/stock",
                                       "/api/v1/reservations", "/api/v1/reservations/{code}"}
+
+
+def test_a_read_survives_a_connection_the_server_closed(database_url: str, engine: Engine) -> None:
+    """The read engine does not ping before use: after a restart, the view runs again."""
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "s",
+                      "RATELIMIT_ENABLED": False})
+    client = app.test_client()
+    path = f"/api/v1/availability?isbn={ISBN}&lat=43.3&lon=-0.37"
+    assert ok_json(client.get(path))["shops"] == []
+    read_engine = app.extensions["rayons.read_sessionmaker"].kw["bind"]
+    with read_engine.connect() as pooled:  # the one connection the request used
+        pid = pooled.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with engine.connect() as admin:
+        admin.exec_driver_sql("SELECT pg_terminate_backend(%(pid)s)", {"pid": pid})
+        while admin.exec_driver_sql("SELECT 1 FROM pg_stat_activity WHERE pid = %(pid)s",
+                                    {"pid": pid}).first():
+            time.sleep(0.01)
+    assert ok_json(client.get(path))["shops"] == []
+    read_engine.dispose()

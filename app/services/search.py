@@ -82,6 +82,25 @@ SEARCH_EDITIONS = text("""
 """).bindparams(bindparam("has_origin"), bindparam("lat"), bindparam("lon"))
 
 
+# The public columns of one edition (the ORM object would also load its search vector).
+EDITION_SUMMARY = text(
+    "SELECT isbn13, title, authors, publisher FROM edition WHERE isbn13 = :isbn13")
+
+
+@dataclass(frozen=True)
+class EditionSummary:
+    isbn13: str
+    title: str
+    authors: str
+    publisher: str
+
+
+def edition_summary(session: Session, isbn13: str) -> EditionSummary | None:
+    """What the catalogue knows of `isbn13`, or None: a shop may stock a book no file named."""
+    row = session.execute(EDITION_SUMMARY, {"isbn13": isbn13}).first()
+    return None if row is None else EditionSummary(*row)
+
+
 @dataclass(frozen=True)
 class EditionHit:
     isbn13: str

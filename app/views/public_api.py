@@ -1,5 +1,7 @@
 """The open read API (`/api/v1`): availability of a book, editions, shops, and its description.
 
+It only reads: its views run with `reads_only` on the autocommit `read_session`.
+
 Any site may call it from the browser (CORS `*`: it only tells what the public pages show, and
 takes no credentials). Answers may be cached for a minute: short, because stock files and holds
 change during the day. Bad parameters get a 422 problem document whose `code` names the
@@ -17,11 +19,10 @@ from flask_babel import gettext
 
 from app.errors import InvalidInput
 from app.isbn import CodeError, normalize_code
-from app.models import Edition
 from app.openapi import MAX_RADIUS_KM, openapi_document
 from app.services import availability, directory, search
 from app.services.places import Located, locate
-from app.session import db_session
+from app.session import read_session, reads_only
 from geo.opening_hours import OpenStatus
 
 bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
@@ -162,7 +163,7 @@ def _holder_json(h: availability.Holder, *, book: str, now: datetime) -> dict[st
             **_hours_json(status), "links": {"shop": f"{book}#holder-{h.slug}", "book": book}}
 
 
-def _edition_json(edition: Edition | None) -> dict[str, str] | None:
+def _edition_json(edition: search.EditionSummary | None) -> dict[str, str] | None:
     if edition is None:
         return None
     return {"isbn13": edition.isbn13, "title": edition.title, "authors": edition.authors,
@@ -170,19 +171,20 @@ def _edition_json(edition: Edition | None) -> dict[str, str] | None:
 
 
 @bp.get("/availability")
+@reads_only
 def availability_view() -> ResponseReturnValue:
     isbn13 = parse_isbn(_required("isbn", code="missing_isbn"))
     located = _located()
     limit = _limit(10)
     radius = _number("radius_km", low=0, high=MAX_RADIUS_KM, low_open=True,
                      invalid="invalid_radius", out_of_range="invalid_radius")
-    session = db_session()
+    session = read_session()
     found = availability.nearest_holders(
         session, isbn13=isbn13, origin=located.origin, limit=limit,
         radius_km=availability.DEFAULT_RADIUS_KM if radius is None else radius)
     book, now = book_url(isbn13, located), datetime.now(timezone.utc)
     return jsonify({
-        "edition": _edition_json(session.get(Edition, isbn13)),
+        "edition": _edition_json(search.edition_summary(session, isbn13)),
         "origin": _origin_json(located), "radius_km": found.radius_km,
         "nearby_count": len(found.nearby) if found.radius_km is not None else None,
         "beyond_radius": bool(found.beyond),
@@ -192,8 +194,8 @@ def availability_view() -> ResponseReturnValue:
 
 def _isbn_hits(isbn13: str, located: Located) -> list[search.EditionHit]:
     """An ISBN typed in the box: that edition alone, its copies counted as the book page does."""
-    session = db_session()
-    edition = session.get(Edition, isbn13)
+    session = read_session()
+    edition = search.edition_summary(session, isbn13)
     if edition is None:
         return []
     holders = availability.nearest_holders(session, isbn13=isbn13, origin=located.origin,
@@ -204,6 +206,7 @@ def _isbn_hits(isbn13: str, located: Located) -> list[search.EditionHit]:
 
 
 @bp.get("/editions")
+@reads_only
 def editions_view() -> ResponseReturnValue:
     query = _required("q", code="missing_query")
     located = _located()
@@ -211,7 +214,7 @@ def editions_view() -> ResponseReturnValue:
     if search.read_isbn(query) is not None:
         result = search.TitleSearch(hits=_isbn_hits(parse_isbn(query), located))
     else:
-        result = search.search_editions(db_session(), query=query, origin=located.origin,
+        result = search.search_editions(read_session(), query=query, origin=located.origin,
                                         limit=limit)
     return jsonify({
         "query": query, "origin": _origin_json(located), "corrections": result.corrections,
@@ -236,10 +239,11 @@ def _shop_json(entry: directory.ShopEntry, distance: float | None) -> dict[str, 
 
 
 @bp.get("/shops")
+@reads_only
 def shops_view() -> ResponseReturnValue:
     located = _located()
     limit = _limit(10)
-    session, now = db_session(), datetime.now(timezone.utc)
+    session, now = read_session(), datetime.now(timezone.utc)
     if located.origin is not None:
         rows = [(near.entry, near.distance_m) for near in directory.nearest_shops(
             session, origin=located.origin, limit=limit, at=now)]

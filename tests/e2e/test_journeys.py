@@ -39,6 +39,7 @@ def app(database_url: str, test_sessionmaker: sessionmaker[Session],
                       "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1",
                       "MAIL_PORT": inbox[1], "PUBLIC_URL": "http://rayons.test"})
     app.extensions["rayons.sessionmaker"] = test_sessionmaker
+    app.extensions["rayons.read_sessionmaker"] = test_sessionmaker
     with app.app_context():
         limiter.reset()
     return app
