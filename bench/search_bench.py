@@ -40,9 +40,10 @@ from typing import Any
 import psycopg
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import make_engine
+from app.db import make_read_engine
 from app.isbn import normalize_code
-from app.services.availability import NEAREST_HOLDERS, nearest_holders
+from app.services.availability import (HOLDING, NEAREST_BY_LIMIT, NEAREST_TEMPLATE, ORIGIN,
+                                       WALK_FROM_HOLDERS, nearest_holders)
 from app.services.search import EditionHit, search_editions
 from app.text import fold
 from bench_common import Step, ean13, ean13_sql, libpq_url
@@ -76,10 +77,6 @@ CODES_PER_KIND = 4
 ORIGINS = 24
 ROUNDS = 4
 SEARCH_QUERIES_PER_KIND = 40
-# The hybrid walks shops nearest-first when at least this many hold the book; below, it sorts
-# them all. Walking costs about NEAREST x shops / holders probes, sorting one row per holder:
-# they cross near sqrt(NEAREST x shops), 55 for 300 shops and 170 for 3,000.
-HYBRID_CAP = 100
 WRK_CONNECTIONS = 8  # workers x threads below: every handler busy, none queued inside gunicorn
 GUNICORN_ENV = {"RAYONS_WORKERS": "2", "RAYONS_THREADS": "4"}
 TARGET_B_OVER_A = 1.5
@@ -429,71 +426,27 @@ def build_network(conn: psycopg.Connection, url: str, scale: Scale) -> None:
 
 # --- the queries -------------------------------------------------------------------------------
 
-def psycopg_sql(sqlalchemy_text: str) -> str:
-    """A SQLAlchemy text() statement with psycopg's placeholders: `:isbn13` -> `%(isbn13)s`."""
-    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sqlalchemy_text)
-
-
-SERVICE_SQL = psycopg_sql(NEAREST_HOLDERS.text)
-
-ORIGIN_SQL = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography"
-# A holding of this ISBN, holds subtracted through the counting_hold view as in the service.
-HOLDING_SQL = """
-    SELECT sl.shop_id, sl.on_hand, sl.on_hand - coalesce(c.holds, 0) AS available
-    FROM stock_line sl
-    LEFT JOIN counting_hold c ON c.shop_id = sl.shop_id AND c.isbn13 = sl.isbn13
-    WHERE sl.isbn13 = %(isbn13)s AND sl.on_hand > 0 AND sl.code_kind IN ('isbn', 'ismn')
+# The service's own statement for this limit: the hybrid (see NEAREST_TEMPLATE), LIMIT literal.
+SERVICE_SQL = NEAREST_BY_LIMIT[NEAREST]
+# The same with LIMIT bound, which makes PostgreSQL re-plan at every execution: shown because
+# that planning costs more than the query.
+HYBRID_LIMIT_BOUND_SQL = NEAREST_TEMPLATE.format(limit="%(limit)s")
+# For comparison, the plain join the service ran before the hybrid: the ISBN's holders through
+# the covering index, joined to their shops, all sorted by distance.
+PLAIN_JOIN_SQL = f"""
+    SELECT s.id AS shop_id, s.slug, s.name, s.address, s.postcode, s.city, s.country,
+           s.phone, s.website, s.timezone, s.opening_hours,
+           ST_Y(s.location::geometry) AS lat, ST_X(s.location::geometry) AS lon,
+           h.on_hand, h.available, s.stock_exported_at AS stock_as_of,
+           ST_Distance(s.location, {ORIGIN}) AS distance_m
+    FROM ({HOLDING}) AS h
+    JOIN shop s ON s.id = h.shop_id AND s.active
+    WHERE h.available > 0
+    ORDER BY s.location <-> {ORIGIN}, s.city, s.name
+    LIMIT %(limit)s
 """
-SHOP_COLUMNS = """s.id, s.slug, s.name, s.address, s.postcode, s.city, s.country, s.phone,
-                  s.website, s.timezone, s.opening_hours, s.location, s.stock_exported_at"""
-# The hybrid. No plain join suits both a bestseller and a long-tail title, and the planner
-# cannot tell them apart (a bestseller is 1 line in 25,000: never in the statistics' common
-# values), so the query counts holders itself, through the covering index and capped, and runs
-# one of two branches; the other is skipped by a one-time filter.
-# - Many holders: walk shops nearest-first through the GiST index and probe the covering index
-#   for each, stopping at the limit.
-# - Few holders: read them from the covering index, fetch their shops by key, sort by distance.
-# OFFSET 0 keeps each subquery where it is written. Flattened, the planner reorders the joins
-# from its estimate of ~25 holders per ISBN: the walk reads every holder and sorts them, and the
-# generic plan of the other branch walks all shops.
-# The cap and the limit are literals: with LIMIT bound as a parameter, PostgreSQL judges the
-# generic plan too costly and re-plans at every execution (~0.7 ms, more than the execution);
-# with literals it keeps one generic plan, right for every ISBN since the branch is chosen at run
-# time. HYBRID_LIMIT_BOUND_SQL is the same query with LIMIT bound, to show that cost.
-HYBRID_TEMPLATE = f"""
-    WITH counted AS MATERIALIZED (
-        SELECT count(*) AS holders
-        FROM (SELECT FROM stock_line
-              WHERE isbn13 = %(isbn13)s AND on_hand > 0 AND code_kind IN ('isbn', 'ismn')
-              LIMIT {HYBRID_CAP}) AS capped
-    ),
-    nearest AS (
-        (SELECT {SHOP_COLUMNS}, h.on_hand, h.available, s.location <-> {ORIGIN_SQL} AS knn
-         FROM shop s
-         CROSS JOIN LATERAL ({HOLDING_SQL} AND sl.shop_id = s.id OFFSET 0) AS h
-         WHERE s.active AND h.available > 0 AND (SELECT holders FROM counted) >= {HYBRID_CAP}
-         ORDER BY s.location <-> {ORIGIN_SQL}
-         LIMIT {{limit}})
-        UNION ALL
-        (SELECT {SHOP_COLUMNS}, h.on_hand, h.available, s.location <-> {ORIGIN_SQL}
-         FROM ({HOLDING_SQL} OFFSET 0) AS h
-         CROSS JOIN LATERAL (SELECT {SHOP_COLUMNS} FROM shop s
-                             WHERE s.id = h.shop_id AND s.active OFFSET 0) AS s
-         WHERE h.available > 0 AND (SELECT holders FROM counted) < {HYBRID_CAP}
-         ORDER BY s.location <-> {ORIGIN_SQL}
-         LIMIT {{limit}})
-    )
-    SELECT id AS shop_id, slug, name, address, postcode, city, country, phone, website,
-           timezone, opening_hours, ST_Y(location::geometry) AS lat,
-           ST_X(location::geometry) AS lon, on_hand, available, stock_exported_at AS stock_as_of,
-           ST_Distance(location, {ORIGIN_SQL}) AS distance_m
-    FROM nearest
-    ORDER BY knn, city, name
-"""
-HYBRID_SQL = HYBRID_TEMPLATE.format(limit=NEAREST)
-HYBRID_LIMIT_BOUND_SQL = HYBRID_TEMPLATE.format(limit="%(limit)s")
-RAW_VARIANTS = {"service query": SERVICE_SQL, "hybrid, LIMIT bound": HYBRID_LIMIT_BOUND_SQL,
-                "hybrid": HYBRID_SQL}
+RAW_VARIANTS = {"service query": SERVICE_SQL, "plain join": PLAIN_JOIN_SQL,
+                "hybrid, LIMIT bound": HYBRID_LIMIT_BOUND_SQL}
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -573,8 +526,7 @@ def probes_for(codes: Sequence[tuple[str, str, int]],
 
 def raw_params(probe: Probe) -> dict[str, Any]:
     lat, lon = probe.origin
-    return {"isbn13": probe.isbn13, "has_origin": True, "lat": lat, "lon": lon,
-            "limit": NEAREST}
+    return {"isbn13": probe.isbn13, "lat": lat, "lon": lon, "limit": NEAREST}
 
 
 def check_answers(conn: psycopg.Connection, factory: sessionmaker[Session],
@@ -758,7 +710,9 @@ def main() -> None:
         raise SystemExit("wrk is missing: `apt-get install wrk` as root, or `make bench-search`, "
                          "which installs it")
     url = libpq_url(os.environ["DATABASE_URL"])
-    factory = sessionmaker(bind=make_engine(os.environ["DATABASE_URL"]), expire_on_commit=False)
+    # Sessions as the open API's requests get them (app.session.read_session).
+    factory = sessionmaker(bind=make_read_engine(os.environ["DATABASE_URL"]),
+                           expire_on_commit=False)
     rng = random.Random(7)
     load_before = os.getloadavg()
     print(f"Rayons search benchmark: {scale.shops:,} shops x {scale.titles_per_shop:,} titles, "
@@ -849,7 +803,7 @@ def main() -> None:
         row("(d) GET /bench-hello, same gunicorn", hello),
         *(row(f"(e) search_editions: {kind}", searched[kind]) for kind in searched),
         "",
-        f"(a) = best raw SQL = {best} (hybrid cap {HYBRID_CAP} holders); (a)(b)(e) req/s: one "
+        f"(a) = best raw SQL = {best} (hybrid: walk from {WALK_FROM_HOLDERS} holders); (a)(b)(e) req/s: one "
         f"client in a loop; (c)(d): gunicorn gthread {GUNICORN_ENV['RAYONS_WORKERS']} workers x "
         f"{GUNICORN_ENV['RAYONS_THREADS']} threads, access log on, wrk on the same 2 cores",
         f"b/a = {b.p50_ms / a.p50_ms:.2f} at p50, {b.p99_ms / a.p99_ms:.2f} at p99 (target <= "

@@ -8,7 +8,7 @@ from pyproj import Geod
 from sqlalchemy.orm import Session
 
 from app.models import Shop
-from app.services.availability import nearest_holders
+from app.services.availability import MAX_LIMIT, WALK_FROM_HOLDERS, nearest_holders
 from tests.factories import make_reservation, make_shop, make_stock_line
 
 ISBN = "9782070368228"
@@ -119,3 +119,29 @@ def test_out_of_print_book_on_a_shelf_is_found(session: Session) -> None:
     make_stock_line(session, shop=shop, isbn13="9780201633610", on_hand=1)  # no edition row
     assert [h.slug for h in nearest_holders(session, isbn13="9780201633610",
                                             origin=PAU).holders] == ["bouquiniste"]
+
+
+def test_a_book_in_many_shops_is_found_by_walking_the_nearest_shops(session: Session) -> None:
+    """From WALK_FROM_HOLDERS holders on, the query walks shops nearest-first instead of sorting
+    the holders: same answer, holds still subtracted, inactive shops still hidden."""
+    spots = [(43.0 + (n % 13) * 0.07, -1.2 + (n // 13) * 0.09)
+             for n in range(WALK_FROM_HOLDERS + 5)]
+    shops = [make_shop(session, slug=f"walk-{n}", lat=lat, lon=lon)
+             for n, (lat, lon) in enumerate(spots)]
+    for shop in shops:
+        make_stock_line(session, shop=shop, isbn13=ISBN, on_hand=1)
+    by_distance = sorted(range(len(spots)), key=lambda n: geodesic_m(PAU, spots[n]))
+    held, closed = shops[by_distance[0]], shops[by_distance[2]]
+    make_reservation(session, shop=held, isbn13=ISBN)
+    closed.active = False
+    session.flush()
+    found = nearest_holders(session, isbn13=ISBN, origin=PAU, limit=12, radius_km=None)
+    expected = [shops[n].slug for n in by_distance if shops[n] not in (held, closed)][:12]
+    assert [h.slug for h in found.holders] == expected
+    assert [h.distance_m for h in found.holders] == sorted(h.distance_m for h in found.holders)
+
+
+def test_every_limit_has_its_statement(session: Session, network: dict[str, int]) -> None:
+    for limit in (1, 3, MAX_LIMIT, MAX_LIMIT + 7):
+        found = nearest_holders(session, isbn13=ISBN, origin=PAU, limit=limit, radius_km=None)
+        assert len(found.holders) == min(limit, len(TOWNS))

@@ -10,39 +10,93 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 DEFAULT_RADIUS_KM = 30.0
 MAX_LIMIT = 50
+# With at least this many holders, walking shops nearest-first beats sorting the holders: the
+# walk probes about limit x shops / holders shops, the sort reads one row per holder; they cross
+# near sqrt(limit x shops), 55 for 300 shops and 170 for 3,000 (bench/search_bench.py).
+WALK_FROM_HOLDERS = 100
 
-# The origin is a bound constant so the planner can use the GiST index for `<->`; the ISBN is
-# filtered first through ix_stock_line_public_holders (isbn13, shop_id) INCLUDE (on_hand), which
+ORIGIN = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography"
+# The holdings of the ISBN with their available copies, holds subtracted through counting_hold.
+# Read from ix_stock_line_public_holders (isbn13, shop_id) INCLUDE (on_hand), whose predicate
 # also keeps in-shop and non-book codes out of public results.
-NEAREST_HOLDERS = text("""
-    WITH holders AS (
-        SELECT sl.shop_id, sl.on_hand, sl.on_hand - coalesce(c.holds, 0) AS available
-        FROM stock_line sl
-        LEFT JOIN counting_hold c ON c.shop_id = sl.shop_id AND c.isbn13 = sl.isbn13
-        WHERE sl.isbn13 = :isbn13 AND sl.on_hand > 0 AND sl.code_kind IN ('isbn', 'ismn')
+HOLDING = """
+    SELECT sl.shop_id, sl.on_hand, sl.on_hand - coalesce(c.holds, 0) AS available
+    FROM stock_line sl
+    LEFT JOIN counting_hold c ON c.shop_id = sl.shop_id AND c.isbn13 = sl.isbn13
+    WHERE sl.isbn13 = %(isbn13)s AND sl.on_hand > 0 AND sl.code_kind IN ('isbn', 'ismn')
+"""
+SHOP_COLUMNS = """s.id, s.slug, s.name, s.address, s.postcode, s.city, s.country, s.phone,
+                  s.website, s.timezone, s.opening_hours, s.location, s.stock_exported_at"""
+# No plain join suits both a bestseller and a long-tail title, and the planner cannot tell them
+# apart (a bestseller is one line in 25,000: never among the statistics' common values), so the
+# query counts the holders itself, through the covering index and capped, and runs one of two
+# branches; a one-time filter skips the other.
+# - Many holders: walk shops nearest-first through the GiST index on shop.location, probing the
+#   covering index for each, and stop at the limit.
+# - Few holders: read them from the covering index, fetch their shops by key, sort by distance.
+# OFFSET 0 keeps each subquery where it is written: flattened, the planner reorders the joins
+# from its estimate of ~25 holders per ISBN, the walk reads every holder and sorts them, and the
+# generic plan of the other branch walks all shops.
+# The origin is bound, so the GiST index serves `<->`. The cap and the limit are literals: with
+# LIMIT bound, PostgreSQL judges the generic plan too costly and re-plans at every execution
+# (about 0.7 ms, more than the execution); with literals a prepared statement keeps one generic
+# plan, right for every ISBN since the branch is chosen at run time. Hence one statement per
+# limit (NEAREST_BY_LIMIT), formatted from `{limit}` here and never from the request.
+# The statements are the driver's own (`%(name)s`), run with `exec_driver_sql`, their rows
+# unpacked in Holder's field order: SQLAlchemy's compiling and row mapping cost about as much
+# as the query itself.
+NEAREST_TEMPLATE = f"""
+    WITH counted AS MATERIALIZED (
+        SELECT count(*) AS holders
+        FROM (SELECT FROM stock_line
+              WHERE isbn13 = %(isbn13)s AND on_hand > 0 AND code_kind IN ('isbn', 'ismn')
+              LIMIT {WALK_FROM_HOLDERS}) AS capped
+    ),
+    nearest AS (
+        (SELECT {SHOP_COLUMNS}, h.on_hand, h.available, s.location <-> {ORIGIN} AS knn
+         FROM shop s
+         CROSS JOIN LATERAL ({HOLDING} AND sl.shop_id = s.id OFFSET 0) AS h
+         WHERE s.active AND h.available > 0
+           AND (SELECT holders FROM counted) >= {WALK_FROM_HOLDERS}
+         ORDER BY s.location <-> {ORIGIN}
+         LIMIT {{limit}})
+        UNION ALL
+        (SELECT {SHOP_COLUMNS}, h.on_hand, h.available, s.location <-> {ORIGIN}
+         FROM ({HOLDING} OFFSET 0) AS h
+         CROSS JOIN LATERAL (SELECT {SHOP_COLUMNS} FROM shop s
+                             WHERE s.id = h.shop_id AND s.active OFFSET 0) AS s
+         WHERE h.available > 0 AND (SELECT holders FROM counted) < {WALK_FROM_HOLDERS}
+         ORDER BY s.location <-> {ORIGIN}
+         LIMIT {{limit}})
     )
+    SELECT id AS shop_id, slug, name, address, postcode, city, country, phone, website,
+           timezone, opening_hours, ST_Y(location::geometry) AS lat,
+           ST_X(location::geometry) AS lon, on_hand, available, stock_exported_at AS stock_as_of,
+           ST_Distance(location, {ORIGIN}) AS distance_m
+    FROM nearest
+    ORDER BY knn, city, name
+"""
+NEAREST_BY_LIMIT = {limit: NEAREST_TEMPLATE.format(limit=limit)
+                    for limit in range(1, MAX_LIMIT + 1)}
+
+# Without an origin there is no distance: every holder, by town then name.
+BY_TOWN = f"""
     SELECT s.id AS shop_id, s.slug, s.name, s.address, s.postcode, s.city, s.country,
            s.phone, s.website, s.timezone, s.opening_hours,
            ST_Y(s.location::geometry) AS lat, ST_X(s.location::geometry) AS lon,
-           h.on_hand, h.available,
-           s.stock_exported_at AS stock_as_of,
-           CASE WHEN :has_origin
-                THEN ST_Distance(s.location, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
-           END AS distance_m
-    FROM holders h
+           h.on_hand, h.available, s.stock_exported_at AS stock_as_of,
+           CAST(NULL AS float8) AS distance_m
+    FROM ({HOLDING}) AS h
     JOIN shop s ON s.id = h.shop_id AND s.active
     WHERE h.available > 0
-    ORDER BY CASE WHEN :has_origin
-                  THEN s.location <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography
-             END,
-             s.city, s.name
-    LIMIT :limit
-""").bindparams(bindparam("has_origin"), bindparam("lat"), bindparam("lon"))
+    ORDER BY s.city, s.name
+    LIMIT %(limit)s
+"""
 
 
 @dataclass(frozen=True)
@@ -90,12 +144,9 @@ def nearest_holders(session: Session, *, isbn13: str, origin: tuple[float, float
     beyond: the nearest shops beyond it are still returned when none is within.
     """
     limit = max(1, min(limit, MAX_LIMIT))
-    lat, lon = origin if origin is not None else (0.0, 0.0)
-    rows = session.execute(NEAREST_HOLDERS, {
-        "isbn13": isbn13, "has_origin": origin is not None, "lat": lat, "lon": lon,
-        "limit": limit,
-    }).mappings()
-    holders = [Holder(**row) for row in rows]
+    statement, params = _holders_statement(isbn13, origin, limit)
+    rows = session.connection().exec_driver_sql(statement, params)
+    holders = [Holder(*row) for row in rows]
     if origin is None or radius_km is None:
         return Availability(nearby=holders, beyond=[], radius_km=None)
     nearby = [h for h in holders if h.distance_m is not None and h.distance_m <= radius_km * 1000]
@@ -103,7 +154,16 @@ def nearest_holders(session: Session, *, isbn13: str, origin: tuple[float, float
     return Availability(nearby=nearby, beyond=beyond, radius_km=radius_km)
 
 
-# One shop's copies of one book available now, with the same rule as NEAREST_HOLDERS.
+def _holders_statement(isbn13: str, origin: tuple[float, float] | None,
+                       limit: int) -> tuple[str, dict[str, object]]:
+    """The statement and its parameters: the limit picks one of the prepared-once statements."""
+    if origin is None:
+        return BY_TOWN, {"isbn13": isbn13, "limit": limit}
+    lat, lon = origin
+    return NEAREST_BY_LIMIT[limit], {"isbn13": isbn13, "lat": lat, "lon": lon}
+
+
+# One shop's copies of one book available now, with the same rule as HOLDING.
 AVAILABLE_HERE = text("""
     SELECT greatest(0, sl.on_hand - coalesce(c.holds, 0))
     FROM stock_line sl
