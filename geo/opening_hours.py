@@ -133,6 +133,11 @@ class Hours:
         return result
 
     def status(self, at: datetime) -> OpenStatus:
+        """The same for every instant of a minute, since the OSM syntax counts in whole minutes:
+        computed once per shop and minute (a listing asks for dozens of shops per request)."""
+        return _status_at_minute(self, self._local(at).replace(second=0, microsecond=0))
+
+    def _status(self, at: datetime) -> OpenStatus:
         return OpenStatus(
             open_now=self.is_open(at),
             closes_at=self.closes_at(at),
@@ -228,6 +233,11 @@ def _parse(expr: str, timezone: str, country: str) -> Hours:
         zone=zone,
         _parsed=parsed,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _status_at_minute(hours: Hours, minute: datetime) -> OpenStatus:
+    return hours._status(minute)
 
 
 def _syntax_reason(expr: str, message: str) -> str:

@@ -124,6 +124,15 @@ def test_status_gathers_everything_for_the_shop_card() -> None:
     )
 
 
+def test_status_is_computed_once_a_minute_and_exact_at_the_minute() -> None:
+    hours = parse_hours(EXAMPLE)
+    assert hours.status(utc(2026, 1, 13, 11, 45, 10)) is hours.status(utc(2026, 1, 13, 11, 45, 50))
+    just_before = hours.status(paris(2026, 1, 13, 13, 59, 59))
+    assert not just_before.open_now and just_before.next_opening == paris(2026, 1, 13, 14, 0)
+    opening = hours.status(paris(2026, 1, 13, 14, 0, 0))
+    assert opening.open_now and opening.closes_at == paris(2026, 1, 13, 19, 0)
+
+
 def test_status_uses_the_shop_calendar_day() -> None:
     # 23:30 UTC on Friday is already Saturday in Paris.
     status = parse_hours(EXAMPLE).status(utc(2026, 1, 16, 23, 30))
