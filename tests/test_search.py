@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import SearchMiss, Shop
+from app.services import search
 from app.services.search import read_isbn, search_editions
 from importers.runner import import_file
 from tests.factories import make_shop
@@ -51,6 +52,18 @@ def stocked(session: Session, test_sessionmaker: sessionmaker[Session], tmp_path
 def test_title_and_author_search(session: Session, stocked: Shop, query: str, title: str) -> None:
     result = search_editions(session, query=query)
     assert result.hits and result.hits[0].title == title
+
+
+@pytest.mark.parametrize("most_completions", [search.MAX_COMPLETIONS, 0])
+def test_a_word_being_typed_is_completed_or_read_as_a_prefix(
+    session: Session, stocked: Shop, monkeypatch: pytest.MonkeyPatch, most_completions: int
+) -> None:
+    """`meaul` begins one known word: looked up as that word, or as a prefix when it begins
+    more than MAX_COMPLETIONS; either way the book is found and nothing is reported."""
+    monkeypatch.setattr(search, "MAX_COMPLETIONS", most_completions)
+    result = search_editions(session, query="le grand meaul")
+    assert [hit.title for hit in result.hits] == ["Le Grand Meaulnes"]
+    assert (result.corrections, result.unknown) == ({}, [])
 
 
 def test_corrections_are_reported(session: Session, stocked: Shop) -> None:

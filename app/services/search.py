@@ -22,18 +22,42 @@ MAX_RANKED = 500
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "s": "saint"}
 SIMILARITY_FLOOR = 0.3
 
-# For each query word: is it a French stop word (dropped), is it a known word, and if not the
-# closest known one. One round trip for the whole query.
+# A word being typed that begins at most this many known words is looked up as those words; one
+# that begins more is looked up as a prefix. The index finds a few whole words fast, whereas a
+# prefix makes it gather every entry that begins so (`lou:*`: Louis, Louise, Loup... tens of
+# thousands of editions) before the other words can narrow anything; but a long list of words
+# costs more to check on each candidate than the prefix.
+MAX_COMPLETIONS = 16
+
+# For each query word: is it a French stop word (dropped), is it a known word; for the last word
+# when unknown, the known words it begins (up to MAX_COMPLETIONS + 1: it may be cut short while
+# typing); for an unknown word the reader did not seem to be typing, the closest known one. One
+# round trip for the whole query, and each look-up only where its answer is used: the trigram
+# search costs milliseconds, the exact look-up microseconds.
 CORRECT_WORDS = text("""
-    SELECT q.word,
-           numnode(plainto_tsquery('french', q.word)) = 0 AS stop_word,
-           EXISTS (SELECT 1 FROM search_word w WHERE w.word = q.word) AS known,
-           EXISTS (SELECT 1 FROM search_word w WHERE w.word LIKE q.word || '%') AS prefix_known,
-           (SELECT w.word FROM search_word w
-            WHERE w.word % q.word AND similarity(w.word, q.word) >= :floor
-            ORDER BY w.word <-> q.word LIMIT 1) AS closest
-    FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS q(word, n)
-    ORDER BY q.n
+    WITH q AS MATERIALIZED (
+        SELECT q.word, q.n,
+               numnode(plainto_tsquery('french', q.word)) = 0 AS stop_word,
+               EXISTS (SELECT 1 FROM search_word w WHERE w.word = q.word) AS known,
+               q.n = cardinality(CAST(:words AS text[])) AS last
+        FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS q(word, n)
+    ),
+    completed AS MATERIALIZED (
+        SELECT q.*,
+               CASE WHEN q.last AND NOT (q.known OR q.stop_word) THEN ARRAY(
+                   SELECT w.word FROM search_word w WHERE w.word LIKE q.word || '%'
+                   LIMIT :most_completions + 1)
+               END AS completions
+        FROM q
+    )
+    SELECT c.word, c.stop_word, c.known, coalesce(c.completions, '{}') AS completions,
+           CASE WHEN NOT (c.known OR c.stop_word) AND coalesce(cardinality(c.completions), 0) = 0
+                THEN (SELECT w.word FROM search_word w
+                      WHERE w.word % c.word AND similarity(w.word, c.word) >= :floor
+                      ORDER BY w.word <-> c.word LIMIT 1)
+           END AS closest
+    FROM completed c
+    ORDER BY c.n
 """)
 
 # Each term matches either the French-stemmed title or the plain author/publisher lexemes; all
@@ -143,10 +167,46 @@ def query_words(query: str) -> list[str]:
     return [ABBREVIATIONS.get(w, w) for w in words][:MAX_WORDS]
 
 
-def _terms(words: list[str], *, last_is_prefix: bool) -> list[str]:
-    """tsquery terms: words are plain [a-z0-9]+ by construction. The last is a prefix when the
-    reader seems not to have finished typing it (no known word is exactly that)."""
-    return words[:-1] + [words[-1] + ":*"] if last_is_prefix else words
+@dataclass
+class _Reading:
+    """The query's words as the catalogue knows them."""
+
+    kept: list[str] = field(default_factory=list)
+    corrections: dict[str, str] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+    # The known words the last kept word begins, when the reader seems to be still typing it.
+    completions: list[str] | None = None
+
+    def terms(self) -> list[str]:
+        """tsquery terms: words are plain [a-z0-9]+ by construction. A word being typed becomes
+        the words it begins (`omb` -> `ombre | ombres`) when they are few, else a prefix."""
+        if self.completions is None:
+            return self.kept
+        last = self.kept[-1]
+        typed = (" | ".join(self.completions) if len(self.completions) <= MAX_COMPLETIONS
+                 else last + ":*")
+        return [*self.kept[:-1], typed]
+
+
+def _read_words(session: Session, words: list[str]) -> _Reading:
+    reading = _Reading()
+    rows = session.execute(CORRECT_WORDS, {"words": words, "floor": SIMILARITY_FLOOR,
+                                           "most_completions": MAX_COMPLETIONS})
+    for word, stop_word, known, completions, closest in rows:
+        if stop_word:
+            continue  # the French title index drops them too
+        if known:
+            reading.kept.append(word)
+        elif completions:
+            # The last word, cut short while typing.
+            reading.kept.append(word)
+            reading.completions = completions
+        elif closest:
+            reading.corrections[word] = closest
+            reading.kept.append(closest)
+        else:
+            reading.unknown.append(word)
+    return reading
 
 
 def search_editions(session: Session, *, query: str, origin: tuple[float, float] | None = None,
@@ -154,33 +214,14 @@ def search_editions(session: Session, *, query: str, origin: tuple[float, float]
     words = query_words(query)
     if not words:
         return TitleSearch(hits=[])
-    corrections: dict[str, str] = {}
-    unknown: list[str] = []
-    kept: list[str] = []
-    unfinished: str | None = None
-    rows = session.execute(CORRECT_WORDS, {"words": words, "floor": SIMILARITY_FLOOR})
-    for index, (word, stop_word, known, prefix_known, closest) in enumerate(rows):
-        is_last = index == len(words) - 1
-        if stop_word:
-            continue  # the French title index drops them too
-        if known or (is_last and prefix_known):
-            # The last word may be cut short while typing: the prefix match handles it.
-            kept.append(word)
-            if not known:
-                unfinished = word
-        elif closest:
-            corrections[word] = closest
-            kept.append(closest)
-        else:
-            unknown.append(word)
-    kept = [w for w in kept if w not in unknown]
-    if not kept:
-        return TitleSearch(hits=[], corrections=corrections, unknown=unknown)
+    reading = _read_words(session, words)
+    if not reading.kept:
+        return TitleSearch(hits=[], corrections=reading.corrections, unknown=reading.unknown)
     lat, lon = origin if origin is not None else (0.0, 0.0)
     result = session.execute(SEARCH_EDITIONS, {
-        "terms": _terms(kept, last_is_prefix=kept[-1] == unfinished),
+        "terms": reading.terms(),
         "limit": max(1, min(limit, 50)), "max_ranked": MAX_RANKED,
         "has_origin": origin is not None, "lat": lat, "lon": lon,
     }).mappings()
     hits = [EditionHit(**row) for row in result]
-    return TitleSearch(hits=hits, corrections=corrections, unknown=unknown)
+    return TitleSearch(hits=hits, corrections=reading.corrections, unknown=reading.unknown)
