@@ -106,9 +106,10 @@ SEARCH_EDITIONS = text("""
 """).bindparams(bindparam("has_origin"), bindparam("lat"), bindparam("lon"))
 
 
-# The public columns of one edition (the ORM object would also load its search vector).
-EDITION_SUMMARY = text(
-    "SELECT isbn13, title, authors, publisher FROM edition WHERE isbn13 = :isbn13")
+# The public columns of one edition (the ORM object would also load its search vector), in the
+# driver's own syntax: run on every availability request, it skips SQLAlchemy's compiling.
+EDITION_SUMMARY = ("SELECT isbn13, title, authors, publisher FROM edition "
+                   "WHERE isbn13 = %(isbn13)s")
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class EditionSummary:
 
 def edition_summary(session: Session, isbn13: str) -> EditionSummary | None:
     """What the catalogue knows of `isbn13`, or None: a shop may stock a book no file named."""
-    row = session.execute(EDITION_SUMMARY, {"isbn13": isbn13}).first()
+    row = session.connection().exec_driver_sql(EDITION_SUMMARY, {"isbn13": isbn13}).first()
     return None if row is None else EditionSummary(*row)
 
 
