@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import click
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,30 +91,42 @@ class Row:
 
 @stock_cli.command("nightly")
 @click.argument("drop_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def stock_nightly(drop_dir: Path) -> None:
+@click.option("--workers", type=click.IntRange(1, 32), default=2, show_default=True,
+              help="Shops imported at the same time (one per core suits a database on the same "
+                   "machine).")
+def stock_nightly(drop_dir: Path, workers: int) -> None:
     """Import the newest file of every DROP_DIR/<shop-slug>/ folder (then moved to done/ or
     rejected/) and pull the shops that have a pull URL; exit 1 if any shop failed, while every
     other shop is still imported."""
     factory = session_factory()
-    tasks: list[tuple[str, Callable[[], nightly.Outcome]]] = [
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    tasks: list[nightly.Task] = [
         (job.shop_slug, partial(nightly.run_job, job, importer=partial(import_and_report, factory)))
         for job in nightly.find_drops(drop_dir)
     ]
     with factory() as session:
         tasks += [(slug, partial(_pull, factory, slug)) for slug in nightly.pull_shops(session)]
-    rows: list[Row] = []
+    rows: list[tuple[int, Row]] = []
     show_bar = sys.stdout.isatty()
-    with click.progressbar(tasks, label="stock", show_pos=True, hidden=not show_bar) as bar:
-        for slug, task in bar:
-            started = time.monotonic()
-            outcome = task()
-            rows.append(_row(factory, slug, outcome, time.monotonic() - started))
+    with click.progressbar(length=len(tasks), label="stock", show_pos=True,
+                           hidden=not show_bar) as bar:
+        for done in nightly.run_tasks([(slug, partial(_in_app, app, task))
+                                       for slug, task in tasks], workers=workers):
+            row = _row(factory, done.slug, done.outcome, done.seconds)
+            rows.append((done.position, row))
+            bar.update(1)
             if not show_bar:
-                click.echo(f"{slug}: {outcome.status} ({rows[-1].lines} lines, "
-                           f"{rows[-1].seconds:.2f}s)" + (f" - {outcome.detail}" if outcome.detail else ""))
-    _print_table(rows)
-    if any(r.status in FAILED for r in rows):
+                click.echo(f"{row.shop}: {row.status} ({row.lines} lines, {row.seconds:.2f}s)"
+                           + (f" - {done.outcome.detail}" if done.outcome.detail else ""))
+    _print_table([row for _, row in sorted(rows, key=lambda item: item[0])])
+    if any(row.status in FAILED for _, row in rows):
         sys.exit(1)
+
+
+def _in_app(app: Flask, task: Callable[[], nightly.Outcome]) -> nightly.Outcome:
+    """Worker threads need the app's context: the shop's report mail reads its settings."""
+    with app.app_context():
+        return task()
 
 
 def _pull(factory: sessionmaker[Session], slug: str) -> nightly.Outcome:

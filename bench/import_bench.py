@@ -6,8 +6,8 @@ Run with `make bench-import` (see bench/README.md). It builds a synthetic networ
 (a) a raw COPY of one shop's next-night file into an unindexed temp table: the floor;
 (b) the full merge of that file through `importers.runner.import_file`, its WAL, and once, for
     comparison, a delete-and-reinsert of the same shop, rolled back;
-(c) a few consecutive nights of different shops, sequential and with two worker processes,
-    extrapolated to a 3,000-shop night;
+(c) a few nights of different shops through the nightly command's own loop, with one worker and
+    with two worker threads, extrapolated to a 3,000-shop night;
 (d) the peak memory of one import as its file grows from 50k to 500k lines.
 
 A benchmark rather than a test: the numbers depend on the machine and on whatever else runs on
@@ -28,6 +28,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from app.db import make_engine
 from bench_common import Step, ean13, ean13_sql, libpq_url
+from importers import nightly
 from importers.runner import import_file
 
 # Other benchmarks share the development database with their own `bench-*` shops: stay apart.
@@ -365,7 +367,7 @@ def delete_and_reinsert(conn: psycopg.Connection, night: NightFile) -> Rewrite:
     return Rewrite(seconds, wal_bytes)
 
 
-# --- (c) the night and (d) memory: imports in child processes ----------------------------------
+# --- (c) the night, and (d) memory: imports in child processes ----------------------------------
 
 @dataclass(frozen=True)
 class ChildReport:
@@ -446,13 +448,21 @@ def child_main(pairs: Sequence[str]) -> None:
                       "peak_kib": peak_rss_kib()}), flush=True)
 
 
-def night_wall(conn: psycopg.Connection, nights: Sequence[NightFile], workers: int) -> float:
-    """Wall time for `nights` imported by `workers` processes, each its own list and connection."""
-    wall, reports = run_children([[(n.shop.slug, n.path) for n in nights[w::workers]]
-                                  for w in range(workers)])
-    for w, report in enumerate(reports):
-        for run_id, night in zip(report.run_ids, nights[w::workers], strict=True):
-            check_run(conn, run_id, night)
+def night_wall(conn: psycopg.Connection, factory: sessionmaker[Session],
+               nights: Sequence[NightFile], workers: int) -> float:
+    """Wall time of the nightly command's own loop (`importers.nightly.run_tasks`) over `nights`,
+    each a drop folder holding one file, with `workers` threads."""
+    tasks: list[nightly.Task] = [
+        (n.shop.slug, partial(nightly.run_job, nightly.DropJob(n.shop.slug, n.path, ()),
+                              importer=partial(import_file, factory)))
+        for n in nights
+    ]
+    start = time.perf_counter()
+    finished = list(nightly.run_tasks(tasks, workers=workers))
+    wall = time.perf_counter() - start
+    for done in finished:
+        assert done.outcome.run_id is not None, done.outcome
+        check_run(conn, done.outcome.run_id, nights[done.position])
     return wall
 
 
@@ -548,7 +558,8 @@ def report(r: Results) -> str:
         f"(c) {r.night_shops} shops in a row: {r.sequential_s:.1f} s = {ms(per_shop)}/shop -> "
         f"{NIGHT_SHOPS:,} shops: {minutes(night_sequential)} (target < "
         f"{minutes(NIGHT_TARGET_S)}): {verdict(night_sequential < NIGHT_TARGET_S)}",
-        f"    {NIGHT_WORKERS} worker processes, {r.night_shops} shops: {r.parallel_s:.1f} s -> "
+        f"    {NIGHT_WORKERS} worker threads (`stock nightly --workers {NIGHT_WORKERS}`), "
+        f"{r.night_shops} shops: {r.parallel_s:.1f} s -> "
         f"{NIGHT_SHOPS:,} shops: {minutes(night_parallel)}: "
         f"{verdict(night_parallel < NIGHT_TARGET_S)}",
         f"(d) peak RSS of one import: {MEMORY_LINES[0]:,} lines {mib(small.peak_kib)}, "
@@ -614,8 +625,8 @@ def run(args: argparse.Namespace) -> Results:
             first = 1 + REPETITIONS
             nights = [prepare_night(conn, shop, folder)
                       for shop in network[first:first + 2 * args.sample_shops]]
-            sequential_s = night_wall(conn, nights[:args.sample_shops], 1)
-            parallel_s = night_wall(conn, nights[args.sample_shops:], NIGHT_WORKERS)
+            sequential_s = night_wall(conn, factory, nights[:args.sample_shops], 1)
+            parallel_s = night_wall(conn, factory, nights[args.sample_shops:], NIGHT_WORKERS)
 
         with Step("(d) peak memory"):
             small, large = (memory_peak(conn, folder, lines) for lines in MEMORY_LINES)

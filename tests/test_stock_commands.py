@@ -70,7 +70,9 @@ def test_nightly_over_good_broken_and_empty_drops(cli: FlaskCliRunner, session: 
     with serve(refs=refs) as (url, afters):
         pulled = make_shop(session, slug="pulled",
                            feed_pull_url=url.replace("http://", "http://libraire:secret@"))
-        result = cli.invoke(args=["stock", "nightly", str(tmp_path)])
+        # One worker: the test's sessions share one connection (see test_stock_concurrency.py
+        # for the night on several threads).
+        result = cli.invoke(args=["stock", "nightly", "--workers", "1", str(tmp_path)])
     assert result.exit_code == 1
     assert shelf(session, pulled.id) == {ref: 1 for ref in refs}
     assert "pulled: applied" in result.output

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import Result
+from flask import Flask
 from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,6 +69,57 @@ def test_two_imports_of_one_shop_never_interleave(
     assert statuses == ["applied"]
     with factory() as session:
         assert shelf(session, shop_id) == {"9782070368228": 4, "9782890061231": 1}
+
+
+def test_nightly_workers_import_other_shops_while_one_waits(
+    engine: Engine, app: Flask, tmp_path: Path
+) -> None:
+    """With two workers, a shop whose import is stuck (here: locked) does not hold up the rest."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    app.extensions["rayons.sessionmaker"] = factory
+    prefix = f"night-{os.getpid()}-{time.monotonic_ns()}"
+    with factory() as session:
+        started = session.scalar(select(func.clock_timestamp()))
+        shops = [Shop(slug=f"{prefix}-{n}", name=f"Librairie {n}", location=point(44.84, -0.58))
+                 for n in ("a", "b", "c")]
+        session.add_all(shops)
+        session.commit()
+        ids = [shop.id for shop in shops]
+    for shop in shops:
+        (tmp_path / shop.slug).mkdir()
+        shutil.copy(STOCK_DATA / "scanner_dump.txt", tmp_path / shop.slug / "stock.txt")
+    (tmp_path / shops[2].slug / "stock.txt").write_bytes(b"")  # refused: exit code 1
+    outputs: list[Result] = []
+    try:
+        with factory() as holder:
+            lock_shop(holder, ids[0])  # the first shop of the night is stuck
+            night = threading.Thread(target=lambda: outputs.append(app.test_cli_runner().invoke(
+                args=["stock", "nightly", "--workers", "2", str(tmp_path)])))
+            night.start()
+            deadline = time.monotonic() + 30
+            while not (tmp_path / shops[2].slug / "rejected").exists():
+                assert time.monotonic() < deadline, "the other shops waited for the stuck one"
+                time.sleep(0.05)
+            with factory() as session:
+                assert shelf(session, ids[1]) == {"9782070368228": 4, "9782890061231": 1}
+                assert shelf(session, ids[0]) == {}
+            holder.commit()
+        night.join(60)
+        [result] = outputs
+        assert result.exit_code == 1, result.output
+        lines = result.output.splitlines()
+        table = [line.split()[:2] for line in lines[lines.index(next(
+            line for line in lines if line.startswith("shop "))) + 1:]]
+        assert table == [[shops[0].slug, "applied"], [shops[1].slug, "applied"],
+                         [shops[2].slug, "rejected"]]
+        with factory() as session:
+            assert shelf(session, ids[0]) == {"9782070368228": 4, "9782890061231": 1}
+    finally:
+        with factory() as session:
+            session.execute(delete(ImportRun).where(ImportRun.shop_id.in_(ids)))
+            session.execute(delete(Shop).where(Shop.id.in_(ids)))
+            delete_orphan_editions(session, since=started)
+            session.commit()
 
 
 def big_file(path: Path, lines: int, quantity: int) -> Path:
