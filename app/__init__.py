@@ -22,7 +22,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from app import i18n, limits, mail, session
     from app.cli import register_commands
-    from app.views import error_handlers, formatting
+    from app.views import error_handlers, formatting, problems
     from app.views.api import bp as api_bp
     from app.views.books import bp as books_bp
     from app.views.public import bp as public_bp
@@ -51,6 +51,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     error_handlers.init_app(app)
 
     formatting.init_app(app)
+    problems.init_app(app)
     csrf = CSRFProtect(app)
     # The API authenticates with bearer tokens, not cookies: CSRF does not apply.
     csrf.exempt(api_bp)

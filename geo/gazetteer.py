@@ -67,6 +67,7 @@ class AmbiguousPlace(LookupError):
         super().__init__(f"Plusieurs lieux {which} : précisez le code postal.")
         self.query = query
         self.candidates = candidates
+        self.name = name
 
 
 def fold(text: str) -> str:

@@ -115,6 +115,24 @@ def test_search_page_explains_an_invalid_isbn(client: FlaskClient) -> None:
     assert "Cet ISBN n" in page and "clé de contrôle" in page
 
 
+@pytest.mark.parametrize(("query", "french", "english"), [
+    ("q=978-2-07-036822-9", "(la clé de contrôle) ne correspond pas",
+     "(the check digit) does not match"),
+    ("q=97820703682", "ne compte ni 10 ni 13 caractères", "is neither 10 nor 13 characters"),
+    ("q=9,78207E%2B12", "en notation scientifique", "is in scientific notation"),
+    ("q=petit+prince&lieu=Zzyzxqwv", "Lieu introuvable : « Zzyzxqwv »",
+     "Place not found: “Zzyzxqwv”"),
+    ("q=petit+prince&lieu=Sainte-Marie", "Plusieurs lieux s&#39;appellent « Sainte-Marie »",
+     "Several places are called “Sainte-Marie”"),
+])
+def test_code_and_place_problems_speak_the_readers_language(
+    client: FlaskClient, query: str, french: str, english: str
+) -> None:
+    assert french in client.get(f"/recherche?{query}").get_data(as_text=True)
+    page = client.get(f"/recherche?{query}&lang=en").get_data(as_text=True)
+    assert english in page and french not in page
+
+
 def test_search_page_lists_editions_with_copies(client: FlaskClient, stocked: Shop) -> None:
     page = client.get("/recherche?q=vuillar+ordre&lieu=Pau").get_data(as_text=True)
     assert "L&#39;Ordre du jour" in page and "Éric Vuillard" in page

@@ -17,6 +17,10 @@ class Located:
     error: str | None = None
     error_code: str | None = None
     candidates: list[Place] = field(default_factory=list)
+    # What the reader typed and, for an ambiguous place, the name the candidates share: pages
+    # reword the (French) `error` in the reader's language from these.
+    query: str = ""
+    shared_name: str | None = None
 
 
 def _coordinate(raw: str | None, low: float, high: float) -> float | None:
@@ -40,8 +44,9 @@ def locate(*, place: str | None, lat: str | None, lon: str | None) -> Located:
     try:
         found = resolve_place(text)
     except AmbiguousPlace as exc:
-        return Located(error=str(exc), error_code="ambiguous_place", candidates=exc.candidates)
+        return Located(error=str(exc), error_code="ambiguous_place", candidates=exc.candidates,
+                       query=text, shared_name=exc.name)
     except PlaceNotFound as exc:
-        return Located(error=str(exc), error_code="place_not_found")
+        return Located(error=str(exc), error_code="place_not_found", query=text)
     area = (found.postcode or "")[:2] or f"{found.lat:.1f},{found.lon:.1f}"
     return Located(origin=(found.lat, found.lon), label=found.label, area=area)
