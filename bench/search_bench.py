@@ -3,12 +3,14 @@
 Run with `make bench-search` (see bench/README.md). It builds (or reuses) a synthetic network of
 `bench-s-*` shops in the private database, then measures in one run:
 
-(a) raw SQL through psycopg for "the 10 nearest shops with a copy": the service's own query, and a
-    hybrid that counts holders first, then either walks shops nearest-first or sorts the few
-    (also with its LIMIT bound as a parameter, which costs a fresh plan at every execution);
-(b) the service `nearest_holders` through a SQLAlchemy session, as a request uses it;
+(a) raw SQL through psycopg for "the 10 nearest shops with a copy": the service's own statement
+    (the hybrid that counts holders first, then either walks shops nearest-first or sorts the
+    few), the same with its LIMIT bound as a parameter (a fresh plan at every execution), and
+    the plain join the service used before;
+(b) the service `nearest_holders` through a SQLAlchemy session, as an API request gets one;
 (c) the availability endpoint under gunicorn (`gunicorn.conf.py`), loaded with wrk;
-(d) a hello-world endpoint of the same app under the same gunicorn: the ceiling for (c);
+(d) a hello-world endpoint of the same app under the same gunicorn: the ceiling for (c), loaded
+    alternately with (c);
 (e) title search (`search_editions`) over the synthetic editions, typo'd queries included.
 
 A benchmark rather than a test: the numbers depend on the machine and on whatever else runs on
@@ -79,6 +81,7 @@ ROUNDS = 4
 SEARCH_QUERIES_PER_KIND = 40
 WRK_CONNECTIONS = 8  # workers x threads below: every handler busy, none queued inside gunicorn
 LOAD_ROUNDS = 2
+TURN = 32  # questions each variant of (a) and (b) runs before the next one's turn
 GUNICORN_ENV = {"RAYONS_WORKERS": "2", "RAYONS_THREADS": "4"}
 TARGET_B_OVER_A = 1.5
 TARGET_C_OVER_D, AIM_C_OVER_D = 0.30, 0.50
@@ -479,16 +482,28 @@ def timing(seconds: Sequence[float]) -> Timing:
                   len(seconds) / sum(seconds))
 
 
-def measure(call: Callable[[Any], object], items: Sequence[Any]) -> list[float]:
-    """Seconds taken by each call, one client, in order, after an untimed pass over a few items
-    (statements prepared, caches warm)."""
+def measure_in_turns(calls: dict[str, Callable[[Any], object]],
+                     items: Sequence[Any]) -> dict[str, list[float]]:
+    """Seconds taken by each call for each item, one client, after an untimed pass over a few
+    items (statements prepared, caches warm).
+
+    The calls take turns by blocks of TURN items, starting with a different one each block, so
+    that a busy minute on the shared machine slows them all alike rather than whichever ran
+    then. Blocks rather than single items: switching code and PostgreSQL backend at every call
+    made both slower in a trial, the heavier client most (service 0.8-0.9 -> 1.6 ms, raw
+    0.5 -> 0.77 ms at p50).
+    """
     for item in items[:20]:
-        call(item)
-    seconds = []
-    for item in items:
-        start = time.perf_counter()
-        call(item)
-        seconds.append(time.perf_counter() - start)
+        for call in calls.values():
+            call(item)
+    names = list(calls)
+    seconds: dict[str, list[float]] = {name: [0.0] * len(items) for name in names}
+    for block, first in enumerate(range(0, len(items), TURN)):
+        for name in names[block % len(names):] + names[:block % len(names)]:
+            for n in range(first, min(first + TURN, len(items))):
+                start = time.perf_counter()
+                calls[name](items[n])
+                seconds[name][n] = time.perf_counter() - start
     return seconds
 
 
@@ -750,17 +765,18 @@ def main() -> None:
         with Step("checking that every variant gives the same shops"):
             check_answers(conn, factory, probes[:len(codes) * 3])
 
-        with Step("(a) raw SQL through psycopg, (b) the service"):
-            raw = {name: by_kind(probes, measure(
-                       lambda p, sql=sql: conn.execute(sql, raw_params(p)).fetchall(), probes))
-                   for name, sql in RAW_VARIANTS.items()}
-
+        with Step("(a) raw SQL through psycopg, (b) the service, taking turns"):
             def service(probe: Probe) -> None:
                 with factory() as session:
                     nearest_holders(session, isbn13=probe.isbn13, origin=probe.origin,
                                     limit=NEAREST)
 
-            served = by_kind(probes, measure(service, probes))
+            calls: dict[str, Callable[[Probe], object]] = {
+                name: lambda p, sql=sql: conn.execute(sql, raw_params(p)).fetchall()
+                for name, sql in RAW_VARIANTS.items()}
+            seconds = measure_in_turns({**calls, "service": service}, probes)
+            raw = {name: by_kind(probes, seconds[name]) for name in RAW_VARIANTS}
+            served = by_kind(probes, seconds["service"])
         best = min(raw, key=lambda name: raw[name]["all"].p50_ms)
 
         with Step(f"(c) availability API and (d) hello-world under gunicorn, "
@@ -777,7 +793,7 @@ def main() -> None:
             found = dict.fromkeys((case.kind for case in cases), 0)
             for case in cases:  # untimed: is the wanted edition among the hits?
                 found[case.kind] += any(hit.isbn13 == case.isbn13 for hit in search(case))
-            searched = by_kind(cases, measure(search, cases))
+            searched = by_kind(cases, measure_in_turns({"search": search}, cases)["search"])
 
         if args.keep:
             print(f"  .. synthetic data kept ({SLUG_PREFIX}* shops, editions {ISBN_PREFIX}*, "
