@@ -275,8 +275,11 @@ def test_a_read_survives_a_connection_the_server_closed(database_url: str, engin
         pid = pooled.exec_driver_sql("SELECT pg_backend_pid()").scalar()
     with engine.connect() as admin:
         admin.exec_driver_sql("SELECT pg_terminate_backend(%(pid)s)", {"pid": pid})
+        # pg_stat_activity is a snapshot per transaction: end it at each look, or the loop
+        # would watch the backend alive forever.
         while admin.exec_driver_sql("SELECT 1 FROM pg_stat_activity WHERE pid = %(pid)s",
                                     {"pid": pid}).first():
+            admin.rollback()
             time.sleep(0.01)
     assert ok_json(client.get(path))["shops"] == []
     read_engine.dispose()

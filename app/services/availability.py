@@ -14,6 +14,8 @@ from typing import NamedTuple
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db import driver_rows
+
 DEFAULT_RADIUS_KM = 30.0
 MAX_LIMIT = 50
 # With at least this many holders, walking shops nearest-first beats sorting the holders: the
@@ -48,8 +50,8 @@ SHOP_COLUMNS = """s.id, s.slug, s.name, s.address, s.postcode, s.city, s.country
 # (about 0.7 ms, more than the execution); with literals a prepared statement keeps one generic
 # plan, right for every ISBN since the branch is chosen at run time. Hence one statement per
 # limit (NEAREST_BY_LIMIT), formatted from `{limit}` here and never from the request.
-# The statements are the driver's own (`%(name)s`), run with `exec_driver_sql`, their rows
-# unpacked in Holder's field order: SQLAlchemy's compiling and row mapping cost about as much
+# The statements are the driver's own (`%(name)s`), run with `driver_rows`, their rows
+# unpacked in Holder's field order: SQLAlchemy's compiling and result set-up cost about as much
 # as the query itself.
 NEAREST_TEMPLATE = f"""
     WITH counted AS MATERIALIZED (
@@ -146,8 +148,7 @@ def nearest_holders(session: Session, *, isbn13: str, origin: tuple[float, float
     """
     limit = max(1, min(limit, MAX_LIMIT))
     statement, params = _holders_statement(isbn13, origin, limit)
-    rows = session.connection().exec_driver_sql(statement, params)
-    holders = [Holder(*row) for row in rows]
+    holders = [Holder(*row) for row in driver_rows(session, statement, params)]
     if origin is None or radius_km is None:
         return Availability(nearby=holders, beyond=[], radius_km=None)
     nearby = [h for h in holders if h.distance_m is not None and h.distance_m <= radius_km * 1000]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
+from app.db import driver_rows
 from app.isbn import CodeError, looks_like_isbn, normalize_code
 from app.text import fold
 
@@ -107,7 +108,8 @@ SEARCH_EDITIONS = text("""
 
 
 # The public columns of one edition (the ORM object would also load its search vector), in the
-# driver's own syntax: run on every availability request, it skips SQLAlchemy's compiling.
+# driver's own syntax: run on every availability request, it skips SQLAlchemy's compiling and
+# result set-up (`driver_rows`).
 EDITION_SUMMARY = ("SELECT isbn13, title, authors, publisher FROM edition "
                    "WHERE isbn13 = %(isbn13)s")
 
@@ -122,8 +124,8 @@ class EditionSummary:
 
 def edition_summary(session: Session, isbn13: str) -> EditionSummary | None:
     """What the catalogue knows of `isbn13`, or None: a shop may stock a book no file named."""
-    row = session.connection().exec_driver_sql(EDITION_SUMMARY, {"isbn13": isbn13}).first()
-    return None if row is None else EditionSummary(*row)
+    rows = driver_rows(session, EDITION_SUMMARY, {"isbn13": isbn13})
+    return EditionSummary(*rows[0]) if rows else None
 
 
 @dataclass(frozen=True)
