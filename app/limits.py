@@ -6,11 +6,22 @@ limit holds across workers.
 """
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 limiter = Limiter(key_func=get_remote_address)
+
+
+@limiter.request_filter
+def open_read_api() -> bool:
+    """The open read API (`/api/v1` availability, editions, shops) is not limited.
+
+    It only says what the public pages show, answers may be cached for a minute, and a limit per
+    address would make a school's or a library's readers, behind one address, share it. Filtered
+    out here, its requests also skip the limiter's look-ups, a tenth of their CPU time.
+    """
+    return request.blueprint == "public_api"
 
 RESERVE_LIMIT = "10 per minute; 60 per hour"
 CODE_LOOKUP_LIMIT = "30 per minute"

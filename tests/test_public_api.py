@@ -8,12 +8,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
 from app import create_app
+from app.limits import open_read_api
 from app.models import Shop
 from importers.runner import import_file
 from tests.factories import make_edition, make_reservation, make_shop, make_stock_line
@@ -283,3 +285,16 @@ def test_a_read_survives_a_connection_the_server_closed(database_url: str, engin
             time.sleep(0.01)
     assert ok_json(client.get(path))["shops"] == []
     read_engine.dispose()
+
+
+@pytest.mark.parametrize(("method", "path", "exempt"), [
+    ("GET", "/api/v1/availability?isbn=9782070368228", True),
+    ("GET", "/api/v1/shops", True),
+    ("POST", "/api/v1/reservations", False),
+    ("GET", "/api/v1/reservations/ABC", False),
+    ("POST", "/reserver/une-librairie/9782070368228", False),
+])
+def test_only_the_open_read_api_skips_the_rate_limiter(app: Flask, method: str, path: str,
+                                                       exempt: bool) -> None:
+    with app.test_request_context(path, method=method):
+        assert open_read_api() is exempt
