@@ -90,7 +90,7 @@ def normalize_code(raw: str | int) -> Code:
             code, repair = _isbn10_to_isbn13(cleaned), "isbn10_converted"
         case 9 if _isbn10_valid("0" + cleaned):
             code, repair = _isbn10_to_isbn13("0" + cleaned), "leading_zero_restored"
-        case 12 if ean13_valid("0" + cleaned):
+        case 12 if _ean13_valid("0" + cleaned):
             code, repair = "0" + cleaned, "leading_zero_restored"
         case 13:
             code = cleaned
@@ -103,7 +103,7 @@ def normalize_code(raw: str | int) -> Code:
                 f"Le code « {text.strip()} » compte {length} caractères : un ISBN en compte "
                 "10 ou 13, un code-barres EAN 13.",
             )
-    if not ean13_valid(code):
+    if not _ean13_valid(code):
         raise CodeError("invalid_check_digit", raw, _check_digit_message(code))
     return Code(code=code, kind=_classify(code), repair=repair)
 
@@ -180,7 +180,7 @@ def _ean13_check_digit(body: str) -> str:
     return str(-total % 10)
 
 
-def ean13_valid(code: str) -> bool:
+def _ean13_valid(code: str) -> bool:
     """Whether 13 ASCII digits end with their check digit: one typo or a rounded float fails."""
     return _ean13_check_digit(code[:12]) == code[12]
 
@@ -188,7 +188,7 @@ def ean13_valid(code: str) -> bool:
 def plain_kind(text: str) -> str | None:
     """The kind when the text is already a clean, valid EAN-13 (nearly every stock line), else
     None: the caller then goes through `normalize_code`, which cleans, repairs and explains."""
-    if len(text) == 13 and text.isdigit() and text.isascii() and ean13_valid(text):
+    if len(text) == 13 and text.isdigit() and text.isascii() and _ean13_valid(text):
         return _classify(text)
     return None
 
