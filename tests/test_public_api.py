@@ -298,3 +298,12 @@ def test_only_the_open_read_api_skips_the_rate_limiter(app: Flask, method: str, 
                                                        exempt: bool) -> None:
     with app.test_request_context(path, method=method):
         assert open_read_api() is exempt
+
+
+def test_problem_details_follow_lang(client: FlaskClient) -> None:
+    french = client.get("/api/v1/availability?isbn=978-2-07-036822-9").get_json()
+    english = client.get("/api/v1/availability?isbn=978-2-07-036822-9&lang=en").get_json()
+    assert "clé de contrôle" in french["detail"] and "check digit" in english["detail"]
+    assert french["reason"] == english["reason"] == "invalid_check_digit"
+    lost = client.get(f"/api/v1/availability?isbn={ISBN}&near=Zzyzxqwv&lang=en").get_json()
+    assert lost["code"] == "place_not_found" and lost["detail"].startswith("Place not found")

@@ -92,3 +92,8 @@ def test_the_loader_only_puts_encoded_values_in_a_url(client: FlaskClient) -> No
     assert response.status_code == 200
     assert "encodeURIComponent(value)" in script and "/widget?" in script
     assert "innerHTML" not in script and "document.write" not in script
+
+
+def test_the_frame_explains_an_invalid_isbn_in_english_too(client: FlaskClient) -> None:
+    page = client.get("/widget?isbn=978-2-07-036822-9&lang=en").get_data(as_text=True)
+    assert "(the check digit) does not match" in page and "clé de contrôle" not in page

@@ -23,6 +23,7 @@ from app.openapi import MAX_RADIUS_KM, openapi_document
 from app.services import availability, directory, search
 from app.services.places import Located, locate
 from app.session import read_session, reads_only
+from app.views.problems import code_problem, place_problem
 from geo.opening_hours import OpenStatus
 
 bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
@@ -57,7 +58,8 @@ def parse_isbn(raw: str) -> str:
     try:
         code = normalize_code(raw)
     except CodeError as exc:
-        raise InvalidInput(str(exc), code="invalid_isbn", extra={"reason": exc.reason}) from exc
+        raise InvalidInput(code_problem(exc), code="invalid_isbn",
+                           extra={"reason": exc.reason}) from exc
     if code.kind not in BOOK_KINDS:
         raise InvalidInput(gettext("The code %(code)s is a product or in-shop code, not an ISBN.",
                                    code=code.code), code="invalid_isbn",
@@ -116,7 +118,7 @@ def _located() -> Located:
     located = locate(place=request.args.get("near"), lat=None, lon=None)
     if located.error_code:
         candidates = [place.label for place in located.candidates]
-        raise InvalidInput(located.error or "", code=located.error_code,
+        raise InvalidInput(place_problem(located), code=located.error_code,
                            extra={"candidates": candidates} if candidates else None)
     return located
 
