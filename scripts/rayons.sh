@@ -110,10 +110,19 @@ ensure_cluster() {
     fi
     if ! as_pg "$PGBIN/pg_ctl" -D "$PGHOME/data" status >/dev/null 2>&1; then
         log "starting the private cluster on 127.0.0.1:$PGPORT"
-        as_pg "$PGBIN/pg_ctl" -D "$PGHOME/data" -l "$PGHOME/postgres.log" -w -t 60 \
-            -o "-p $PGPORT -k $PGHOME/run -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c shared_buffers=$PG_SHARED_BUFFERS" \
-            start >/dev/null
+        # A machine that cannot map that much shared memory (strict overcommit, a small
+        # container) still gets a cluster, with PostgreSQL's default cache.
+        start_cluster "-c shared_buffers=$PG_SHARED_BUFFERS" || {
+            log "could not start with shared_buffers=$PG_SHARED_BUFFERS; retrying with the default"
+            start_cluster ""
+        }
     fi
+}
+
+start_cluster() {
+    as_pg "$PGBIN/pg_ctl" -D "$PGHOME/data" -l "$PGHOME/postgres.log" -w -t 60 \
+        -o "-p $PGPORT -k $PGHOME/run -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off $1" \
+        start >/dev/null
 }
 
 ensure_database() {
