@@ -367,7 +367,7 @@ def delete_and_reinsert(conn: psycopg.Connection, night: NightFile) -> Rewrite:
     return Rewrite(seconds, wal_bytes)
 
 
-# --- (c) the night, and (d) memory: imports in child processes ----------------------------------
+# --- (c) the night on the nightly loop, (d) memory in child processes ---------------------------
 
 @dataclass(frozen=True)
 class ChildReport:

@@ -831,10 +831,10 @@ def main() -> None:
         row("(d) GET /bench-hello, same gunicorn", hello),
         *(row(f"(e) search_editions: {kind}", searched[kind]) for kind in searched),
         "",
-        f"(a) = best raw SQL = {best} (hybrid: walk from {WALK_FROM_HOLDERS} holders); (a)(b)(e) req/s: one "
-        f"client in a loop; (c)(d): gunicorn gthread {GUNICORN_ENV['RAYONS_WORKERS']} workers x "
-        f"{GUNICORN_ENV['RAYONS_THREADS']} threads, access log on, wrk on the same 2 cores, best of "
-        f"{LOAD_ROUNDS} alternating runs each",
+        f"(a) = best raw SQL = {best} (hybrid: walk from {WALK_FROM_HOLDERS} holders); "
+        f"(a)(b)(e) req/s: one client in a loop; (c)(d): gunicorn gthread "
+        f"{GUNICORN_ENV['RAYONS_WORKERS']} workers x {GUNICORN_ENV['RAYONS_THREADS']} threads, "
+        f"access log on, wrk on the same 2 cores, best of {LOAD_ROUNDS} alternating runs each",
         f"b/a = {b.p50_ms / a.p50_ms:.2f} at p50, {b.p99_ms / a.p99_ms:.2f} at p99 (target <= "
         f"{TARGET_B_OVER_A}): {verdict(b.p50_ms / a.p50_ms <= TARGET_B_OVER_A)}; session and "
         f"mapping alone (b over the same SQL raw): "

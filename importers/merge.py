@@ -46,9 +46,9 @@ KEEP_ISSUES = text("""
 """)
 
 # The file against the shop's current stock in one pass: duplicate lines of a code are summed (a
-# price, when several lines give one, is the highest; the kind follows from the code), then a hash full join keeps only what
-# moves: codes new to the shop, lines whose count, price or kind changed, and lines on the shelf
-# that the file no longer lists (a full snapshot: they are now 0). Rows stay, with 0, so
+# price, when several lines give one, is the highest; the kind follows from the code), then a
+# hash full join keeps only what moves: codes new to the shop, lines whose count, price or kind
+# changed, and lines on the shelf that the file no longer lists (a full snapshot: they are now 0). Rows stay, with 0, so
 # concurrent reservations never see a line vanish. Unchanged lines, 95 % of a night, are never
 # touched: locking them would cost as much time and WAL as rewriting them. A hash join rather
 # than one index probe per line also keeps a shop the statistics do not know yet from getting a

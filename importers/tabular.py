@@ -98,7 +98,7 @@ class PlainLayout:
         at = columns.positions.get
         code = columns.positions["code"]
         return cls(code, at("quantity"), at("price"), at("title"), at("authors"), at("publisher"),
-                   width=max(columns.positions.values(), default=code) + 1)
+                   width=max(columns.positions.values()) + 1)
 
 
 def read_code(line: int, raw: object) -> Code | LineIssue:

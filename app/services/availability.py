@@ -2,8 +2,8 @@
 
 Availability follows architecture §3: what the shop's file says is on the shelf, minus the holds
 that count at this instant (the `counting_hold` view: active and unexpired, or collected after
-the shop's last snapshot was exported), never below zero. Expiry is checked here with the database clock, so a hold
-stops counting the moment it expires, whatever the sweeper is doing.
+the shop's last snapshot was exported), never below zero. Expiry is checked here with the
+database clock, so a hold stops counting the moment it expires, whatever the sweeper is doing.
 """
 from __future__ import annotations
 
