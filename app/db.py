@@ -33,8 +33,10 @@ def sqlalchemy_url(url: str) -> str:
 
 
 # JIT compilation costs tens of milliseconds per query and never pays off for our short, indexed
-# queries.
-CONNECT_ARGS = {"connect_timeout": 5, "options": "-c jit=off"}
+# queries. A sequential scan starts at the table's first page even while another one is under
+# way, so that title search samples a common word's matches the same way every time (see
+# `app.services.search.SEARCH_EDITIONS`).
+CONNECT_ARGS = {"connect_timeout": 5, "options": "-c jit=off -c synchronize_seqscans=off"}
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -56,13 +58,15 @@ def make_read_engine(url: str, *, echo: bool = False) -> Engine:
                          connect_args=CONNECT_ARGS)
 
 
-def driver_rows(session: Session, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+def driver_rows(session: Session, sql: str, params: Mapping[str, Any], *,
+                prepare: bool | None = None) -> list[tuple[Any, ...]]:
     """All rows of a hot read statement (driver syntax), fetched by psycopg itself.
 
     For the queries behind every book page and availability request, SQLAlchemy's result set-up
     (execution context, cursor metadata, row objects) costs about a third of the indexed query
     itself. The statement still runs on the session's connection, in its transaction, and psycopg
-    prepares it after a few runs as it would any other. A dead connection is handled the way
+    prepares it after a few runs as it would any other (`prepare=False`: never, so that each run
+    is planned with its own values). A dead connection is handled the way
     SQLAlchemy handles one: invalidated, the pool's idle connections dropped, and a DBAPIError
     marked `connection_invalidated`, which `app.session.reads_only` answers by running the view
     again.
@@ -71,7 +75,7 @@ def driver_rows(session: Session, sql: str, params: Mapping[str, Any]) -> list[t
     raw = connection.connection.driver_connection
     try:
         with raw.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, params, prepare=prepare)
             return cursor.fetchall()
     except psycopg.Error as exc:
         dead = connection.dialect.is_disconnect(exc, raw, None)

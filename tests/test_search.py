@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import SearchMiss, Shop
@@ -78,6 +78,36 @@ def test_copies_and_nearest_distance(session: Session, stocked: Shop) -> None:
     prince = search_editions(session, query="petit prince", origin=(43.30, -0.37)).hits[0]
     assert prince.shops_with_copy == 1 and prince.nearest_m is not None
     assert prince.nearest_m < 1_000
+
+
+@pytest.mark.parametrize(("terms", "tsquery"), [
+    (["atelier"], "'ateli' | 'atelier'"),  # the French stem in titles, or the plain word
+    (["hotel"], "'hotel'"),  # once when the stemmer keeps it, or its matches count twice
+    (["prin:*"], "'prin':*"),  # a word being typed is not stemmed
+    (["ombre | ombres", "hotel"], "( 'ombre' | 'ombres' ) & 'hotel'"),
+])
+def test_search_terms_become_one_tsquery(session: Session, terms: list[str], tsquery: str) -> None:
+    found = session.scalar(text("SELECT CAST(rayons_search_query(:terms) AS text)"),
+                           {"terms": terms})
+    assert found == tsquery
+
+
+@pytest.mark.parametrize("plan", ["enable_seqscan", "enable_bitmapscan"])
+def test_a_common_word_is_ranked_over_the_same_sample_whatever_the_plan(
+    session: Session, plan: str
+) -> None:
+    """Beyond MAX_RANKED matches the planner may read the table or the index: both sample the
+    same editions, so a reader sees the same hits whichever it chose."""
+    session.execute(text(
+        "INSERT INTO edition (isbn13, title, authors, publisher) "
+        "SELECT '978000' || lpad(n::text, 7, '0'), 'Le phare ' || repeat('des vents ', n % 3) "
+        "       || n, 'Auteur ' || n, 'Éditions du large' "
+        "FROM generate_series(1, :n) AS n"), {"n": 3 * search.MAX_RANKED})
+    session.execute(text("INSERT INTO search_word (word) VALUES ('phare') ON CONFLICT DO NOTHING"))
+    either = [hit.isbn13 for hit in search_editions(session, query="phare").hits]
+    session.execute(text(f"SET LOCAL {plan} = off"))
+    assert [hit.isbn13 for hit in search_editions(session, query="phare").hits] == either
+    assert len(either) == 20
 
 
 @pytest.mark.parametrize(
