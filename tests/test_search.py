@@ -55,15 +55,24 @@ def test_title_and_author_search(session: Session, stocked: Shop, query: str, ti
 
 
 @pytest.mark.parametrize("most_completions", [search.MAX_COMPLETIONS, 0])
+@pytest.mark.parametrize("typed", ["meaul", "mea", "me", "m"])
 def test_a_word_being_typed_is_completed_or_read_as_a_prefix(
-    session: Session, stocked: Shop, monkeypatch: pytest.MonkeyPatch, most_completions: int
+    session: Session, stocked: Shop, monkeypatch: pytest.MonkeyPatch, most_completions: int,
+    typed: str
 ) -> None:
-    """`meaul` begins one known word: looked up as that word, or as a prefix when it begins
-    more than MAX_COMPLETIONS; either way the book is found and nothing is reported."""
+    """The word being typed begins one known word: looked up as that word, or, when it begins
+    more than MAX_COMPLETIONS, as a prefix (`meaul:*`), a word start (`^mea`, `^me`), or not
+    yet at all (`m`); either way the book is found and nothing is reported."""
     monkeypatch.setattr(search, "MAX_COMPLETIONS", most_completions)
-    result = search_editions(session, query="le grand meaul")
+    result = search_editions(session, query=f"le grand {typed}")
     assert [hit.title for hit in result.hits] == ["Le Grand Meaulnes"]
     assert (result.corrections, result.unknown) == ({}, [])
+
+
+def test_two_letters_find_the_words_they_begin(session: Session, stocked: Shop,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "MAX_COMPLETIONS", 0)
+    assert [hit.title for hit in search_editions(session, query="pe").hits] == ["Le Petit Prince"]
 
 
 def test_corrections_are_reported(session: Session, stocked: Shop) -> None:
@@ -84,6 +93,8 @@ def test_copies_and_nearest_distance(session: Session, stocked: Shop) -> None:
     (["atelier"], "'ateli' | 'atelier'"),  # the French stem in titles, or the plain word
     (["hotel"], "'hotel'"),  # once when the stemmer keeps it, or its matches count twice
     (["prin:*"], "'prin':*"),  # a word being typed is not stemmed
+    (["rou:*"], "'^rou'"),  # cut that short, it is a word start
+    (["ro:*"], "'^ro'"),
     (["ombre | ombres", "hotel"], "( 'ombre' | 'ombres' ) & 'hotel'"),
 ])
 def test_search_terms_become_one_tsquery(session: Session, terms: list[str], tsquery: str) -> None:

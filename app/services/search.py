@@ -181,7 +181,8 @@ class _Reading:
 
     def terms(self) -> list[str]:
         """tsquery terms: words are plain [a-z0-9]+ by construction. A word being typed becomes
-        the words it begins (`omb` -> `ombre | ombres`) when they are few, else a prefix."""
+        the words it begins (`omb` -> `ombre | ombres`) when they are few, else a prefix
+        (`rou:*`, which `rayons_search_query` reads as a word start when that short)."""
         if self.completions is None:
             return self.kept
         last = self.kept[-1]
@@ -200,9 +201,11 @@ def _read_words(session: Session, words: list[str]) -> _Reading:
         if known:
             reading.kept.append(word)
         elif completions:
-            # The last word, cut short while typing.
-            reading.kept.append(word)
-            reading.completions = completions
+            # The last word, cut short while typing. A single letter that begins many words
+            # narrows nothing yet (and would make the index gather all of them): wait for more.
+            if len(word) > 1 or len(completions) <= MAX_COMPLETIONS:
+                reading.kept.append(word)
+                reading.completions = completions
         elif closest:
             reading.corrections[word] = closest
             reading.kept.append(closest)
