@@ -13,8 +13,8 @@ from app.models.types import CreatedAt, Timestamp
 UNACCENT = "rayons_unaccent"
 
 # The title French-stemmed, authors and publisher plain, and the starts of title and author words
-# (`^ro`, `^rou`: a word being typed is looked up as one index entry; see the migration that
-# added `rayons_word_starts`).
+# (`^rou`: a word being typed is looked up as one index entry; see the migration that added
+# `rayons_word_starts`).
 SEARCH_VECTOR_SQL = (
     f"setweight(to_tsvector('french'::regconfig, {UNACCENT}(coalesce(title, ''))), 'A') || "
     f"setweight(to_tsvector('simple'::regconfig, {UNACCENT}(coalesce(authors, ''))), 'B') || "

@@ -27,12 +27,13 @@ ORIGIN = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography"
 # The holdings of the ISBN with their available copies, holds subtracted through counting_hold.
 # Read from ix_stock_line_public_holders (isbn13, shop_id) INCLUDE (on_hand), whose predicate
 # also keeps in-shop and non-book codes out of public results.
-HOLDING = """
+HOLDING_OF = """
     SELECT sl.shop_id, sl.on_hand, sl.on_hand - coalesce(c.holds, 0) AS available
     FROM stock_line sl
     LEFT JOIN counting_hold c ON c.shop_id = sl.shop_id AND c.isbn13 = sl.isbn13
-    WHERE sl.isbn13 = %(isbn13)s AND sl.on_hand > 0 AND sl.code_kind IN ('isbn', 'ismn')
+    WHERE sl.isbn13 = {isbn13} AND sl.on_hand > 0 AND sl.code_kind IN ('isbn', 'ismn')
 """
+HOLDING = HOLDING_OF.format(isbn13="%(isbn13)s")
 SHOP_COLUMNS = """s.id, s.slug, s.name, s.address, s.postcode, s.city, s.country, s.phone,
                   s.website, s.timezone, s.opening_hours, s.location, s.stock_exported_at"""
 # No plain join suits both a bestseller and a long-tail title, and the planner cannot tell them
@@ -53,6 +54,30 @@ SHOP_COLUMNS = """s.id, s.slug, s.name, s.address, s.postcode, s.city, s.country
 # The statements are the driver's own (`%(name)s`), run with `driver_rows`, their rows
 # unpacked in Holder's field order: SQLAlchemy's compiling and result set-up cost about as much
 # as the query itself.
+
+
+def nearest_first(*, holding: str, columns: str, shop_columns: str, holders: str,
+                  limit: int | str) -> str:
+    """The two branches, as one UNION ALL: `holding` lists the book's holdings (HOLDING_OF),
+    `holders` is their capped count, `columns` what each branch returns from `s` (the shop)
+    and `h` (the holding), `shop_columns` what the few-holders branch reads of each shop."""
+    return f"""
+        (SELECT {columns}
+         FROM shop s
+         CROSS JOIN LATERAL ({holding} AND sl.shop_id = s.id OFFSET 0) AS h
+         WHERE s.active AND h.available > 0 AND {holders} >= {WALK_FROM_HOLDERS}
+         ORDER BY s.location <-> {ORIGIN}
+         LIMIT {limit})
+        UNION ALL
+        (SELECT {columns}
+         FROM ({holding} OFFSET 0) AS h
+         CROSS JOIN LATERAL (SELECT {shop_columns} FROM shop s
+                             WHERE s.id = h.shop_id AND s.active OFFSET 0) AS s
+         WHERE h.available > 0 AND {holders} < {WALK_FROM_HOLDERS}
+         ORDER BY s.location <-> {ORIGIN}
+         LIMIT {limit})"""
+
+
 NEAREST_TEMPLATE = f"""
     WITH counted AS MATERIALIZED (
         SELECT count(*) AS holders
@@ -60,22 +85,10 @@ NEAREST_TEMPLATE = f"""
               WHERE isbn13 = %(isbn13)s AND on_hand > 0 AND code_kind IN ('isbn', 'ismn')
               LIMIT {WALK_FROM_HOLDERS}) AS capped
     ),
-    nearest AS (
-        (SELECT {SHOP_COLUMNS}, h.on_hand, h.available, s.location <-> {ORIGIN} AS knn
-         FROM shop s
-         CROSS JOIN LATERAL ({HOLDING} AND sl.shop_id = s.id OFFSET 0) AS h
-         WHERE s.active AND h.available > 0
-           AND (SELECT holders FROM counted) >= {WALK_FROM_HOLDERS}
-         ORDER BY s.location <-> {ORIGIN}
-         LIMIT {{limit}})
-        UNION ALL
-        (SELECT {SHOP_COLUMNS}, h.on_hand, h.available, s.location <-> {ORIGIN}
-         FROM ({HOLDING} OFFSET 0) AS h
-         CROSS JOIN LATERAL (SELECT {SHOP_COLUMNS} FROM shop s
-                             WHERE s.id = h.shop_id AND s.active OFFSET 0) AS s
-         WHERE h.available > 0 AND (SELECT holders FROM counted) < {WALK_FROM_HOLDERS}
-         ORDER BY s.location <-> {ORIGIN}
-         LIMIT {{limit}})
+    nearest AS ({nearest_first(
+        holding=HOLDING, holders="(SELECT holders FROM counted)", limit="{limit}",
+        columns=f"{SHOP_COLUMNS}, h.on_hand, h.available, s.location <-> {ORIGIN} AS knn",
+        shop_columns=SHOP_COLUMNS)}
     )
     SELECT id AS shop_id, slug, name, address, postcode, city, country, phone, website,
            timezone, opening_hours, ST_Y(location::geometry) AS lat,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.db import driver_rows
 from app.isbn import CodeError, looks_like_isbn, normalize_code
-from app.services.availability import ORIGIN
+from app.services.availability import HOLDING_OF, ORIGIN, nearest_first
 from app.text import fold
 
 MAX_WORDS = 8
@@ -86,24 +86,32 @@ MATCHING_EDITIONS = """
     LIMIT %(limit)s
 """
 
-# For each of the hits, how many shops have a copy available (holds subtracted, as on the book
-# page; in-shop and non-book codes never count) and, from an origin, how far the nearest is:
-# holders sorted by `<->` (a sphere, cheap), the exact distance computed for the first only, as
-# the book page computes it; computed for every holder, a bestseller's 2,400 shops cost 6 ms.
-# Prepared as usual: its plan does not depend on the hits.
+# For each hit, how many shops have a copy available (holds subtracted, as on the book page: the
+# rule of availability.HOLDING_OF, written as filters so that the count reads the covering index
+# alone) and, from an origin, how far the nearest is, found the way the book page finds its
+# shops (`availability.nearest_first`). At national scale a common word's 20 hits have 18,000
+# holders: joining, grouping and measuring all of them took 21 ms, this takes 4.6 ms.
 HOLDER_COUNTS = """
-    SELECT sl.isbn13, count(*) AS shops_with_copy, {nearest} AS nearest_m
-    FROM stock_line sl JOIN shop s ON s.id = sl.shop_id AND s.active
-    LEFT JOIN counting_hold c ON c.shop_id = sl.shop_id AND c.isbn13 = sl.isbn13
-    WHERE sl.isbn13 = ANY(CAST(%(isbns)s AS text[]))
-      AND sl.on_hand > 0  -- lets the planner use the public holders index
-      AND sl.on_hand > coalesce(c.holds, 0)
-      AND sl.code_kind IN ('isbn', 'ismn')
-    GROUP BY sl.isbn13
+    SELECT hit.isbn13, counted.shops
+    FROM unnest(CAST(%(isbns)s AS text[])) AS hit(isbn13)
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS shops
+        FROM stock_line sl
+        WHERE sl.isbn13 = hit.isbn13 AND sl.on_hand > 0 AND sl.code_kind IN ('isbn', 'ismn')
+          AND sl.shop_id NOT IN (SELECT id FROM shop WHERE NOT active)
+          AND NOT EXISTS (SELECT FROM counting_hold c WHERE c.shop_id = sl.shop_id
+                          AND c.isbn13 = sl.isbn13 AND c.holds >= sl.on_hand)
+    ) AS counted
+    WHERE counted.shops > 0
 """
-HOLDER_COUNTS_FROM_ORIGIN = HOLDER_COUNTS.format(
-    nearest=f"ST_Distance((array_agg(s.location ORDER BY s.location <-> {ORIGIN}))[1], {ORIGIN})")
-HOLDER_COUNTS_ANYWHERE = HOLDER_COUNTS.format(nearest="CAST(NULL AS float8)")
+HOLDER_COUNTS_FROM_ORIGIN = f"""
+    SELECT hit.isbn13, hit.shops, ST_Distance(nearest.location, {ORIGIN})
+    FROM ({HOLDER_COUNTS}) AS hit(isbn13, shops)
+    CROSS JOIN LATERAL ({nearest_first(
+        holding=HOLDING_OF.format(isbn13="hit.isbn13"), holders="hit.shops", limit=1,
+        columns="s.location", shop_columns="s.location")}
+    ) AS nearest
+"""
 
 
 # The public columns of one edition (the ORM object would also load its search vector), in the
@@ -201,9 +209,9 @@ def _read_words(session: Session, words: list[str]) -> _Reading:
         if known:
             reading.kept.append(word)
         elif completions:
-            # The last word, cut short while typing. A single letter that begins many words
-            # narrows nothing yet (and would make the index gather all of them): wait for more.
-            if len(word) > 1 or len(completions) <= MAX_COMPLETIONS:
+            # The last word, cut short while typing. One or two letters that begin many words
+            # narrow little yet (and would make the index gather all of them): wait for more.
+            if len(word) >= 3 or len(completions) <= MAX_COMPLETIONS:
                 reading.kept.append(word)
                 reading.completions = completions
         elif closest:
@@ -220,10 +228,10 @@ def _holder_counts(session: Session, isbns: list[str], origin: tuple[float, floa
     if not isbns:
         return {}
     if origin is None:
-        rows = driver_rows(session, HOLDER_COUNTS_ANYWHERE, {"isbns": isbns})
-    else:
-        rows = driver_rows(session, HOLDER_COUNTS_FROM_ORIGIN,
-                           {"isbns": isbns, "lat": origin[0], "lon": origin[1]})
+        rows = driver_rows(session, HOLDER_COUNTS, {"isbns": isbns})
+        return {isbn13: (shops, None) for isbn13, shops in rows}
+    rows = driver_rows(session, HOLDER_COUNTS_FROM_ORIGIN,
+                       {"isbns": isbns, "lat": origin[0], "lon": origin[1]})
     return {isbn13: (shops, nearest) for isbn13, shops, nearest in rows}
 
 
