@@ -19,16 +19,24 @@ from app.services.availability import HOLDING_OF, ORIGIN, nearest_first
 from app.text import fold
 
 MAX_WORDS = 8
-# Above this many matches, the best-ranked hits are chosen among this many (any of them).
-MAX_RANKED = 500
+# Above this many matches, the best-ranked hits are chosen among this many (the first ones in the
+# table). Only a word common enough to match thousands of editions gets there, and no ranking tells
+# those apart much; the smaller the sample, the sooner reading the table finds it: for a word in
+# one edition in fifty, 200 took 3 ms where 500 took 11 ms (through the index).
+MAX_RANKED = 200
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "s": "saint"}
 SIMILARITY_FLOOR = 0.3
 
-# A word being typed that begins at most this many known words is looked up as those words; one
-# that begins more is looked up as a prefix. The index finds a few whole words fast, whereas a
-# prefix makes it gather every entry that begins so (`lou:*`: Louis, Louise, Loup... tens of
-# thousands of editions) before the other words can narrow anything; but a long list of words
-# costs more to check on each candidate than the prefix.
+# A word being typed is looked up, fastest first:
+# - cut at WORD_START letters, as the word start the index holds (`^lou`, one entry: see
+#   `rayons_word_starts`);
+# - if it begins at most MAX_COMPLETIONS known words, as those words: the index finds a few whole
+#   words fast, whereas a prefix makes it gather every entry that begins so (`loui:*`: Louis,
+#   Louise, Louisiane... thousands of editions) before the other words narrow anything;
+# - else as a prefix: a long list of words costs more to check on each candidate.
+# Shorter than WORD_START, one that begins more than MAX_COMPLETIONS words narrows little yet and
+# is left out until the reader types more.
+WORD_START = 3
 MAX_COMPLETIONS = 16
 
 # For each query word: is it a French stop word (dropped), is it a known word; for the last word
@@ -65,10 +73,10 @@ CORRECT_WORDS = text("""
 # The editions that match every term (`rayons_search_query`: the French-stemmed title, or the
 # plain author and publisher), best first.
 # Planned at each run (`prepare=False`), with its terms: `rayons_search_query` is immutable, so
-# the planner computes the tsquery and weighs its words. A word in a twentieth of all editions is
+# the planner computes the tsquery and weighs its words. A word in a fiftieth of all editions is
 # then found by reading the table until MAX_RANKED of them match (3 ms), where a prepared, generic
-# plan would always build the GIN index's bitmap of every match first (18 ms); a rarer word still
-# goes through the index. Both plans read the table in physical order, so they sample the same
+# plan would always build the GIN index's bitmap of every match first (11 ms; 18 ms for a word in
+# a twentieth); a rarer word still goes through the index. Both plans read the table in physical order, so they sample the same
 # editions (`synchronize_seqscans` is off: see `app.db.CONNECT_ARGS`). Planning this short
 # statement costs 0.2-0.4 ms.
 MATCHING_EDITIONS = """
@@ -189,13 +197,13 @@ class _Reading:
 
     def terms(self) -> list[str]:
         """tsquery terms: words are plain [a-z0-9]+ by construction. A word being typed becomes
-        the words it begins (`omb` -> `ombre | ombres`) when they are few, else a prefix
-        (`rou:*`, which `rayons_search_query` reads as a word start when that short)."""
+        a prefix (`rou:*`, which `rayons_search_query` reads as the word start `^rou`), or the
+        words it begins (`ombr` -> `ombre | ombres`) when they are few, or a prefix again."""
         if self.completions is None:
             return self.kept
         last = self.kept[-1]
-        typed = (" | ".join(self.completions) if len(self.completions) <= MAX_COMPLETIONS
-                 else last + ":*")
+        few = len(self.completions) <= MAX_COMPLETIONS
+        typed = " | ".join(self.completions) if few and len(last) != WORD_START else last + ":*"
         return [*self.kept[:-1], typed]
 
 
@@ -209,9 +217,8 @@ def _read_words(session: Session, words: list[str]) -> _Reading:
         if known:
             reading.kept.append(word)
         elif completions:
-            # The last word, cut short while typing. One or two letters that begin many words
-            # narrow little yet (and would make the index gather all of them): wait for more.
-            if len(word) >= 3 or len(completions) <= MAX_COMPLETIONS:
+            # The last word, cut short while typing (left out while too short: see WORD_START).
+            if len(word) >= WORD_START or len(completions) <= MAX_COMPLETIONS:
                 reading.kept.append(word)
                 reading.completions = completions
         elif closest:
