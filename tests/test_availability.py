@@ -8,8 +8,10 @@ from pyproj import Geod
 from sqlalchemy.orm import Session
 
 from app.models import Shop
-from app.services.availability import MAX_LIMIT, WALK_FROM_HOLDERS, nearest_holders
-from tests.factories import make_reservation, make_shop, make_stock_line
+from app.services.availability import (MAX_LIMIT, WALK_FROM_HOLDERS, book_availability,
+                                       nearest_holders)
+from app.services.editions import EditionSummary
+from tests.factories import make_edition, make_reservation, make_shop, make_stock_line
 
 ISBN = "9782070368228"
 PAU = (43.2951, -0.3708)
@@ -145,3 +147,22 @@ def test_every_limit_has_its_statement(session: Session, network: dict[str, int]
     for limit in (1, 3, MAX_LIMIT, MAX_LIMIT + 7):
         found = nearest_holders(session, isbn13=ISBN, origin=PAU, limit=limit, radius_km=None)
         assert len(found.holders) == min(limit, len(TOWNS))
+
+
+@pytest.mark.parametrize("origin", [PAU, None])
+def test_the_edition_comes_with_its_holders(session: Session, network: dict[str, int],
+                                            origin: tuple[float, float] | None) -> None:
+    """`book_availability` answers as `nearest_holders` does, with the edition in the same
+    statement, or looked up alone when nobody holds the book; an unknown edition is None."""
+    make_edition(session, isbn13=ISBN, title="L'Étranger", authors="Albert Camus",
+                 publisher="Folio")
+    edition, found = book_availability(session, isbn13=ISBN, origin=origin, limit=3)
+    assert edition == EditionSummary(ISBN, "L'Étranger", "Albert Camus", "Folio")
+    assert found == nearest_holders(session, isbn13=ISBN, origin=origin, limit=3)
+    make_edition(session, isbn13="9780201633610", title="Design Patterns")
+    edition, found = book_availability(session, isbn13="9780201633610", origin=origin)
+    assert edition is not None and edition.title == "Design Patterns" and found.holders == []
+    shop = make_shop(session, slug="bouquiniste")
+    make_stock_line(session, shop=shop, isbn13="9782253004226", on_hand=1)  # no edition row
+    edition, found = book_availability(session, isbn13="9782253004226", origin=origin)
+    assert edition is None and [h.slug for h in found.holders] == ["bouquiniste"]

@@ -20,7 +20,7 @@ from flask_babel import gettext
 from app.errors import InvalidInput
 from app.isbn import CodeError, normalize_code
 from app.openapi import MAX_RADIUS_KM, openapi_document
-from app.services import availability, directory, search
+from app.services import availability, directory, editions, search
 from app.services.places import Located, locate
 from app.session import read_session, reads_only
 from app.views.problems import code_problem, place_problem
@@ -165,7 +165,7 @@ def _holder_json(h: availability.Holder, *, book: str, now: datetime) -> dict[st
             **_hours_json(status), "links": {"shop": f"{book}#holder-{h.slug}", "book": book}}
 
 
-def _edition_json(edition: search.EditionSummary | None) -> dict[str, str] | None:
+def _edition_json(edition: editions.EditionSummary | None) -> dict[str, str] | None:
     if edition is None:
         return None
     return {"isbn13": edition.isbn13, "title": edition.title, "authors": edition.authors,
@@ -180,13 +180,12 @@ def availability_view() -> ResponseReturnValue:
     limit = _limit(10)
     radius = _number("radius_km", low=0, high=MAX_RADIUS_KM, low_open=True,
                      invalid="invalid_radius", out_of_range="invalid_radius")
-    session = read_session()
-    found = availability.nearest_holders(
-        session, isbn13=isbn13, origin=located.origin, limit=limit,
+    edition, found = availability.book_availability(
+        read_session(), isbn13=isbn13, origin=located.origin, limit=limit,
         radius_km=availability.DEFAULT_RADIUS_KM if radius is None else radius)
     book, now = book_url(isbn13, located), datetime.now(timezone.utc)
     return jsonify({
-        "edition": _edition_json(search.edition_summary(session, isbn13)),
+        "edition": _edition_json(edition),
         "origin": _origin_json(located), "radius_km": found.radius_km,
         "nearby_count": len(found.nearby) if found.radius_km is not None else None,
         "beyond_radius": bool(found.beyond),
@@ -197,7 +196,7 @@ def availability_view() -> ResponseReturnValue:
 def _isbn_hits(isbn13: str, located: Located) -> list[search.EditionHit]:
     """An ISBN typed in the box: that edition alone, its copies counted as the book page does."""
     session = read_session()
-    edition = search.edition_summary(session, isbn13)
+    edition = editions.edition_summary(session, isbn13)
     if edition is None:
         return []
     holders = availability.nearest_holders(session, isbn13=isbn13, origin=located.origin,
