@@ -35,7 +35,7 @@ def sqlalchemy_url(url: str) -> str:
 # JIT compilation costs tens of milliseconds per query and never pays off for our short, indexed
 # queries. A sequential scan starts at the table's first page even while another one is under
 # way, so that title search samples a common word's matches the same way every time (see
-# `app.services.search.SEARCH_EDITIONS`).
+# `app.services.search.MATCHING_EDITIONS`).
 CONNECT_ARGS = {"connect_timeout": 5, "options": "-c jit=off -c synchronize_seqscans=off"}
 
 

@@ -60,8 +60,9 @@ SHOP_COLUMNS = """s.id, s.slug, s.name, s.address, s.postcode, s.city, s.country
 def nearest_first(*, holding: str, columns: str, shop_columns: str, holders: str,
                   limit: int | str) -> str:
     """The two branches, as one UNION ALL: `holding` lists the book's holdings (HOLDING_OF),
-    `holders` is their capped count, `columns` what each branch returns from `s` (the shop)
-    and `h` (the holding), `shop_columns` what the few-holders branch reads of each shop."""
+    `holders` is their count (capped at WALK_FROM_HOLDERS or not), `columns` what each branch
+    returns from `s` (the shop) and `h` (the holding), `shop_columns` what the few-holders
+    branch reads of each shop."""
     return f"""
         (SELECT {columns}
          FROM shop s

@@ -76,9 +76,9 @@ CORRECT_WORDS = text("""
 # the planner computes the tsquery and weighs its words. A word in a fiftieth of all editions is
 # then found by reading the table until MAX_RANKED of them match (3 ms), where a prepared, generic
 # plan would always build the GIN index's bitmap of every match first (11 ms; 18 ms for a word in
-# a twentieth); a rarer word still goes through the index. Both plans read the table in physical order, so they sample the same
-# editions (`synchronize_seqscans` is off: see `app.db.CONNECT_ARGS`). Planning this short
-# statement costs 0.2-0.4 ms.
+# a twentieth); a rarer word still goes through the index. Both plans read the table in physical
+# order, so they sample the same editions (`synchronize_seqscans` is off: see
+# `app.db.CONNECT_ARGS`). Planning this short statement costs 0.2-0.6 ms.
 MATCHING_EDITIONS = """
     WITH matches AS MATERIALIZED (
         -- A common word matches thousands of editions: rank a bounded sample, not all of them.
@@ -98,7 +98,7 @@ MATCHING_EDITIONS = """
 # rule of availability.HOLDING_OF, written as filters so that the count reads the covering index
 # alone) and, from an origin, how far the nearest is, found the way the book page finds its
 # shops (`availability.nearest_first`). At national scale a common word's 20 hits have 18,000
-# holders: joining, grouping and measuring all of them took 21 ms, this takes 4.6 ms.
+# holders: joining, grouping and measuring all of them took 21 ms, this takes 4.6-7.4 ms.
 HOLDER_COUNTS = """
     SELECT hit.isbn13, counted.shops
     FROM unnest(CAST(%(isbns)s AS text[])) AS hit(isbn13)

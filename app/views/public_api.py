@@ -195,12 +195,12 @@ def availability_view() -> ResponseReturnValue:
 
 def _isbn_hits(isbn13: str, located: Located) -> list[search.EditionHit]:
     """An ISBN typed in the box: that edition alone, its copies counted as the book page does."""
-    session = read_session()
-    edition = editions.edition_summary(session, isbn13)
+    edition, found = availability.book_availability(
+        read_session(), isbn13=isbn13, origin=located.origin, limit=availability.MAX_LIMIT,
+        radius_km=None)
     if edition is None:
         return []
-    holders = availability.nearest_holders(session, isbn13=isbn13, origin=located.origin,
-                                           limit=availability.MAX_LIMIT, radius_km=None).holders
+    holders = found.holders
     return [search.EditionHit(isbn13=isbn13, title=edition.title, authors=edition.authors,
                               publisher=edition.publisher, shops_with_copy=len(holders),
                               nearest_m=holders[0].distance_m if holders else None)]
