@@ -3,7 +3,8 @@
 Words are folded (case, accents), common abbreviations expanded (`st` -> `saint`), French stop
 words dropped, and each word unknown to the catalogue is replaced by its closest known word
 (trigram similarity over the vocabulary table, not over the titles: milliseconds, not seconds).
-The corrected words then run through full-text search, the last one as a prefix.
+The corrected words then run through full-text search; a last word the reader seems to be
+still typing counts as its word start, the few words it begins, or a prefix (WORD_START).
 """
 from __future__ import annotations
 
