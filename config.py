@@ -61,7 +61,8 @@ class Config:
     )
 
     @classmethod
-    def from_environ(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, object]:
+    def from_environ(cls, environ: os._Environ[str] | dict[str, str] | None = None
+                     ) -> dict[str, object]:
         """The class defaults overlaid with the environment, as a plain dict for app.config."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -12,11 +12,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from app import PROJECT_ROOT, migrate
-from app.session import session_factory, unit_of_work
+from app import PROJECT_ROOT, clock, migrate
 from app.errors import RayonsError
 from app.models import ImportRun, Shop
 from app.services import shop_import, staff
+from app.session import session_factory, unit_of_work
 from importers.runner import import_file
 
 db_cli = AppGroup("db", help="Database schema.")
@@ -104,11 +104,12 @@ def demo_load(refresh: bool) -> None:
     if fresh == len(demo_slugs) and not refresh:
         click.echo("demo stock: already imported in the last hours (--refresh to redo)")
         return
-    files = generate(Path(current_app.config["DEMO_STOCK_DIR"]), now=datetime.now(timezone.utc))
+    files = generate(Path(current_app.config["DEMO_STOCK_DIR"]), now=clock.now())
     factory = session_factory()
     statuses = Counter(import_file(factory, shop_slug=slug, path=path).status
                        for slug, path in sorted(files.items()))
-    click.echo("demo stock: " + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())))
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    click.echo(f"demo stock: {counts}")
 
 
 def register_commands(app: Flask) -> None:

@@ -150,4 +150,4 @@ def _print_table(rows: list[Row]) -> None:
                          str(r.zeroed), str(r.rejected), f"{r.seconds:.2f}") for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))

@@ -151,7 +151,8 @@ def _clean(text: str) -> str:
 def _isbn10_valid(isbn10: str) -> bool:
     """ISBN-10 checksum: weights 10 down to 1, modulo 11, a final X standing for 10."""
     digits = [10 if c in "Xx" else int(c) for c in isbn10]
-    return sum(weight * digit for weight, digit in zip(range(10, 0, -1), digits)) % 11 == 0
+    weighted = sum(weight * digit for weight, digit in zip(range(10, 0, -1), digits, strict=True))
+    return weighted % 11 == 0
 
 
 def _check_isbn10(isbn10: str, raw: str | int) -> None:

@@ -15,14 +15,16 @@ from app import PROJECT_ROOT
 UNCOMPARABLE_INDEXES = {"ix_edition_title_authors_trgm"}
 
 
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
+                   compare_to: Any) -> bool:
     """Autogenerate filter: GeoAlchemy2's (no duplicate spatial index) minus the indexes above."""
     if type_ == "index" and name in UNCOMPARABLE_INDEXES:
         return False
     return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
 
 
-def alembic_config(url: str | None = None, *, connection: Connection | None = None) -> AlembicConfig:
+def alembic_config(url: str | None = None, *,
+                   connection: Connection | None = None) -> AlembicConfig:
     cfg = AlembicConfig(str(PROJECT_ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     cfg.attributes["configure_logging"] = False

@@ -28,17 +28,17 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from bench_common import Step, ean13, ean13_sql, libpq_url
 from sqlalchemy import text
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from app.db import make_engine
-from bench_common import Step, ean13, ean13_sql, libpq_url
 from importers import nightly
 from importers.runner import import_file
 
@@ -185,7 +185,7 @@ def run_parallel(url: str, statements: Sequence[tuple[str, dict[str, Any]]]) -> 
 def build_network(conn: psycopg.Connection, url: str, *, shops: int,
                   lines: int) -> list[BenchShop]:
     delete_bench_shops(conn)
-    yesterday = datetime.now(timezone.utc) - timedelta(days=1)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
     network = insert_shops(conn, [f"{SLUG_PREFIX}{n:05d}" for n in range(1, shops + 1)],
                            yesterday)
     ids = [shop.id for shop in network]
@@ -469,7 +469,7 @@ def night_wall(conn: psycopg.Connection, factory: sessionmaker[Session],
 def memory_peak(conn: psycopg.Connection, folder: Path, lines: int) -> ChildReport:
     """Peak RSS of a fresh process merging the next night of a shop holding `lines` lines."""
     conn.execute("DELETE FROM shop WHERE slug = %s", (MEMORY_SLUG,))
-    yesterday = datetime.now(timezone.utc) - timedelta(days=1)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
     (shop,) = insert_shops(conn, [MEMORY_SLUG], yesterday)
     insert_baseline_runs(conn, [shop.id], lines, yesterday)
     conn.execute(*stock_lines([shop.id]))

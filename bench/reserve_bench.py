@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,7 @@ def ean13(body12: str) -> str:
 
 def build(factory: sessionmaker, shops: int, books: int, copies: int) -> dict[str, list[str]]:  # type: ignore[type-arg]
     """Shops with `books` distinct ISBNs of `copies` copies each; returns slug -> ISBNs."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     layout: dict[str, list[str]] = {}
     with factory() as session:
         session.execute(delete(Shop).where(Shop.slug.like(PREFIX + "%")))
@@ -137,7 +137,7 @@ def main() -> None:
                     session.flush()
                     session.add(StockLine(shop_id=shop.id, isbn13=ean13("978298000000"),
                                           code_kind="isbn", on_hand=args.copies,
-                                          exported_at=datetime.now(timezone.utc)))
+                                          exported_at=datetime.now(UTC)))
                     session.commit()
                 calls = [(lambda n=n, slug=slug: post_reservation(
                     base, slug, ean13("978298000000"), n)) for n in range(args.readers)]

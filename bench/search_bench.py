@@ -35,20 +35,26 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from bench_common import Step, ean13, ean13_sql, libpq_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_read_engine
 from app.isbn import normalize_code
-from app.services.availability import (HOLDING, NEAREST_BY_LIMIT, NEAREST_TEMPLATE, ORIGIN,
-                                       WALK_FROM_HOLDERS, nearest_holders)
+from app.services.availability import (
+    HOLDING,
+    NEAREST_BY_LIMIT,
+    NEAREST_TEMPLATE,
+    ORIGIN,
+    WALK_FROM_HOLDERS,
+    nearest_holders,
+)
 from app.services.search import EditionHit, search_editions
 from app.text import fold
-from bench_common import Step, ean13, ean13_sql, libpq_url
 
 ROOT = Path(__file__).resolve().parent.parent
 SLUG_PREFIX = "bench-s-"
@@ -393,7 +399,7 @@ def cleanup(conn: psycopg.Connection) -> None:
 def build_network(conn: psycopg.Connection, url: str, scale: Scale) -> None:
     with Step("removing any earlier network"):
         cleanup(conn)
-    yesterday = datetime.now(timezone.utc) - timedelta(days=1)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
     rng = random.Random(1)
     cities, postcodes, lats, lons = zip(*scatter(rng, scale.shops), strict=True)
     conn.execute(INSERT_SHOPS, {"prefix": SLUG_PREFIX, "cities": list(cities),

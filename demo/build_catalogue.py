@@ -185,7 +185,8 @@ def build_catalogue(rng: random.Random) -> list[tuple[str, str, str, str]]:
     rows = [(isbns.next(REAL_PUBLISHERS[publisher]), title, authors, publisher)
             for title, authors, publisher in real]
     free = [p for p in range(7000, 8400) if str(p) not in ("7073", "7096", "7338", "8001")]
-    prefixes = {name: f"2{p}" for name, p in zip(INVENTED_PUBLISHERS, rng.sample(free, 30))}
+    prefixes = {name: f"2{p}"
+                for name, p in zip(INVENTED_PUBLISHERS, rng.sample(free, 30), strict=True)}
     seen_titles = {row[1] for row in rows}
     while len(rows) < len(real) + INVENTED_COUNT:
         publisher = rng.choices(INVENTED_PUBLISHERS, weights=range(30, 0, -1))[0]

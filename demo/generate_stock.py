@@ -19,7 +19,7 @@ import random
 import sys
 from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -131,7 +131,7 @@ def export_time(slug: str, now: datetime) -> datetime:
     export = local.replace(hour=2, minute=minutes, second=0, microsecond=0)
     if export > local:
         export -= timedelta(days=1)
-    return export.astimezone(timezone.utc).astimezone(PARIS)  # 02:xx may not exist (DST)
+    return export.astimezone(UTC).astimezone(PARIS)  # 02:xx may not exist (DST)
 
 
 def rank_by_popularity(pool: list[StockLine]) -> list[StockLine]:
@@ -206,7 +206,7 @@ def generate(out_dir: Path, *, now: datetime) -> dict[str, Path]:
     snapshot only. A naive `now` is taken as UTC.
     """
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     shops = load_shops()
     editions = load_editions()
     books = [line for line in editions if line.kind == "isbn"]
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--now", type=datetime.fromisoformat, default=None,
                         help="ISO date-time of the run, UTC if naive (default: now)")
     args = parser.parse_args(argv)
-    written = generate(args.out_dir, now=args.now or datetime.now(timezone.utc))
+    written = generate(args.out_dir, now=args.now or datetime.now(UTC))
     formats = Counter(till_format(slug) for slug in written)
     summary = ", ".join(f"{name} {count}" for name, count in sorted(formats.items()))
     print(f"{len(written)} stock files in {args.out_dir} ({summary})")

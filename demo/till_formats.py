@@ -11,7 +11,7 @@ import csv
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -85,7 +85,7 @@ def write_xlsx(path: Path, lines: list[StockLine], *, exported_at: datetime) -> 
         row[3].number_format = "0.00"
     # openpyxl stamps `modified` itself at save time; `created` records when the till exported.
     workbook.properties.creator = "Caisse"
-    workbook.properties.created = exported_at.astimezone(timezone.utc).replace(tzinfo=None)
+    workbook.properties.created = exported_at.astimezone(UTC).replace(tzinfo=None)
     workbook.save(path)
 
 

@@ -11,12 +11,13 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.models import ImportRun, Shop
 from importers import gates
 from importers.records import FileRefused, LineIssue, StockRecord, StockSource
@@ -46,14 +47,14 @@ KEEP_ISSUES = text("""
 """)
 
 # The file against the shop's current stock in one pass: duplicate lines of a code are summed (a
-# price, when several lines give one, is the highest; the kind follows from the code), then a
-# hash full join keeps only what moves: codes new to the shop, lines whose count, price or kind
-# changed, and lines on the shelf that the file no longer lists (a full snapshot: they are now 0). Rows stay, with 0, so
-# concurrent reservations never see a line vanish. Unchanged lines, 95 % of a night, are never
-# touched: locking them would cost as much time and WAL as rewriting them. A hash join rather
+# price, when several lines give one, is the highest; the kind follows from the code), then a hash
+# full join keeps only what moves: codes new to the shop, lines whose count, price or kind changed,
+# and lines on the shelf that the file no longer lists (a full snapshot: they are now 0). Rows stay,
+# with 0, so concurrent reservations never see a line vanish. Unchanged lines, 95 % of a night, are
+# never touched: locking them would cost as much time and WAL as rewriting them. A hash join rather
 # than one index probe per line also keeps a shop the statistics do not know yet from getting a
-# nested-loop plan, quadratic in the file's length. Codes are grouped (and, for editions, sorted)
-# in byte order: under the cluster's linguistic collation, sorting 20,000 of them took 50 ms.
+# nested-loop plan, quadratic in the file's length. Codes are grouped (and, for editions, sorted) in
+# byte order: under the cluster's linguistic collation, sorting 20,000 of them took 50 ms.
 CREATE_DIFF = text("""
     CREATE TEMP TABLE stock_diff (
         code text, kind text, quantity integer, price_cents integer, change text
@@ -172,7 +173,7 @@ def describe_file(path: Path, *, name: str | None = None) -> SourceFile:
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     return SourceFile(name=name or path.name, sha256=digest.hexdigest(), mtime=mtime)
 
 
@@ -260,7 +261,7 @@ def apply_snapshot(session: Session, *, shop: Shop, source: StockSource, file: S
                     format=source.format, forced=force, status="running")
     session.add(run)
     session.flush()
-    exported_at = exported_at or source.exported_at or file.mtime or datetime.now(timezone.utc)
+    exported_at = exported_at or source.exported_at or file.mtime or clock.now()
     if previous is not None and previous.sha256 == file.sha256 and not force:
         # The same content exported again: nothing to merge, but the stock is confirmed as of
         # this newer export.

@@ -38,7 +38,8 @@ def as_dict(session: Session, run: ImportRun, *, limit: int | None = None) -> di
 
 
 def summary_line(run: ImportRun) -> str:
-    verdict = f"refused ({run.gate}: {run.gate_message})" if run.status == "rejected" else run.status
+    verdict = (f"refused ({run.gate}: {run.gate_message})" if run.status == "rejected"
+               else run.status)
     return (f"{verdict}: {run.lines_read} lines read, {run.accepted} accepted, "
             f"{run.rejected_lines} rejected; {run.added} added, {run.changed} changed, "
             f"{run.zeroed} zeroed, {run.unchanged} unchanged")

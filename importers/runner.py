@@ -8,17 +8,18 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import clock
 from app.errors import NotFound
 from app.models import ImportRun, Shop
-from importers.merge import SourceFile, apply_snapshot, describe_file, record_failure
 from importers.json_feed import JsonPullSource
+from importers.merge import SourceFile, apply_snapshot, describe_file, record_failure
 from importers.records import StockSource
 from importers.registry import open_source
 
@@ -93,7 +94,7 @@ def import_pull(factory: sessionmaker[Session], *, shop_slug: str, force: bool =
     A pulled snapshot has no file to hash: its fingerprint is the URL and the pull time, so the
     duplicate gate never skips it, while every other gate applies as for a file.
     """
-    pulled_at = datetime.now(timezone.utc)
+    pulled_at = clock.now()
     with factory() as session:
         shop = find_shop(session, shop_slug)
         if not shop.feed_pull_url:

@@ -271,7 +271,7 @@ def build_belgium(data: Path, index: PointIndex) -> list[list[str]]:
     report = Counter(own=len(placed))
     for digits in (3, 2):  # Belgian postcodes follow geography: 7780 lies next to 7700
         report[f"postcode {digits} digits"] = borrow(
-            list(postcodes), lambda code: [pc[:digits] for pc in postcodes[code]], placed)
+            list(postcodes), lambda code, n=digits: [pc[:n] for pc in postcodes[code]], placed)
     report["dropped"] = len(municipalities) - len(placed)
     print("Belgian municipalities:", dict(report))
     names = {m["id"]: m["name"].get("fr") or m["name"]["nl"] for m in municipalities}

@@ -4,13 +4,20 @@
 as RAYONS_TEST_DATABASE_URL (or uses DATABASE_URL when that is set: it must be disposable).
 Migrations run once per session; every test runs inside an outer transaction that is rolled back,
 and the code under test commits into savepoints (SQLAlchemy's "join into an external transaction").
+
+No test may depend on the hour it runs at or on the tests before it: factories number their
+names from 1 in every test (`_fresh_names`), and a test whose result depends on the time of day
+pins the Python clock (`app.clock`) with the `pinned_clock` fixture. SQL keeps the database's
+clock; factories take the times SQL compares from it (see `tests/factories.py`).
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Connection, Engine
@@ -19,6 +26,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import create_app, migrate
 from app.db import make_engine
 from app.limits import limiter
+from tests.factories import reset_names
+
+# A Tuesday morning in Bordeaux: the factories' shops (Tu-Sa 09:30-12:30,14:00-19:00) are open.
+PINNED_AT = datetime.fromisoformat("2026-11-24T10:00:00+01:00")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_names() -> None:
+    reset_names()
+
+
+@pytest.fixture()
+def pinned_clock() -> Iterator[Callable[[datetime], None]]:
+    """Stop the Python clock at PINNED_AT; call the fixture's value to move it elsewhere."""
+    with time_machine.travel(PINNED_AT, tick=False) as traveller:
+        yield traveller.move_to
 
 
 @pytest.fixture(scope="session")

@@ -1,20 +1,32 @@
-"""Plain factories: `make_shop(session, **overrides)` with sensible defaults, flushed not committed."""
+"""Plain factories: `make_shop(session, **overrides)` with sensible defaults, flushed not committed.
+
+Names are numbered from 1 in every test (`reset_names`, called before each test by conftest), so
+a page's size or a sorted list never depends on how many tests ran before. Times that SQL will
+compare with its own clock (a hold's deadline, a file's export time) come from the database.
+"""
 from __future__ import annotations
 
 import hashlib
 import itertools
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy.orm import Session
 
+from app.clock import database_now
 from app.models import Edition, Network, Reservation, Shop, StaffUser, StockLine
 from app.services.staff import hash_password
 
 _counter = itertools.count(1)
+
+
+def reset_names() -> None:
+    """Number the next shop, network or staff member 1 again."""
+    global _counter
+    _counter = itertools.count(1)
 
 
 def point(lat: float, lon: float) -> Any:
@@ -58,7 +70,9 @@ def make_edition(session: Session, **overrides: Any) -> Edition:
 
 def make_stock_line(session: Session, *, shop: Shop, **overrides: Any) -> StockLine:
     values: dict[str, Any] = {"shop_id": shop.id, "isbn13": "9782070368228", "code_kind": "isbn",
-                              "on_hand": 2, "exported_at": datetime.now(timezone.utc)}
+                              "on_hand": 2}
+    if "exported_at" not in overrides:
+        values["exported_at"] = database_now(session)
     values.update(overrides)
     line = StockLine(**values)
     session.add(line)
@@ -79,7 +93,7 @@ def make_staff(session: Session, *, shops: list[Shop], **overrides: Any) -> Staf
 
 
 def make_reservation(session: Session, *, shop: Shop, **overrides: Any) -> Reservation:
-    now = datetime.now(timezone.utc)
+    now = database_now(session)
     values: dict[str, Any] = {
         "code_hash": hashlib.sha256(secrets.token_bytes(16)).digest(), "shop_id": shop.id,
         "isbn13": "9782070368228", "expires_at": now + timedelta(hours=2),

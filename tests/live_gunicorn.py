@@ -29,7 +29,8 @@ def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8) -> Iterat
            "RAYONS_WORKERS": str(workers), "RAYONS_THREADS": str(threads),
            "RATELIMIT_ENABLED": "0", "MAIL_BACKEND": "locmem", "SECRET_KEY": "live-test"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null",
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+         "--access-logfile", "/dev/null",
          "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -41,7 +42,8 @@ def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8) -> Iterat
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("gunicorn did not start: "
-                                       + (process.stderr.read().decode() if process.stderr else ""))
+                                       + (process.stderr.read().decode() if process.stderr else "")
+                                       ) from None
                 time.sleep(0.2)
         yield base
     finally:

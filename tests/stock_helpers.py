@@ -1,9 +1,8 @@
 """Helpers shared by the stock import tests."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session

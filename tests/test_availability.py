@@ -1,15 +1,19 @@
 """The nearest copies of a book: ordering, distances, holds, hidden codes, radius fallback."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pyproj import Geod
 from sqlalchemy.orm import Session
 
 from app.models import Shop
-from app.services.availability import (MAX_LIMIT, WALK_FROM_HOLDERS, book_availability,
-                                       nearest_holders)
+from app.services.availability import (
+    MAX_LIMIT,
+    WALK_FROM_HOLDERS,
+    book_availability,
+    nearest_holders,
+)
 from app.services.editions import EditionSummary
 from tests.factories import make_edition, make_reservation, make_shop, make_stock_line
 
@@ -65,7 +69,7 @@ def test_nothing_within_radius_shows_the_nearest_beyond(session: Session,
 def test_active_holds_are_subtracted_and_expired_ones_are_not(
     session: Session, network: dict[str, int]
 ) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     shop_id = network["oloron"]
     shop = session.get(Shop, shop_id)
     make_reservation(session, shop=shop, isbn13=ISBN)
@@ -84,7 +88,7 @@ def test_active_holds_are_subtracted_and_expired_ones_are_not(
 def test_a_collection_counts_until_a_later_file_is_imported(
     session: Session, network: dict[str, int]
 ) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     shop = session.get(Shop, network["dax"])
     shop.stock_exported_at = now - timedelta(hours=10)
     make_reservation(session, shop=shop, isbn13=ISBN, state="collected",

@@ -9,7 +9,7 @@ import csv
 import json
 import xml.etree.ElementTree as ET
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from demo import generate_stock
 
-NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 DEMO_DIR = Path(generate_stock.__file__).resolve().parent
 ONIX = "{http://ns.editeur.org/onix/3.0/reference}"
 
@@ -93,7 +93,7 @@ def test_till_formats_mix_like_a_real_network(written: dict[str, Path]) -> None:
 
 def test_files_date_from_the_last_nightly_export(written: dict[str, Path]) -> None:
     for path in written.values():
-        mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         assert NOW - timedelta(days=1) < mtime <= NOW
         assert mtime.astimezone(generate_stock.PARIS).hour == 2
 

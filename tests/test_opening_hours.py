@@ -1,7 +1,7 @@
 """Opening hours evaluation at the instants where shops' hours usually go wrong."""
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -93,7 +93,7 @@ EVALUATIONS = [
                  id="overnight-after-autumn-dst-closing"),
     pytest.param(OVERNIGHT, datetime(2026, 1, 16, 12, 30, tzinfo=ZoneInfo("America/Montreal")),
                  True, paris(2026, 1, 17, 2, 0), None, id="reader-in-another-zone"),
-    pytest.param(OVERNIGHT, datetime(2026, 1, 16, 17, 30, tzinfo=timezone.utc), True,
+    pytest.param(OVERNIGHT, datetime(2026, 1, 16, 17, 30, tzinfo=UTC), True,
                  paris(2026, 1, 17, 2, 0), None, id="stdlib-utc-tzinfo"),
     pytest.param("24/7", paris(2026, 1, 12, 10, 0), True, None, None, id="never-closes"),
     pytest.param("off", paris(2026, 1, 12, 10, 0), False, None, None, id="never-opens"),

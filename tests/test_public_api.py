@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,7 +24,7 @@ from tests.test_availability import PAU, TOWNS, geodesic_m
 
 ISBN = "9782070360024"
 INTERNAL = "2000000000008"
-EXPORTED = datetime(2026, 11, 23, 6, 30, tzinfo=timezone.utc)
+EXPORTED = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
 
 
 def stock_five_towns(session: Session) -> dict[str, Shop]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime, timezone
 import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, delete, select
@@ -43,7 +43,7 @@ def committed_shop(factory: sessionmaker[Session], created: list[int], copies: i
         session.add(shop)
         session.flush()
         session.add(StockLine(shop_id=shop.id, isbn13=ISBN, code_kind="isbn", on_hand=copies,
-                              exported_at=datetime.now(timezone.utc)))
+                              exported_at=datetime.now(UTC)))
         session.commit()
         created.append(shop.id)
     return slug
@@ -70,9 +70,10 @@ def test_never_oversold(committed: tuple[sessionmaker[Session], list[int]], data
         for _round in range(2):
             slug = committed_shop(sessions, created, copies)
             with ThreadPoolExecutor(max_workers=50) as pool:
-                statuses = Counter(pool.map(lambda n: post(base, slug, n), range(REQUESTS)))
+                statuses = Counter(pool.map(lambda n, s=slug: post(base, s, n), range(REQUESTS)))
             assert statuses == {201: copies, 409: REQUESTS - copies}, statuses
             with sessions() as session:
-                held = session.scalars(select(Reservation).join(Shop, Shop.id == Reservation.shop_id)
+                held = session.scalars(select(Reservation)
+                                       .join(Shop, Shop.id == Reservation.shop_id)
                                        .where(Shop.slug == slug))
                 assert len(list(held)) == copies

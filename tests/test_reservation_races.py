@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,7 @@ def shop(engine: Engine) -> Iterator[tuple[sessionmaker[Session], Shop]]:
         session.add(shop)
         session.flush()
         session.add(StockLine(shop_id=shop.id, isbn13=ISBN, code_kind="isbn", on_hand=40,
-                              exported_at=datetime.now(timezone.utc)))
+                              exported_at=datetime.now(UTC)))
         session.commit()
     yield factory, shop
     with factory() as session:
@@ -90,12 +90,13 @@ def test_two_changes_at_once_exactly_one_wins(shop: tuple[sessionmaker[Session],
                                           phone=None)).reservation
             if second == "expired":  # due now: confirming and expiring are both possible
                 session.flush()
-                r.expires_at = datetime.now(timezone.utc)
+                r.expires_at = datetime.now(UTC)
             session.commit()
             reservation_id = r.id
         barrier = threading.Barrier(2)
 
-        def act(target: str) -> str:
+        def act(target: str, barrier: threading.Barrier = barrier,
+                reservation_id: int = reservation_id) -> str:
             actor = {"expired": "system", "cancelled": "reader"}.get(target, "staff")
             with factory() as session:
                 barrier.wait()

@@ -1,7 +1,7 @@
 """Reserving a copy and every later change of state, on a real PostGIS."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -137,8 +137,8 @@ def test_staff_transitions_and_their_guards(session: Session, shop) -> None:  # 
 def test_an_expired_hold_cannot_be_confirmed_and_stops_counting(session: Session, shop) -> None:  # type: ignore[no-untyped-def]
     r = reserve(session, shop_slug=shop.slug, isbn13=ISBN, customer=READER,
                 secret=SECRET).reservation
-    r.created_at = datetime.now(timezone.utc) - timedelta(hours=3)
-    r.expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    r.created_at = datetime.now(UTC) - timedelta(hours=3)
+    r.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     session.flush()
     assert len(nearest_holders(session, isbn13=ISBN, origin=None).holders) == 1
     with pytest.raises(Conflict) as late:

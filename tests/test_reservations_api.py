@@ -1,7 +1,7 @@
 """POST/GET/DELETE /api/v1/reservations, the sweeper, the purge, and mail through real SMTP."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -72,12 +72,12 @@ def test_sweeper_expires_reminds_and_sends(cli: FlaskCliRunner, app: Flask, sess
                                            client: FlaskClient, shop: Shop) -> None:
     code = reserve(client).get_json()["code"]
     r = session.scalars(select(Reservation)).one()
-    r.expires_at = datetime.now(timezone.utc) + timedelta(minutes=20)
+    r.expires_at = datetime.now(UTC) + timedelta(minutes=20)
     session.flush()
     result = cli.invoke(args=["reservations", "sweep"])
     assert "reminders: 1" in result.output
-    r.created_at = datetime.now(timezone.utc) - timedelta(hours=3)
-    r.expires_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+    r.created_at = datetime.now(UTC) - timedelta(hours=3)
+    r.expires_at = datetime.now(UTC) - timedelta(minutes=1)
     session.flush()
     result = cli.invoke(args=["reservations", "sweep"])
     assert "expired: 1" in result.output
@@ -92,7 +92,7 @@ def test_purge_erases_personal_data_after_the_delay(cli: FlaskCliRunner, session
                                                     client: FlaskClient, shop: Shop) -> None:
     reserve(client)
     r = session.scalars(select(Reservation)).one()
-    r.state, r.cancelled_at = "cancelled", datetime.now(timezone.utc) - timedelta(days=31)
+    r.state, r.cancelled_at = "cancelled", datetime.now(UTC) - timedelta(days=31)
     session.flush()
     assert "erased from 1" in cli.invoke(args=["reservations", "purge", "--days", "30"]).output
     session.refresh(r)

@@ -106,7 +106,7 @@ def test_a_reader_using_english_gets_english_mail(app: Flask, client: FlaskClien
 def test_the_form_shows_copies_even_when_many_shops_hold_the_book(
     client: FlaskClient, session: Session, shop: Shop
 ) -> None:
-    for n in range(60):  # more holders than any list of nearest shops returns
+    for _ in range(60):  # more holders than any list of nearest shops returns
         make_stock_line(session, shop=make_shop(session, city="Agen"), isbn13=ISBN, on_hand=1)
     page = client.get(f"/reserver/la-mouette/{ISBN}").get_data(as_text=True)
     assert 'id="reserve-form"' in page

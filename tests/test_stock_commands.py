@@ -1,4 +1,5 @@
-"""The stock commands (single file, nightly drop folders, tokens), the upload page and the push API."""
+"""The stock commands (single file, nightly drop folders, tokens), the upload page and the push
+API."""
 from __future__ import annotations
 
 import io

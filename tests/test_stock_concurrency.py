@@ -127,7 +127,8 @@ def big_file(path: Path, lines: int, quantity: int) -> Path:
         handle.write("EAN;Stock\n")
         for i in range(lines):
             body = f"978{i:09d}"
-            check = (10 - sum((1 if k % 2 == 0 else 3) * int(d) for k, d in enumerate(body)) % 10) % 10
+            weighted = sum((1 if k % 2 == 0 else 3) * int(d) for k, d in enumerate(body))
+            check = (10 - weighted % 10) % 10
             handle.write(f"{body}{check};{quantity}\n")
     return path
 

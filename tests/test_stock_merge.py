@@ -106,7 +106,8 @@ def test_xlsx_sample_rejects_the_destroyed_code(session: Session,
 def test_codes_missing_from_the_next_snapshot_become_zero(
     session: Session, test_sessionmaker: sessionmaker[Session], shop: Shop, tmp_path: Path
 ) -> None:
-    import_file(test_sessionmaker, shop_slug=shop.slug, path=STOCK_DATA / "fr_pos_export_cp1252.csv")
+    import_file(test_sessionmaker, shop_slug=shop.slug,
+                path=STOCK_DATA / "fr_pos_export_cp1252.csv")
     # Same prices as the first file: only the quantity of the first line changes.
     lines = ["EAN;Prix;Stock", "9782070368228;8,90;5", "9782890061231;24,95;1",
              "9791035200121;24,50;0", "9790600123452;18,00;2", "3760099990008;6,50;12",
@@ -138,7 +139,8 @@ def test_a_refused_file_leaves_the_previous_stock_intact(
     session: Session, test_sessionmaker: sessionmaker[Session], shop: Shop, tmp_path: Path,
     case: str
 ) -> None:
-    import_file(test_sessionmaker, shop_slug=shop.slug, path=STOCK_DATA / "fr_pos_export_cp1252.csv")
+    import_file(test_sessionmaker, shop_slug=shop.slug,
+                path=STOCK_DATA / "fr_pos_export_cp1252.csv")
     before = session.execute(select(StockLine.__table__)).all()
     name, content, gate = BROKEN_FILES[case]
     (tmp_path / name).write_bytes(content)
@@ -151,7 +153,8 @@ def test_a_refused_file_leaves_the_previous_stock_intact(
 
 def test_a_collapsed_file_needs_force(session: Session, test_sessionmaker: sessionmaker[Session],
                                       shop: Shop, tmp_path: Path) -> None:
-    import_file(test_sessionmaker, shop_slug=shop.slug, path=STOCK_DATA / "fr_pos_export_cp1252.csv")
+    import_file(test_sessionmaker, shop_slug=shop.slug,
+                path=STOCK_DATA / "fr_pos_export_cp1252.csv")
     small = write_csv(tmp_path, "one-shelf.csv", ["EAN;Stock", "9782070368228;2"])
     refused = import_file(test_sessionmaker, shop_slug=shop.slug, path=small)
     assert run_of(session, refused.run_id).gate == "shrunk"
@@ -182,7 +185,8 @@ def test_edition_merge_rules(session: Session, test_sessionmaker: sessionmaker[S
     assert (edition().title, edition().authors) == ("LE PHARE DES BRUMES", "")
     # Better filled: wins, including the title.
     import_file(test_sessionmaker, shop_slug=b.slug,
-                path=write("b.csv", "9782070368228;Le Phare des brumes;Dutilleul, Claire;Gallimard;1"))
+                path=write("b.csv",
+                           "9782070368228;Le Phare des brumes;Dutilleul, Claire;Gallimard;1"))
     assert (edition().title, edition().authors, edition().publisher) == \
         ("Le Phare des brumes", "Dutilleul, Claire", "Gallimard")
     # Worse filled: fills nothing new, changes nothing, and its blanks erase nothing.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +87,8 @@ def test_exported_at_comes_from_sent_date_time() -> None:
 
 
 @pytest.mark.parametrize(("sent", "expected"), [
-    ("20250314", datetime(2025, 3, 13, 23, 0, tzinfo=timezone.utc)),  # Paris, winter time
-    ("20250714T101530Z", datetime(2025, 7, 14, 10, 15, 30, tzinfo=timezone.utc)),
+    ("20250314", datetime(2025, 3, 13, 23, 0, tzinfo=UTC)),  # Paris, winter time
+    ("20250714T101530Z", datetime(2025, 7, 14, 10, 15, 30, tzinfo=UTC)),
     ("garbage", None),
 ])
 def test_sent_date_time_formats(tmp_path: Path, sent: str, expected: datetime | None) -> None:
@@ -121,7 +121,7 @@ def test_onix_21_short_tags_with_doctype(tmp_path: Path) -> None:
 </ONIXmessage>
 """)
     source = OnixSource(path)
-    assert source.exported_at == datetime(2013, 11, 15, 0, 53, tzinfo=timezone.utc)
+    assert source.exported_at == datetime(2013, 11, 15, 0, 53, tzinfo=UTC)
     assert list(source) == [StockRecord(line=5, code="9782070368228", kind="isbn", quantity=4,
                                         price_cents=890, title="Le Phare des brumes",
                                         authors="Claire Dutilleul",
@@ -220,7 +220,7 @@ def test_json_prices_in_cents_and_export_time(tmp_path: Path) -> None:
         "generated_at": "2025-03-14T02:05:00", "stocks": [{"ref": 9782070368228,
                                                            "available": "3", "price": 1250}]}))
     source = JsonFileSource(path, price_unit="cents")
-    assert source.exported_at == datetime(2025, 3, 14, 1, 5, tzinfo=timezone.utc)
+    assert source.exported_at == datetime(2025, 3, 14, 1, 5, tzinfo=UTC)
     assert [(r.code, r.quantity, r.price_cents) for r in source] == [("9782070368228", 3, 1250)]
 
 

@@ -42,6 +42,7 @@ class Edition(Base):
     title: Mapped[str] = mapped_column(Text, default="", server_default="")
     authors: Mapped[str] = mapped_column(Text, default="", server_default="")
     publisher: Mapped[str] = mapped_column(Text, default="", server_default="")
-    search_vector: Mapped[str] = mapped_column(TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True))
+    search_vector: Mapped[str] = mapped_column(TSVECTOR,
+                                               Computed(SEARCH_VECTOR_SQL, persisted=True))
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[Timestamp] = mapped_column(server_default=func.now(), onupdate=func.now())

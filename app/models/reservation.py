@@ -1,7 +1,16 @@
 """A copy held for a reader, with what was promised to them."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -36,7 +45,8 @@ class Reservation(Base):
             name="redirect_to_another_shop",
         ),
         *(
-            CheckConstraint(f"state <> '{state}' OR {column} IS NOT NULL", name=f"{state}_has_{column}")
+            CheckConstraint(f"state <> '{state}' OR {column} IS NOT NULL",
+                            name=f"{state}_has_{column}")
             for state, column in STATE_TIMESTAMPS.items()
         ),
         # A retried or double-clicked form creates one reservation, not two.

@@ -55,7 +55,8 @@ class Shop(Base):
         CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
         CheckConstraint("country ~ '^[A-Z]{2}$'", name="country_iso2"),
         CheckConstraint(
-            "feed_format IS NULL OR " + in_list("feed_format", FEED_FORMATS), name="feed_format_known"
+            "feed_format IS NULL OR " + in_list("feed_format", FEED_FORMATS),
+            name="feed_format_known",
         ),
         CheckConstraint(in_list("feed_price_unit", PRICE_UNITS), name="feed_price_unit_known"),
     )
@@ -82,7 +83,8 @@ class Shop(Base):
     # Stock feed settings: None means "detect from the file's content".
     feed_format: Mapped[str | None] = mapped_column(String(20))
     feed_encoding: Mapped[str | None] = mapped_column(String(20))
-    feed_price_unit: Mapped[str] = mapped_column(String(12), default="euros", server_default="euros")
+    feed_price_unit: Mapped[str] = mapped_column(String(12), default="euros",
+                                                 server_default="euros")
     feed_pull_url: Mapped[str | None] = mapped_column(Text)
     feed_location_code: Mapped[str | None] = mapped_column(String(80), unique=True)
     api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)

@@ -25,7 +25,8 @@ def check(session: Session, *, timeout_s: int) -> Health:
     except SQLAlchemyError as exc:
         session.rollback()
         # The driver's first line names the cause (refused, timeout, auth) without the URL.
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__
+        detail = str(getattr(exc, "orig", exc)).strip()
+        reason = detail.splitlines()[0] if str(exc) and detail else type(exc).__name__
         return Health(ok=False, database="unreachable", reason=reason)
     session.rollback()
     return Health(ok=True, database="ok", postgis=version)

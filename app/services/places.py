@@ -37,7 +37,8 @@ def locate(*, place: str | None, lat: str | None, lon: str | None) -> Located:
     """Browser coordinates win when both are valid; otherwise the typed place; else nowhere."""
     latitude, longitude = _coordinate(lat, -90, 90), _coordinate(lon, -180, 180)
     if latitude is not None and longitude is not None:
-        return Located(origin=(latitude, longitude), label="", area=f"{latitude:.1f},{longitude:.1f}")
+        return Located(origin=(latitude, longitude), label="",
+                       area=f"{latitude:.1f},{longitude:.1f}")
     text = (place or "").strip()
     if not text:
         return Located()

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from geoalchemy2.shape import to_shape
 from flask_babel import force_locale, gettext
+from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 

@@ -132,7 +132,8 @@ def validate_row(line: int, row: dict[str, str], *, has_networks: bool) -> ShopR
         lon = parse_coordinate(row.get("longitude", ""), field="longitude")
         check_location(lat, lon, country=country, postcode=postcode or None)
     except CoordinateError as exc:
-        raw = row.get(exc.field, "") if exc.field in row else f"{row.get('latitude')}, {row.get('longitude')}"
+        raw = (row.get(exc.field, "") if exc.field in row
+               else f"{row.get('latitude')}, {row.get('longitude')}")
         raise LineRejected(exc.field, raw, exc.reason, str(exc)) from exc
     timezone = default_timezone(country, postcode)
     hours_text = row.get("opening_hours", "")
@@ -142,7 +143,8 @@ def validate_row(line: int, row: dict[str, str], *, has_networks: bool) -> ShopR
             hours = parse_hours(hours_text, timezone=timezone, country=country)
         except HoursError as exc:
             raise LineRejected("opening_hours", hours_text, "invalid_opening_hours",
-                               f"horaires illisibles (syntaxe OpenStreetMap attendue) : {exc}") from exc
+                               "horaires illisibles (syntaxe OpenStreetMap attendue) : "
+                               f"{exc}") from exc
         weekly = [list(t) for t in weekly_intervals(hours)]
     email = row.get("email", "")
     if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):

@@ -31,7 +31,10 @@ def revoke_token(session: Session, *, shop: Shop) -> None:
 
 
 def shop_for_token(session: Session, *, slug: str, token: str) -> Shop | None:
-    """The shop when `token` is this shop's token; None for a wrong, revoked or other shop's token."""
+    """The shop when `token` is this shop's token.
+
+    None for a wrong or revoked token, and for another shop's token.
+    """
     shop = session.scalar(select(Shop).where(Shop.slug == slug))
     if shop is None or shop.api_token_hash is None:
         return None

@@ -10,9 +10,9 @@ from flask.typing import ResponseReturnValue
 from app.errors import PayloadTooLarge, Unauthorized
 from app.models import ImportRun
 from app.services import shop_tokens
+from app.services.import_mail import import_and_report
 from app.session import db_session, session_factory
 from importers import report
-from app.services.import_mail import import_and_report
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 CHUNK = 1 << 16

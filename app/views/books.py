@@ -1,12 +1,11 @@
 """The reader's pages: search results and a book's page with the nearest shops that have it."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, ngettext
 
+from app import clock
 from app.isbn import CodeError, normalize_code
 from app.models import Edition
 from app.services import availability, demand, search
@@ -45,9 +44,10 @@ def search_page() -> ResponseReturnValue:
         result = search.search_editions(session, query=query, origin=located.origin)
         if not any(hit.shops_with_copy for hit in result.hits):
             demand.record_miss(session, kind="query", term=" ".join(search.query_words(query)),
-                               area=located.area, day=datetime.now(timezone.utc).date())
+                               area=located.area, day=clock.today())
             session.commit()
-    return render_template("public/search.html", query=query, isbn_error=isbn.error if isbn else None,
+    return render_template("public/search.html", query=query,
+                           isbn_error=isbn.error if isbn else None,
                            result=result, located=located, place_args=_place_args(located))
 
 
@@ -67,9 +67,9 @@ def book_page(isbn13: str) -> ResponseReturnValue:
     found = availability.nearest_holders(session, isbn13=code.code, origin=located.origin)
     if located.origin is not None and not found.nearby:
         demand.record_miss(session, kind="isbn", term=code.code, area=located.area,
-                           day=datetime.now(timezone.utc).date())
+                           day=clock.today())
         session.commit()
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     statuses = {h.shop_id: hours_status(h.opening_hours, timezone=h.timezone, country=h.country,
                                         at=now) for h in found.holders}
     title = edition.title if edition and edition.title else gettext("Book %(isbn)s", isbn=code.code)
@@ -87,5 +87,6 @@ def book_page(isbn13: str) -> ResponseReturnValue:
                            attribution=current_app.config["MAP_TILE_ATTRIBUTION"]) \
         if markers else None
     return render_template("public/book.html", isbn13=code.code, edition=edition, title=title,
-                           found=found, statuses=statuses, located=located, now=now, map_data=map_data,
+                           found=found, statuses=statuses, located=located, now=now,
+                           map_data=map_data,
                            place_args=_place_args(located))

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask import Flask
-from geoalchemy2.shape import to_shape
 from flask_babel import format_datetime, get_locale, gettext, lazy_gettext
+from geoalchemy2.shape import to_shape
 
 from geo.opening_hours import OpenStatus, format_intervals
 

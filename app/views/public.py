@@ -1,14 +1,15 @@
 """Public HTML pages and the health check."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
-from app.session import DatabaseNotConfigured, db_session
+from app import clock
 from app.services import directory, health
+from app.session import DatabaseNotConfigured, db_session
 from app.views.formatting import open_status_label
 from geo.maps import MapMarker, map_payload
 
@@ -17,7 +18,7 @@ bp = Blueprint("public", __name__)
 
 @bp.get("/")
 def shop_directory() -> ResponseReturnValue:
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     network_slug = request.args.get("network") or None
     listing = directory.list_shops(db_session(), network_slug=network_slug, at=now)
     return render_template("public/directory.html", listing=listing, now=now,

@@ -10,13 +10,14 @@ parameter and what is wrong with it, so a client can react without parsing the m
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
+from app import clock
 from app.errors import InvalidInput
 from app.isbn import CodeError, normalize_code
 from app.openapi import MAX_RADIUS_KM, openapi_document
@@ -183,7 +184,7 @@ def availability_view() -> ResponseReturnValue:
     edition, found = availability.book_availability(
         read_session(), isbn13=isbn13, origin=located.origin, limit=limit,
         radius_km=availability.DEFAULT_RADIUS_KM if radius is None else radius)
-    book, now = book_url(isbn13, located), datetime.now(timezone.utc)
+    book, now = book_url(isbn13, located), clock.now()
     return jsonify({
         "edition": _edition_json(edition),
         "origin": _origin_json(located), "radius_km": found.radius_km,
@@ -244,7 +245,7 @@ def _shop_json(entry: directory.ShopEntry, distance: float | None) -> dict[str, 
 def shops_view() -> ResponseReturnValue:
     located = _located()
     limit = _limit(10)
-    session, now = read_session(), datetime.now(timezone.utc)
+    session, now = read_session(), clock.now()
     if located.origin is not None:
         rows = [(near.entry, near.distance_m) for near in directory.nearest_shops(
             session, origin=located.origin, limit=limit, at=now)]

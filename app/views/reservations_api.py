@@ -64,7 +64,8 @@ def create() -> ResponseReturnValue:
         done = reservations.reserve(
             session, shop_slug=shop, isbn13=isbn13, customer=customer,
             secret=current_app.config["SECRET_KEY"],
-            idempotency_key=request.headers.get("Idempotency-Key") or _text(body, "idempotency_key"))
+            idempotency_key=(request.headers.get("Idempotency-Key")
+                             or _text(body, "idempotency_key")))
         reservation_id = done.reservation.id
         payload = reservation_json(done.reservation, done.code)
         session.commit()

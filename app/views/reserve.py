@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app import clock
 from app.errors import Conflict, InvalidInput
 from app.isbn import CodeError, normalize_code
 from app.limits import CODE_LOOKUP_LIMIT, RESERVE_LIMIT, limiter
@@ -84,10 +84,12 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
                                 "your details are used."), 422
     edition = session.get(Edition, isbn)
     return render_template("public/reserve.html", form=form, shop=shop, isbn13=isbn,
-                           edition=edition, available=available_copies(session, shop_id=shop.id, isbn13=isbn), error=error,
+                           edition=edition,
+                           available=available_copies(session, shop_id=shop.id, isbn13=isbn),
+                           error=error,
                            alternatives=alternatives,
-                           status=shop_status(shop, datetime.now(timezone.utc)),
-                           now=datetime.now(timezone.utc)), status
+                           status=shop_status(shop, clock.now()),
+                           now=clock.now()), status
 
 
 @bp.get("/reservations/<code>")
@@ -98,8 +100,8 @@ def status(code: str) -> ResponseReturnValue:
     shop = session.get(Shop, reservation.shop_id)
     return render_template("public/reservation.html", r=reservation, shop=shop, code=code,
                            new=request.args.get("new") == "1",
-                           status=shop_status(shop, datetime.now(timezone.utc)) if shop else None,
-                           now=datetime.now(timezone.utc))
+                           status=shop_status(shop, clock.now()) if shop else None,
+                           now=clock.now())
 
 
 @bp.post("/reservations/<code>/cancel")

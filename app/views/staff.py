@@ -1,11 +1,18 @@
 """Staff pages: sign in and out, the shop's stock imports (upload, report, history)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
-from flask import (Blueprint, Response, abort, current_app, redirect, render_template,
-                   request, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
@@ -16,13 +23,14 @@ from werkzeug.utils import secure_filename
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
+from app import clock
 from app.limits import LOGIN_LIMIT, limiter
 from app.models import Edition, ImportRun
 from app.services import auth, demand
+from app.services.import_mail import import_and_report
 from app.session import db_session, session_factory
 from app.views.staff_auth import current_staff, shop_or_404, sign_in, staff_required
 from importers import report
-from app.services.import_mail import import_and_report
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 HISTORY_LENGTH = 30
@@ -48,7 +56,7 @@ def login() -> ResponseReturnValue:
         try:
             user = auth.authenticate(session, email=form.email.data or "",
                                      password=form.password.data or "",
-                                     now=datetime.now(timezone.utc))
+                                     now=clock.now())
         except auth.LoginRefused:
             session.commit()  # keep the failed-attempt count
             error = gettext("Wrong email or password, or account temporarily locked.")
@@ -88,7 +96,7 @@ def unmet_demand() -> ResponseReturnValue:
     user = current_staff()
     assert user is not None
     session = db_session()
-    today = datetime.now(timezone.utc).date()
+    today = clock.today()
     since = demand.default_window(today)
     areas = demand.network_areas(session, shop_ids=[s.id for s in user.shops])
     misses = demand.top_misses(session, since=since, areas=areas)
@@ -101,7 +109,7 @@ def unmet_demand() -> ResponseReturnValue:
 def _save_upload(slug: str, storage: object) -> Path:
     folder = Path(current_app.config["UPLOAD_DIR"]) / slug
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    stamp = clock.now().strftime("%Y%m%dT%H%M%S%f")
     name = secure_filename(getattr(storage, "filename", "") or "") or "stock"
     path = folder / f"{stamp}-{name}"
     storage.save(path)  # type: ignore[attr-defined]

@@ -4,10 +4,8 @@ Revision ID: 2b936e6312f1
 Revises: 4002c69fa07f
 Create Date: 2026-11-23 13:56:03.589729
 """
-from alembic import op
 import sqlalchemy as sa
-import geoalchemy2
-
+from alembic import op
 
 revision = '2b936e6312f1'
 down_revision = '4002c69fa07f'

@@ -8,10 +8,8 @@ Revision ID: 4002c69fa07f
 Revises: 9763bfb5d2d8
 Create Date: 2026-11-23 13:43:08.490997
 """
-from alembic import op
 import sqlalchemy as sa
-import geoalchemy2
-
+from alembic import op
 
 revision = '4002c69fa07f'
 down_revision = '9763bfb5d2d8'

@@ -24,10 +24,9 @@ Revision ID: 5c1e0a7d9b42
 Revises: 37151dc008fe
 Create Date: 2026-11-23 18:10:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
-
 
 revision = '5c1e0a7d9b42'
 down_revision = '37151dc008fe'

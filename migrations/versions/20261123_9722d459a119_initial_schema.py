@@ -5,12 +5,11 @@ because the edition search column and indexes are built on them. The extensions 
 (the private cluster's role is one); on a managed database, create them beforehand.
 
 Revision ID: 9722d459a119
-Revises: 
+Revises:
 Create Date: 2026-11-23 13:14:49.102206
 """
-from alembic import op
 import sqlalchemy as sa
-import geoalchemy2
+from alembic import op
 from geoalchemy2 import Geography
 from sqlalchemy.dialects import postgresql
 

@@ -8,8 +8,8 @@ Revision ID: 9763bfb5d2d8
 Revises: 9722d459a119
 Create Date: 2026-11-23 13:24:03.688959
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "9763bfb5d2d8"
 down_revision = "9722d459a119"

@@ -1,4 +1,5 @@
-"""The two journeys of the reservation issue, in Chromium, with mail through a real SMTP listener."""
+"""The two journeys of the reservation issue, in Chromium, with mail through a real SMTP
+listener."""
 from __future__ import annotations
 
 import re
