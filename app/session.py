@@ -1,7 +1,8 @@
 """The Flask side of the database: a session per request or command, committed at its edge.
 
 Services receive a `Session` and only flush; the request (or CLI command, or import run) that owns
-the session commits once.
+the session commits once, explicitly. Teardown never commits a change: whatever a view wrote and
+did not commit is rolled back (see `_end_request_session`).
 """
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 from flask import Flask, current_app, g
+from sqlalchemy import TextClause, event
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from app.db import make_engine, make_read_engine
 
@@ -40,16 +42,57 @@ def init_app(app: Flask) -> None:
         if read is not None:
             read.close()
         session = g.pop("db_session", None)
-        if session is None:
-            return
-        # Views commit their own changes. A request that ends well ends its transaction with
-        # COMMIT rather than ROLLBACK, because psycopg forgets its prepared statements on
-        # rollback, and re-planning every query on every request costs more than the query.
-        if exc is None and not (session.new or session.dirty or session.deleted):
-            try:
-                session.commit()
-            except Exception:
-                session.rollback()
+        if session is not None:
+            _end_request_session(session, failed=exc is not None)
+
+
+WROTE = "rayons.wrote"
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _context: object) -> None:
+    session.info[WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state: ORMExecuteState) -> None:
+    if not (state.is_select or _is_text_select(state.statement)):
+        state.session.info[WROTE] = True
+
+
+def _is_text_select(statement: object) -> bool:
+    """A hand-written read, which SQLAlchemy cannot classify itself: `text()` starting with
+    SELECT or WITH. The project's hand-written writes start with INSERT, UPDATE or DELETE (or
+    run in the importers' own sessions), so they count as writes."""
+    return (isinstance(statement, TextClause)
+            and statement.text.lstrip().upper().startswith(("SELECT", "WITH")))
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_ended(session: Session) -> None:
+    session.info.pop(WROTE, None)
+
+
+def _end_request_session(session: Session, *, failed: bool) -> None:
+    """End the request's transaction without ever committing what the view did not commit.
+
+    A view commits its own changes, explicitly. What it flushed or executed and left
+    uncommitted (a forgotten commit, an error caught halfway) is rolled back here. A request
+    that only read ends its transaction with COMMIT rather than ROLLBACK, because psycopg
+    forgets the statements it prepared on that connection at every rollback, and re-planning
+    the hot queries on every request costs more than the queries: that COMMIT has nothing to
+    write, which the `WROTE` mark (set on any flush or non-SELECT statement, cleared at commit
+    and rollback) guarantees.
+    """
+    try:
+        if failed or session.info.get(WROTE) or session.new or session.dirty or session.deleted:
+            session.rollback()
+        else:
+            session.commit()
+    except Exception:
+        session.rollback()
+    finally:
         session.close()
 
 

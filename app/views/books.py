@@ -11,7 +11,7 @@ from app.models import Edition
 from app.services import availability, demand, search
 from app.services.directory import hours_status
 from app.services.places import Located, locate
-from app.session import db_session
+from app.session import db_session, unit_of_work
 from app.views.formatting import distance_label, open_status_label
 from geo.maps import MapMarker, map_payload
 
@@ -29,6 +29,16 @@ def _place_args(located: Located) -> dict[str, str]:
     return keep if located.origin else {}
 
 
+def _count_miss(*, kind: str, term: str, located: Located) -> None:
+    """Count a search that found no copy nearby, in a unit of work of its own.
+
+    The page's session only reads, so that it can move to a read replica; the count is the one
+    write these pages cause, and it goes to the primary (`unit_of_work`), committed at once.
+    """
+    with unit_of_work() as session:
+        demand.record_miss(session, kind=kind, term=term, area=located.area, day=clock.today())
+
+
 @bp.get("/recherche")
 def search_page() -> ResponseReturnValue:
     query = (request.args.get("q") or "").strip()
@@ -38,14 +48,11 @@ def search_page() -> ResponseReturnValue:
     isbn = search.read_isbn(query)
     if isbn is not None and isbn.isbn13:
         return redirect(url_for("books.book_page", isbn13=isbn.isbn13, **_place_args(located)))
-    session = db_session()
     result = None
     if isbn is None:
-        result = search.search_editions(session, query=query, origin=located.origin)
+        result = search.search_editions(db_session(), query=query, origin=located.origin)
         if not any(hit.shops_with_copy for hit in result.hits):
-            demand.record_miss(session, kind="query", term=" ".join(search.query_words(query)),
-                               area=located.area, day=clock.today())
-            session.commit()
+            _count_miss(kind="query", term=" ".join(search.query_words(query)), located=located)
     return render_template("public/search.html", query=query,
                            isbn_error=isbn.error if isbn else None,
                            result=result, located=located, place_args=_place_args(located))
@@ -66,9 +73,7 @@ def book_page(isbn13: str) -> ResponseReturnValue:
     located = _located()
     found = availability.nearest_holders(session, isbn13=code.code, origin=located.origin)
     if located.origin is not None and not found.nearby:
-        demand.record_miss(session, kind="isbn", term=code.code, area=located.area,
-                           day=clock.today())
-        session.commit()
+        _count_miss(kind="isbn", term=code.code, located=located)
     now = clock.now()
     statuses = {h.shop_id: hours_status(h.opening_hours, timezone=h.timezone, country=h.country,
                                         at=now) for h in found.holders}
