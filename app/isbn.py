@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from isbnlib import mask
-
 KINDS: Final[tuple[str, ...]] = ("isbn", "ismn", "gtin", "internal")
+# Books and printed music: the only kinds ever shown outside the shop that holds them (GTINs are
+# other products, `internal` codes mean something only inside their shop).
+PUBLIC_CODE_KINDS: Final[tuple[str, ...]] = ("isbn", "ismn")
 
 # Excel turns a long number into `9.78207E+12` (or `9,78207E+12` in French locales): the
 # rounded digits are gone for good, so this must be caught before any cleaning could make
@@ -125,17 +126,6 @@ def looks_like_isbn(text: str) -> bool:
     return prefix is not None or 9 <= sum(c.isdigit() for c in rest) <= 18
 
 
-def hyphenate(isbn13: str) -> str:
-    """The hyphenated display form of an ISBN, or the digits unchanged when there is none.
-
-    Only ISBNs have registration-group ranges; ISMNs, GTINs, in-store codes and anything
-    isbnlib does not know are shown as plain digits rather than failing a page render.
-    """
-    if plain_kind(isbn13) != "isbn":
-        return isbn13
-    return mask(isbn13) or isbn13
-
-
 def _clean(text: str) -> str:
     """Remove the wrappers spreadsheets and cash registers add, without judging the result."""
     cleaned = text.strip()
@@ -203,7 +193,7 @@ def _check_digit_message(code: str) -> str:
 
 
 def _classify(code: str) -> str:
-    """Kind by prefix; isbnlib accepts ISMNs (979-0) as ISBNs, so we cannot ask it."""
+    """Kind by prefix: 979-0 is printed music (ISMN), which ISBN libraries take for an ISBN."""
     if code.startswith("9790"):
         return "ismn"
     if code.startswith(("978", "979")):

@@ -84,11 +84,11 @@ def pool_code_sql(rank: str) -> str:
 
 INSERT_SHOPS = """
     INSERT INTO shop (slug, name, address, postcode, city, country, location, phone, email,
-                      website, timezone, opening_hours, opening_hours_weekly, stock_exported_at)
+                      website, timezone, opening_hours, stock_exported_at)
     SELECT t.slug, 'Librairie du banc ' || t.n, t.n || ' rue du Banc d''essai', '33000',
            'Bordeaux', 'FR',
            ST_SetSRID(ST_MakePoint(-1 + 7 * random(), 43 + 6 * random()), 4326)::geography,
-           '', '', '', 'Europe/Paris', 'Tu-Sa 09:30-19:00', '[]', %(exported_at)s
+           '', '', '', 'Europe/Paris', 'Tu-Sa 09:30-19:00', %(exported_at)s
     FROM unnest(%(slugs)s::text[]) WITH ORDINALITY AS t(slug, n)
     ORDER BY t.n
     RETURNING id

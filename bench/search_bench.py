@@ -296,11 +296,11 @@ STOCK_LINES = f"""
 
 INSERT_SHOPS = """
     INSERT INTO shop (slug, name, address, postcode, city, country, location, phone, email,
-                      website, timezone, opening_hours, opening_hours_weekly, stock_exported_at)
+                      website, timezone, opening_hours, stock_exported_at)
     SELECT %(prefix)s || lpad(t.n::text, 5, '0'), 'Librairie du Banc ' || t.n,
            t.n || ' rue du Banc d''essai', t.postcode, t.city, 'FR',
            ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326)::geography, '', '', '', 'Europe/Paris',
-           'Tu-Sa 09:30-19:00', '[]', %(at)s
+           'Tu-Sa 09:30-19:00', %(at)s
     FROM unnest(%(cities)s::text[], %(postcodes)s::text[], %(lats)s::float8[],
                 %(lons)s::float8[]) WITH ORDINALITY AS t(city, postcode, lat, lon, n)
 """

@@ -31,10 +31,6 @@ from opening_hours import OpeningHours, ParserError, State
 # How far ahead closes_at and next_opening look before answering None.
 _HORIZON: Final = timedelta(days=366)
 
-# A week without any public holiday (in FR, BE, LU, CH, MC or CA) nor DST change, so the
-# "typical week" is not distorted by exceptions.
-_REFERENCE_MONDAY: Final = date(2025, 1, 13)
-
 _POSITION: Final = re.compile(r"-->\s*(\d+):(\d+)")
 _SNIPPET_LENGTH: Final = 20
 
@@ -253,29 +249,6 @@ def _syntax_reason(expr: str, message: str) -> str:
         tail = expr if len(expr) <= _SNIPPET_LENGTH else "…" + expr[-_SNIPPET_LENGTH:]
         return f"expression incomplète après « {tail} »"
     return f"erreur de syntaxe au caractère {offset + 1} : « {rest[:_SNIPPET_LENGTH]} »"
-
-
-def weekly_intervals(hours: Hours) -> list[tuple[int, int, int]]:
-    """The typical week as (ISO weekday, start minute, end minute), for a JSONB column.
-
-    SQL can then pre-filter "open now" without parsing: a row matches when some entry
-    has the current ISO weekday and ``start <= minute < end`` (``end`` may be 1440).
-    Overnight openings are split at midnight. It is computed on a reference week without
-    public holiday in January, so holidays (``PH off``), seasonal and dated rules live
-    only in the full expression: confirm with :meth:`Hours.is_open` before displaying.
-    """
-    result: list[tuple[int, int, int]] = []
-    for offset in range(7):
-        day = _REFERENCE_MONDAY + timedelta(days=offset)
-        start, end = hours._midnight(day), hours._midnight(day + timedelta(days=1))
-        for begin, finish in hours._open_periods(start, end):
-            first = hours._wall_time(begin)
-            last = hours._wall_time(finish)
-            # In UTC, because == between zones is always false for a time in a DST fold.
-            reaches_midnight = finish == end.astimezone(UTC)
-            end_minute = 24 * 60 if reaches_midnight else last.hour * 60 + last.minute
-            result.append((day.isoweekday(), first.hour * 60 + first.minute, end_minute))
-    return result
 
 
 def format_intervals(intervals: list[tuple[time, time]]) -> str:

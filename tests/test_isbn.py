@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from app.isbn import KINDS, Code, CodeError, hyphenate, looks_like_isbn, normalize_code
+from app.isbn import KINDS, Code, CodeError, looks_like_isbn, normalize_code
 
 FOLIO = "9782070368228"  # Folio edition, ISBN-10 207036822X
 
@@ -143,20 +143,6 @@ def test_codes_are_thirteen_digits_of_a_known_kind() -> None:
 )
 def test_looks_like_isbn(text: str, expected: bool) -> None:
     assert looks_like_isbn(text) is expected
-
-
-@pytest.mark.parametrize(
-    ("code", "expected"),
-    [
-        pytest.param(FOLIO, "978-2-07-036822-8", id="gallimard"),
-        pytest.param("9791035200121", "979-10-352-0012-1", id="979-10"),
-        pytest.param("9790600123452", "9790600123452", id="ismn-plain"),
-        pytest.param("3760099990008", "3760099990008", id="gtin-plain"),
-        pytest.param("9782070368229", "9782070368229", id="invalid-left-alone"),
-    ],
-)
-def test_hyphenate(code: str, expected: str) -> None:
-    assert hyphenate(code) == expected
 
 
 def test_import_does_not_load_flask() -> None:

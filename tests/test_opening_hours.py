@@ -12,7 +12,6 @@ from geo.opening_hours import (
     OpenStatus,
     format_intervals,
     parse_hours,
-    weekly_intervals,
 )
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -178,26 +177,6 @@ DAYS = [
 @pytest.mark.parametrize(("expr", "day", "expected"), DAYS)
 def test_day_intervals(expr: str, day: date, expected: list[tuple[time, time]]) -> None:
     assert parse_hours(expr).day_intervals(day) == expected
-
-
-WEEKS = [
-    pytest.param(
-        EXAMPLE,
-        [(1, 840, 1140)] + [(day, start, end) for day in range(2, 7)
-                            for start, end in ((570, 750), (840, 1140))],
-        id="example",
-    ),
-    pytest.param(OVERNIGHT, [(5, 1080, 1440), (6, 0, 120), (6, 1080, 1440), (7, 0, 120)],
-                 id="overnight-split-at-midnight"),
-    pytest.param("24/7", [(day, 0, 1440) for day in range(1, 8)], id="round-the-clock"),
-    pytest.param("Su 18:00-02:00", [(1, 0, 120), (7, 1080, 1440)], id="sunday-night-wraps"),
-    pytest.param("off", [], id="never-open"),
-]
-
-
-@pytest.mark.parametrize(("expr", "expected"), WEEKS)
-def test_weekly_intervals(expr: str, expected: list[tuple[int, int, int]]) -> None:
-    assert weekly_intervals(parse_hours(expr)) == expected
 
 
 @pytest.mark.parametrize(

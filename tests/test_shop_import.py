@@ -33,7 +33,6 @@ def test_semicolon_utf8_file_creates_shops_and_networks(session: Session) -> Non
     assert agen.website == ""
     dax = shop(session, "sable-et-sources-dax")
     assert dax.opening_hours == "Mo-Sa 09:30-12:30,14:00-19:00; PH off"
-    assert [1, 570, 750] in dax.opening_hours_weekly
     point = to_shape(shop(session, "comptoir-des-gaves-pau").location)
     assert (round(point.y, 5), round(point.x, 5)) == (43.29581, -0.37152)
 

@@ -1,8 +1,6 @@
 """Shops and the networks that pool their stock."""
 from __future__ import annotations
 
-from typing import Any
-
 from geoalchemy2 import Geography, WKBElement
 from sqlalchemy import (
     Boolean,
@@ -14,7 +12,6 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base
@@ -75,10 +72,8 @@ class Shop(Base):
     email: Mapped[str] = mapped_column(String(254), default="")
     website: Mapped[str] = mapped_column(String(500), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
-    # The OSM `opening_hours` expression is the truth (holidays included); the typical week as
-    # [[iso_weekday, start_minute, end_minute], ...] lets SQL filter "open now" without parsing.
+    # The OSM `opening_hours` expression, holidays included, evaluated by geo.opening_hours.
     opening_hours: Mapped[str] = mapped_column(Text, default="")
-    opening_hours_weekly: Mapped[list[Any]] = mapped_column(JSONB, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     # Stock feed settings: None means "detect from the file's content".
     feed_format: Mapped[str | None] = mapped_column(String(20))

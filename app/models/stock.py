@@ -6,10 +6,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
 from app.isbn import KINDS as CODE_KINDS
+from app.isbn import PUBLIC_CODE_KINDS
 from app.models.types import Timestamp, in_list
-
-# Only these kinds are ever shown outside the shop that holds them.
-PUBLIC_CODE_KINDS = ("isbn", "ismn")
 
 
 class StockLine(Base):
@@ -34,7 +32,7 @@ class StockLine(Base):
             "isbn13",
             "shop_id",
             postgresql_include=["on_hand"],
-            postgresql_where=text("on_hand > 0 AND code_kind IN ('isbn', 'ismn')"),
+            postgresql_where=text(f"on_hand > 0 AND {in_list('code_kind', PUBLIC_CODE_KINDS)}"),
         ),
     )
 

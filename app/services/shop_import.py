@@ -23,14 +23,10 @@ from app.models import Network, Shop
 from app.models.shop import SLUG_PATTERN
 from app.text import fold, slugify
 from geo.coordinates import CoordinateError, check_location, parse_coordinate
-from geo.opening_hours import HoursError, parse_hours, weekly_intervals
+from geo.opening_hours import HoursError, parse_hours
 from geo.timezones import default_timezone
 from importers.text_source import UnreadableText, read_text, sniff_delimiter
 
-COLUMNS = (
-    "slug", "name", "address", "postcode", "city", "country", "latitude", "longitude",
-    "phone", "email", "website", "opening_hours", "networks",
-)
 REQUIRED_COLUMNS = ("name", "latitude", "longitude")
 # Header spellings coordinators actually use, folded (lower-case, no accents, `_` for spaces).
 SYNONYMS = {
@@ -137,15 +133,13 @@ def validate_row(line: int, row: dict[str, str], *, has_networks: bool) -> ShopR
         raise LineRejected(exc.field, raw, exc.reason, str(exc)) from exc
     timezone = default_timezone(country, postcode)
     hours_text = row.get("opening_hours", "")
-    weekly: list[Any] = []
     if hours_text:
         try:
-            hours = parse_hours(hours_text, timezone=timezone, country=country)
+            parse_hours(hours_text, timezone=timezone, country=country)
         except HoursError as exc:
             raise LineRejected("opening_hours", hours_text, "invalid_opening_hours",
                                "horaires illisibles (syntaxe OpenStreetMap attendue) : "
                                f"{exc}") from exc
-        weekly = [list(t) for t in weekly_intervals(hours)]
     email = row.get("email", "")
     if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
         raise LineRejected("email", email, "invalid_email", "adresse e-mail invalide")
@@ -160,7 +154,7 @@ def validate_row(line: int, row: dict[str, str], *, has_networks: bool) -> ShopR
         "city": row.get("city", ""), "country": country, "timezone": timezone,
         "location": from_shape(Point(lon, lat), srid=4326),
         "phone": row.get("phone", ""), "email": email, "website": website,
-        "opening_hours": hours_text, "opening_hours_weekly": weekly,
+        "opening_hours": hours_text,
     }
     return ShopRow(line=line, slug=slug, values=values, networks=networks)
 

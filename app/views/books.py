@@ -6,7 +6,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext, ngettext
 
 from app import clock
-from app.isbn import CodeError, normalize_code
+from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
 from app.models import Edition
 from app.services import availability, demand, search
 from app.services.directory import hours_status
@@ -66,7 +66,7 @@ def book_page(isbn13: str) -> ResponseReturnValue:
         abort(404)
     if code.code != isbn13:
         return redirect(url_for("books.book_page", isbn13=code.code, **request.args))
-    if code.kind not in ("isbn", "ismn"):
+    if code.kind not in PUBLIC_CODE_KINDS:
         abort(404)
     session = db_session()
     edition = session.get(Edition, code.code)

@@ -19,7 +19,7 @@ from flask_babel import gettext
 
 from app import clock
 from app.errors import InvalidInput
-from app.isbn import CodeError, normalize_code
+from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
 from app.openapi import MAX_RADIUS_KM, openapi_document
 from app.services import availability, directory, editions, search
 from app.services.places import Located, locate
@@ -29,7 +29,6 @@ from geo.opening_hours import OpenStatus
 
 bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
 CACHE_SECONDS = 60
-BOOK_KINDS = ("isbn", "ismn")
 
 
 @bp.after_request
@@ -61,7 +60,7 @@ def parse_isbn(raw: str) -> str:
     except CodeError as exc:
         raise InvalidInput(code_problem(exc), code="invalid_isbn",
                            extra={"reason": exc.reason}) from exc
-    if code.kind not in BOOK_KINDS:
+    if code.kind not in PUBLIC_CODE_KINDS:
         raise InvalidInput(gettext("The code %(code)s is a product or in-shop code, not an ISBN.",
                                    code=code.code), code="invalid_isbn",
                            extra={"reason": "not_a_book"})

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app import clock
 from app.errors import Conflict, InvalidInput
-from app.isbn import CodeError, normalize_code
+from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
 from app.limits import CODE_LOOKUP_LIMIT, RESERVE_LIMIT, limiter
 from app.models import Edition, Shop
 from app.services import reservation_jobs, reservations
@@ -38,7 +38,7 @@ def _shop_and_isbn(slug: str, isbn13: str) -> tuple[Shop, str]:
     except CodeError:
         abort(404)
     shop = db_session().scalar(select(Shop).where(Shop.slug == slug, Shop.active.is_(True)))
-    if shop is None or code.kind not in ("isbn", "ismn"):
+    if shop is None or code.kind not in PUBLIC_CODE_KINDS:
         abort(404)
     return shop, code.code
 
