@@ -52,6 +52,15 @@ def shop_status(shop: Shop, at: datetime) -> OpenStatus | None:
     return hours_status(shop.opening_hours, timezone=shop.timezone, country=shop.country, at=at)
 
 
+def active_shop(session: Session, slug: str) -> Shop | None:
+    """The active shop with this slug; None for an unknown or withdrawn one."""
+    return session.scalar(select(Shop).where(Shop.slug == slug, Shop.active.is_(True)))
+
+
+def shop_by_id(session: Session, shop_id: int) -> Shop | None:
+    return session.get(Shop, shop_id)
+
+
 def _entry(shop: Shop, at: datetime) -> ShopEntry:
     point = to_shape(shop.location)
     return ShopEntry(shop=shop, status=shop_status(shop, at), lat=point.y, lon=point.x)

@@ -12,6 +12,8 @@ from app.db import driver_rows
 # (`driver_rows`).
 EDITION_SUMMARY = ("SELECT isbn13, title, authors, publisher FROM edition "
                    "WHERE isbn13 = %(isbn13)s")
+EDITION_SUMMARIES = ("SELECT isbn13, title, authors, publisher FROM edition "
+                     "WHERE isbn13 = ANY(%(isbns)s)")
 
 
 @dataclass(frozen=True)
@@ -26,3 +28,11 @@ def edition_summary(session: Session, isbn13: str) -> EditionSummary | None:
     """What the catalogue knows of `isbn13`, or None: a shop may stock a book no file named."""
     rows = driver_rows(session, EDITION_SUMMARY, {"isbn13": isbn13})
     return EditionSummary(*rows[0]) if rows else None
+
+
+def edition_summaries(session: Session, isbns: list[str]) -> dict[str, EditionSummary]:
+    """What the catalogue knows of each of `isbns`, by ISBN; unknown ones are left out."""
+    if not isbns:
+        return {}
+    rows = driver_rows(session, EDITION_SUMMARIES, {"isbns": isbns})
+    return {row[0]: EditionSummary(*row) for row in rows}

@@ -7,8 +7,7 @@ from flask_babel import gettext, ngettext
 
 from app import clock
 from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
-from app.models import Edition
-from app.services import availability, demand, search
+from app.services import availability, demand, editions, search
 from app.services.directory import hours_status
 from app.services.places import Located, locate
 from app.session import db_session, unit_of_work
@@ -69,7 +68,7 @@ def book_page(isbn13: str) -> ResponseReturnValue:
     if code.kind not in PUBLIC_CODE_KINDS:
         abort(404)
     session = db_session()
-    edition = session.get(Edition, code.code)
+    edition = editions.edition_summary(session, code.code)
     located = _located()
     found = availability.nearest_holders(session, isbn13=code.code, origin=located.origin)
     if located.origin is not None and not found.nearby:

@@ -7,7 +7,6 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -15,8 +14,8 @@ from app import clock
 from app.errors import Conflict, InvalidInput
 from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
 from app.limits import CODE_LOOKUP_LIMIT, RESERVE_LIMIT, limiter
-from app.models import Edition, Shop
-from app.services import reservation_jobs, reservations
+from app.models import Shop
+from app.services import directory, editions, reservation_jobs, reservations
 from app.services.availability import available_copies
 from app.services.directory import shop_status
 from app.session import db_session, session_factory
@@ -37,7 +36,7 @@ def _shop_and_isbn(slug: str, isbn13: str) -> tuple[Shop, str]:
         code = normalize_code(isbn13)
     except CodeError:
         abort(404)
-    shop = db_session().scalar(select(Shop).where(Shop.slug == slug, Shop.active.is_(True)))
+    shop = directory.active_shop(db_session(), slug)
     if shop is None or code.kind not in PUBLIC_CODE_KINDS:
         abort(404)
     return shop, code.code
@@ -82,7 +81,7 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
     elif request.method == "POST":
         error, status = gettext("Please give your name, a way to reach you, and accept how "
                                 "your details are used."), 422
-    edition = session.get(Edition, isbn)
+    edition = editions.edition_summary(session, isbn)
     return render_template("public/reserve.html", form=form, shop=shop, isbn13=isbn,
                            edition=edition,
                            available=available_copies(session, shop_id=shop.id, isbn13=isbn),
@@ -97,7 +96,7 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
 def status(code: str) -> ResponseReturnValue:
     session = db_session()
     reservation = reservations.find_by_code(session, code)  # NotFound renders the 404 page
-    shop = session.get(Shop, reservation.shop_id)
+    shop = directory.shop_by_id(session, reservation.shop_id)
     return render_template("public/reservation.html", r=reservation, shop=shop, code=code,
                            new=request.args.get("new") == "1",
                            status=shop_status(shop, clock.now()) if shop else None,

@@ -25,8 +25,8 @@ from wtforms.validators import DataRequired
 
 from app import clock
 from app.limits import LOGIN_LIMIT, limiter
-from app.models import Edition, ImportRun
-from app.services import auth, demand
+from app.models import ImportRun
+from app.services import auth, demand, editions
 from app.services.import_mail import import_and_report
 from app.session import db_session, session_factory
 from app.views.staff_auth import current_staff, shop_or_404, sign_in, staff_required
@@ -100,8 +100,7 @@ def unmet_demand() -> ResponseReturnValue:
     since = demand.default_window(today)
     areas = demand.network_areas(session, shop_ids=[s.id for s in user.shops])
     misses = demand.top_misses(session, since=since, areas=areas)
-    titles = {e.isbn13: e for e in session.scalars(
-        select(Edition).where(Edition.isbn13.in_([m.term for m in misses if m.kind == "isbn"])))}
+    titles = editions.edition_summaries(session, [m.term for m in misses if m.kind == "isbn"])
     return render_template("staff/demand.html", misses=misses, titles=titles, areas=areas,
                            since=since)
 

@@ -10,8 +10,7 @@ from geoalchemy2.shape import to_shape
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.isbn import CodeError, normalize_code
-from app.models import Edition
-from app.services import availability, reservation_jobs, reservations, search, shop_desk
+from app.services import availability, editions, reservation_jobs, reservations, search, shop_desk
 from app.session import db_session, session_factory
 from app.views.staff_auth import current_staff, shop_or_404, staff_required
 
@@ -71,7 +70,7 @@ def partners(slug: str) -> ResponseReturnValue:
         isbn_error = isbn.error
     elif isbn is not None or request.args.get("isbn"):
         code = isbn.isbn13 if isbn else request.args.get("isbn", "")
-        edition = session.get(Edition, code)
+        edition = editions.edition_summary(session, code)
         found = availability.nearest_holders(session, isbn13=code or "", origin=origin,
                                              limit=11, radius_km=None)
         holders = [h for h in found.holders if h.shop_id != shop.id][:10]
@@ -123,5 +122,5 @@ def reserve_for_customer(slug: str, partner_slug: str, isbn13: str) -> ResponseR
             return render_template("staff/sent.html", shop=shop, reservation=done.reservation,
                                    code=done.code)
     return render_template("staff/reserve_for.html", shop=shop, partner_slug=partner_slug,
-                           isbn13=code, edition=session.get(Edition, code), error=error,
-                           idempotency_key=secrets.token_urlsafe(24)), status
+                           isbn13=code, edition=editions.edition_summary(session, code),
+                           error=error, idempotency_key=secrets.token_urlsafe(24)), status

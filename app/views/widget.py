@@ -10,8 +10,7 @@ from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 
 from app.errors import InvalidInput
-from app.models import Edition
-from app.services import availability
+from app.services import availability, editions
 from app.services.places import locate
 from app.session import db_session
 from app.views.public_api import book_url, parse_isbn
@@ -40,5 +39,5 @@ def widget() -> ResponseReturnValue:
     found = availability.nearest_holders(session, isbn13=isbn13, origin=located.origin,
                                          limit=SHOPS_SHOWN)
     return render_template("public/widget.html", error=None, located=located, found=found,
-                           edition=session.get(Edition, isbn13),
+                           edition=editions.edition_summary(session, isbn13),
                            book_url=book_url(isbn13, located))
