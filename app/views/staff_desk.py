@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
 from geoalchemy2.shape import to_shape
+from shapely.geometry import Point
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.isbn import CodeError, normalize_code
@@ -64,6 +65,7 @@ def partners(slug: str) -> ResponseReturnValue:
     query = (request.args.get("q") or "").strip()
     session = db_session()
     point = to_shape(shop.location)
+    assert isinstance(point, Point)  # the column is geometry(Point)
     origin = (point.y, point.x)
     hits, holders, edition, isbn_error = [], [], None, None
     isbn = search.read_isbn(query) if query else None
