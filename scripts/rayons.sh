@@ -171,14 +171,16 @@ cmd_run() {
     exec "$VENV/bin/flask" --app wsgi run --host 127.0.0.1 --port 5000
 }
 
-# Lint, then types (mypy --strict, configured in pyproject.toml); any finding fails. Neither
-# needs the database.
+# Lint, then types (mypy --strict, configured in pyproject.toml); any finding of either fails,
+# and mypy still runs after a ruff finding so that one run shows both. No database needed.
 cmd_lint() {
     ensure_venv
+    local status=0
     log "ruff check ."
-    "$VENV/bin/ruff" check .
+    "$VENV/bin/ruff" check . || status=1
     log "mypy (strict)"
-    "$VENV/bin/mypy"
+    "$VENV/bin/mypy" || status=1
+    return $status
 }
 
 cmd_test() {
