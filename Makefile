@@ -1,12 +1,17 @@
 # The README's two commands: `make run` and `make test`. Everything they need is installed by
 # scripts/rayons.sh on first use; see README.md.
-.PHONY: run test stop translations bench-import bench-reserve bench-search
+.PHONY: run test lint stop translations bench-import bench-reserve bench-search
 
 run:
 	@bash scripts/rayons.sh run
 
+# Runs `lint` first (`make test` with no arguments always does).
 test:
 	@bash scripts/rayons.sh test
+
+# ruff, then mypy --strict; no database needed.
+lint:
+	@bash scripts/rayons.sh lint
 
 stop:
 	@bash scripts/rayons.sh stop

@@ -99,6 +99,7 @@ def stock_nightly(drop_dir: Path, workers: int) -> None:
     rejected/) and pull the shops that have a pull URL; exit 1 if any shop failed, while every
     other shop is still imported."""
     factory = session_factory()
+    # Flask declares current_app as a Flask, hiding the LocalProxy method that unwraps it.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     tasks: list[nightly.Task] = [
         (job.shop_slug, partial(nightly.run_job, job, importer=partial(import_and_report, factory)))

@@ -33,6 +33,6 @@ def today() -> date:
 def database_now(session: Session) -> datetime:
     """The database's `now()` (the transaction's start), for Python code that compares with
     moments SQL wrote or will check."""
-    moment = session.scalar(select(func.now()))
+    moment: datetime | None = session.scalar(select(func.now()))
     assert moment is not None
     return moment

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import psycopg
+from psycopg.rows import TupleRow
 from sqlalchemy import Engine, MetaData, create_engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import DBAPIModule
 
 # Stable constraint names make migrations reviewable and errors recognisable
 # (e.g. "ck_stock_line_on_hand_not_negative").
@@ -72,13 +76,19 @@ def driver_rows(session: Session, sql: str, params: Mapping[str, Any], *,
     again.
     """
     connection = session.connection()
-    raw = connection.connection.driver_connection
+    pooled = connection.connection
+    # SQLAlchemy types the driver's connection as Any; with the psycopg dialect it is this.
+    raw = cast(psycopg.Connection[TupleRow], pooled.driver_connection)
     try:
         with raw.cursor() as cursor:
             cursor.execute(sql, params, prepare=prepare)
             return cursor.fetchall()
     except psycopg.Error as exc:
-        dead = connection.dialect.is_disconnect(exc, raw, None)
+        # SQLAlchemy types the error as its DB-API protocol's nested Error class, which no
+        # driver's exception can subclass; psycopg.Error is what the dialect expects.
+        # (pooled.dbapi_connection is `raw` as well, for a driver without an async adapter.)
+        dead = connection.dialect.is_disconnect(cast("DBAPIModule.Error", exc),
+                                                pooled.dbapi_connection, None)
         if dead:
             connection.invalidate(exc)
             connection.engine.pool.dispose()

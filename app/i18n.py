@@ -10,15 +10,16 @@ from flask_babel import Babel
 
 
 def select_locale() -> str:
-    languages = current_app.config["LANGUAGES"]
+    languages: tuple[str, ...] = current_app.config["LANGUAGES"]
     asked = request.args.get("lang")
-    if asked in languages:
+    if asked is not None and asked in languages:
         session["lang"] = asked
         return asked
     chosen = session.get("lang")
-    if chosen in languages:
+    if isinstance(chosen, str) and chosen in languages:
         return chosen
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    default: str = current_app.config["BABEL_DEFAULT_LOCALE"]
+    return default
 
 
 def init_app(app: Flask) -> None:

@@ -102,7 +102,7 @@ class DatabaseNotConfigured(RuntimeError):
 
 def session_factory(app: Flask | None = None, *,
                     key: str = "rayons.sessionmaker") -> sessionmaker[Session]:
-    factory = (app or current_app).extensions.get(key)
+    factory: sessionmaker[Session] | None = (app or current_app).extensions.get(key)
     if factory is None:
         raise DatabaseNotConfigured("DATABASE_URL is not set")
     return factory
@@ -112,7 +112,8 @@ def db_session() -> Session:
     """The session of the current request or command, created on first use."""
     if "db_session" not in g:
         g.db_session = session_factory()()
-    return g.db_session
+    session: Session = g.db_session
+    return session
 
 
 def read_session() -> Session:
@@ -122,7 +123,8 @@ def read_session() -> Session:
     """
     if "db_read_session" not in g:
         g.db_read_session = session_factory(key=READ_SESSIONMAKER)()
-    return g.db_read_session
+    session: Session = g.db_read_session
+    return session
 
 
 def reads_only(view: Callable[P, R]) -> Callable[P, R]:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 FRENCH_HEADER = ["EAN", "Titre", "Auteur", "Editeur", "Prix TTC", "Stock"]
 ONIX_NS = "http://ns.editeur.org/onix/3.0/reference"
@@ -75,6 +76,7 @@ def write_xlsx(path: Path, lines: list[StockLine], *, exported_at: datetime) -> 
     """A spreadsheet kept by hand: the EAN column holds numbers, not text, as Excel stores it."""
     workbook = Workbook()
     sheet = workbook.active
+    assert isinstance(sheet, Worksheet)  # a new workbook has one worksheet, active
     sheet.title = "Stock"
     sheet.append(["EAN", "Titre", "Qté", "Prix"])
     for line in lines:

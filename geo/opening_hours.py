@@ -26,7 +26,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from opening_hours import OpeningHours, ParserError, State
+# The package's generated stub (opening_hours/__init__.pyi) omits ParserError, which the
+# compiled module defines and raises for an invalid expression.
+from opening_hours import OpeningHours, ParserError, State  # type: ignore[attr-defined]
 
 # How far ahead closes_at and next_opening look before answering None.
 _HORIZON: Final = timedelta(days=366)

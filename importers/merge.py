@@ -219,7 +219,7 @@ def _stage(session: Session, run: ImportRun, records: Iterable[StockRecord | Lin
             for item in records:
                 if type(item) is StockRecord:
                     accepted += 1
-                    texts = item.title, item.authors, item.publisher
+                    texts: tuple[str, ...] = item.title, item.authors, item.publisher
                     if "\x00" in texts[0] or "\x00" in texts[1] or "\x00" in texts[2]:
                         texts = tuple(map(_text, texts))
                     copy.write_row((item.line, item.code, item.kind, item.quantity,

@@ -200,7 +200,7 @@ def _reduce(element: etree._Element, names: dict[str, str], node: _Node) -> _Nod
 
 def _release(element: etree._Element) -> None:
     """Free the product and the empty shells lxml keeps of earlier siblings."""
-    element.clear(keep_tail=False)
+    element.clear()  # the tail too (keep_tail defaults to False)
     parent = element.getparent()
     if parent is not None:
         while element.getprevious() is not None:

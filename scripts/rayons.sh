@@ -171,9 +171,27 @@ cmd_run() {
     exec "$VENV/bin/flask" --app wsgi run --host 127.0.0.1 --port 5000
 }
 
+# Lint, then types (mypy --strict, configured in pyproject.toml); any finding of either fails,
+# and mypy still runs after a ruff finding so that one run shows both. No database needed.
+cmd_lint() {
+    ensure_venv
+    local status=0
+    log "ruff check ."
+    "$VENV/bin/ruff" check . || status=1
+    log "mypy (strict)"
+    "$VENV/bin/mypy" || status=1
+    return $status
+}
+
 cmd_test() {
     ensure_system_packages $(base_packages) $(test_packages)
     ensure_venv
+    # The whole suite (`make test`, CI) first lints and type-checks, failing before any test runs.
+    # With pytest arguments (a developer rerunning a subset, a tool passing `-q tests/...`) that
+    # step is skipped to keep reruns fast: `make lint` runs it alone.
+    if [ $# -eq 0 ]; then
+        cmd_lint
+    fi
     compile_translations
     local own_db=""
     if [ -z "${DATABASE_URL:-}" ]; then
@@ -227,7 +245,8 @@ cmd_env() {
 case "${1:-}" in
     run) shift; cmd_run "$@" ;;
     test) shift; cmd_test "$@" ;;
+    lint) shift; cmd_lint ;;
     stop) shift; cmd_stop ;;
     env) shift; cmd_env ;;
-    *) echo "usage: $0 run|test|stop|env" >&2; exit 2 ;;
+    *) echo "usage: $0 run|test|lint|stop|env" >&2; exit 2 ;;
 esac

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from geoalchemy2 import Geography
 from geoalchemy2.shape import to_shape
+from shapely.geometry import Point
 from sqlalchemy import cast, func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -63,6 +64,7 @@ def shop_by_id(session: Session, shop_id: int) -> Shop | None:
 
 def _entry(shop: Shop, at: datetime) -> ShopEntry:
     point = to_shape(shop.location)
+    assert isinstance(point, Point)  # the column is geometry(Point)
     return ShopEntry(shop=shop, status=shop_status(shop, at), lat=point.y, lon=point.x)
 
 

@@ -45,4 +45,5 @@ def mail_after(factory: sessionmaker[Session], result: RunResult) -> RunResult:
 
 def import_and_report(factory: sessionmaker[Session], **kwargs: object) -> RunResult:
     """Import one file (see importers.runner.import_file), then mail the shop if needed."""
+    # kwargs are import_file's own keyword arguments, passed through unchecked.
     return mail_after(factory, import_file(factory, **kwargs))  # type: ignore[arg-type]

@@ -99,7 +99,7 @@ def send_one(session: Session, item: OutboxMail) -> bool:
 
 
 def func_now(session: Session) -> datetime:
-    now = session.scalar(select(func.now()))
+    now: datetime | None = session.scalar(select(func.now()))
     assert now is not None
     return now
 

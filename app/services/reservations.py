@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from geoalchemy2.shape import to_shape
+from shapely.geometry import Point
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
@@ -192,6 +193,7 @@ def alternatives(session: Session, *, shop: Shop, isbn13: str,
                  limit: int = 3) -> list[availability.Holder]:
     """The nearest other shops that still have a copy, nearest to this shop first."""
     point = to_shape(shop.location)
+    assert isinstance(point, Point)  # the column is geometry(Point)
     found = availability.nearest_holders(session, isbn13=isbn13, origin=(point.y, point.x),
                                          limit=limit + 1, radius_km=None)
     return [h for h in found.holders if h.shop_id != shop.id][:limit]

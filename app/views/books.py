@@ -1,6 +1,8 @@
 """The reader's pages: search results and a book's page with the nearest shops that have it."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, ngettext
@@ -46,7 +48,9 @@ def search_page() -> ResponseReturnValue:
         return redirect(url_for("public.shop_directory"))
     isbn = search.read_isbn(query)
     if isbn is not None and isbn.isbn13:
-        return redirect(url_for("books.book_page", isbn13=isbn.isbn13, **_place_args(located)))
+        # url_for's **values are Any: a dict[str, str] would also be checked against _external.
+        place: dict[str, Any] = _place_args(located)
+        return redirect(url_for("books.book_page", isbn13=isbn.isbn13, **place))
     result = None
     if isbn is None:
         result = search.search_editions(db_session(), query=query, origin=located.origin)
@@ -64,7 +68,8 @@ def book_page(isbn13: str) -> ResponseReturnValue:
     except CodeError:
         abort(404)
     if code.code != isbn13:
-        return redirect(url_for("books.book_page", isbn13=code.code, **request.args))
+        args: dict[str, Any] = request.args.to_dict()  # first values, as **request.args gave
+        return redirect(url_for("books.book_page", isbn13=code.code, **args))
     if code.kind not in PUBLIC_CODE_KINDS:
         abort(404)
     session = db_session()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from app.errors import RayonsError
@@ -13,7 +14,7 @@ def _wants_json() -> bool:
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(RayonsError)
-    def _rayons_error(exc: RayonsError):  # type: ignore[no-untyped-def]
+    def _rayons_error(exc: RayonsError) -> ResponseReturnValue:
         if _wants_json():
             body = {**exc.extra, "type": f"about:blank#{exc.code}", "title": exc.code,
                     "status": exc.status, "detail": exc.message, "code": exc.code}
@@ -24,7 +25,7 @@ def init_app(app: Flask) -> None:
         return render_template("error.html", status=exc.status, message=exc.message), exc.status
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         if _wants_json():
             response = jsonify({"type": "about:blank", "title": exc.name, "status": status,

@@ -245,6 +245,7 @@ def shops_view() -> ResponseReturnValue:
     located = _located()
     limit = _limit(10)
     session, now = read_session(), clock.now()
+    rows: list[tuple[directory.ShopEntry, float | None]]
     if located.origin is not None:
         rows = [(near.entry, near.distance_m) for near in directory.nearest_shops(
             session, origin=located.origin, limit=limit, at=now)]

@@ -56,9 +56,10 @@ def create() -> ResponseReturnValue:
         isbn13 = normalize_code(raw_isbn).code
     except CodeError as exc:
         raise InvalidInput(str(exc), code="invalid_isbn") from exc
+    locale = _text(body, "locale")
     customer = reservations.Customer(
         name=_text(body, "name") or "", email=_text(body, "email"), phone=_text(body, "phone"),
-        locale=_text(body, "locale") if _text(body, "locale") in ("fr", "en") else "fr")
+        locale=locale if locale in ("fr", "en") else "fr")
     session = db_session()
     try:
         done = reservations.reserve(

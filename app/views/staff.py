@@ -19,6 +19,7 @@ from flask_babel import gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
@@ -105,13 +106,13 @@ def unmet_demand() -> ResponseReturnValue:
                            since=since)
 
 
-def _save_upload(slug: str, storage: object) -> Path:
+def _save_upload(slug: str, storage: FileStorage) -> Path:
     folder = Path(current_app.config["UPLOAD_DIR"]) / slug
     folder.mkdir(parents=True, exist_ok=True)
     stamp = clock.now().strftime("%Y%m%dT%H%M%S%f")
     name = secure_filename(getattr(storage, "filename", "") or "") or "stock"
     path = folder / f"{stamp}-{name}"
-    storage.save(path)  # type: ignore[attr-defined]
+    storage.save(path)
     return path
 
 
@@ -122,6 +123,7 @@ def stock(slug: str) -> ResponseReturnValue:
     form = UploadForm()
     if form.validate_on_submit():
         storage = form.stock_file.data
+        assert storage is not None  # FileRequired refused the form without a file
         # The import runs in its own transaction; do not keep this one open while it works.
         db_session().commit()
         path = _save_upload(shop.slug, storage)

@@ -22,7 +22,8 @@ def current_staff() -> StaffUser | None:
         if isinstance(user_id, int) and isinstance(version, int):
             g.staff_user = auth.signed_in_user(db_session(), user_id=user_id,
                                                session_version=version)
-    return g.staff_user
+    user: StaffUser | None = g.staff_user
+    return user
 
 
 def sign_in(user: StaffUser) -> None:
@@ -37,6 +38,7 @@ def staff_required(view: Callable[P, R]) -> Callable[P, R]:
     @wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if current_staff() is None:
+            # R is a view's ResponseReturnValue, which a redirect is; mypy cannot know R.
             return redirect(url_for("staff.login", next=request.full_path))  # type: ignore[return-value]
         return view(*args, **kwargs)
 

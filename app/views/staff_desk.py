@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
 from geoalchemy2.shape import to_shape
+from shapely.geometry import Point
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.isbn import CodeError, normalize_code
@@ -63,18 +64,19 @@ def partners(slug: str) -> ResponseReturnValue:
     query = (request.args.get("q") or "").strip()
     session = db_session()
     point = to_shape(shop.location)
+    assert isinstance(point, Point)  # the column is geometry(Point)
     origin = (point.y, point.x)
     hits, holders, edition, isbn_error = [], [], None, None
     isbn = search.read_isbn(query) if query else None
     if isbn is not None and isbn.error:
         isbn_error = isbn.error
     elif isbn is not None or request.args.get("isbn"):
-        code = isbn.isbn13 if isbn else request.args.get("isbn", "")
+        code = (isbn.isbn13 if isbn else request.args.get("isbn")) or ""
         edition = editions.edition_summary(session, code)
-        found = availability.nearest_holders(session, isbn13=code or "", origin=origin,
+        found = availability.nearest_holders(session, isbn13=code, origin=origin,
                                              limit=11, radius_km=None)
         holders = [h for h in found.holders if h.shop_id != shop.id][:10]
-        query = query or code or ""
+        query = query or code
     elif query:
         hits = search.search_editions(session, query=query, origin=origin).hits
     return render_template("staff/partners.html", shop=shop, query=query, hits=hits,

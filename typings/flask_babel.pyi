@@ -1,0 +1,63 @@
+# Stub for Flask-Babel 4.0 (untyped): only the names Rayons uses. See typings/README.md.
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from datetime import datetime, tzinfo
+from typing import Any
+
+from babel import Locale
+from flask import Flask
+
+class LazyString:
+    """A translation made when the string is used (`str(lazy)`), in the locale of that moment."""
+
+    def __init__(self, func: Callable[..., str], *args: Any, **kwargs: Any) -> None: ...
+    def __str__(self) -> str: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, key: int | slice) -> str: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __contains__(self, item: str) -> bool: ...
+    def __add__(self, other: str) -> str: ...
+    def __radd__(self, other: str) -> str: ...
+    def __mod__(self, other: Any) -> str: ...
+    def __html__(self) -> str: ...
+    def __getattr__(self, attr: str) -> Any: ...
+
+class Babel:
+    def __init__(
+        self,
+        app: Flask | None = None,
+        date_formats: Mapping[str, str | None] | None = None,
+        configure_jinja: bool = True,
+        default_locale: str = "en",
+        default_domain: str = "messages",
+        default_translation_directories: str = "translations",
+        default_timezone: str = "UTC",
+        locale_selector: Callable[[], str | Locale | None] | None = None,
+        timezone_selector: Callable[[], str | tzinfo | None] | None = None,
+    ) -> None: ...
+    def init_app(
+        self,
+        app: Flask,
+        default_locale: str = "en",
+        default_domain: str = "messages",
+        default_translation_directories: str = "translations",
+        default_timezone: str = "UTC",
+        locale_selector: Callable[[], str | Locale | None] | None = None,
+        timezone_selector: Callable[[], str | tzinfo | None] | None = None,
+    ) -> None: ...
+
+# None outside a request or app context.
+def get_locale() -> Locale | None: ...
+
+# A no-op outside a request or app context.
+def force_locale(locale: str | Locale) -> AbstractContextManager[None]: ...
+
+# `format` is a Babel pattern or one of short/medium/long/full.
+def format_datetime(
+    datetime: datetime | None = None, format: str | None = None, rebase: bool = True
+) -> str: ...
+
+# `%(name)s` placeholders are filled from `variables` (only when some are given).
+def gettext(string: str, **variables: Any) -> str: ...
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str: ...
+def lazy_gettext(string: str, **variables: Any) -> LazyString: ...
