@@ -10,9 +10,8 @@ from typing import Any
 
 from app.models.import_run import RUN_STATUSES
 from app.models.reservation import STATES
-from app.services.availability import DEFAULT_RADIUS_KM, MAX_LIMIT
+from app.services.availability import DEFAULT_RADIUS_KM, MAX_LIMIT, MAX_RADIUS_KM
 
-MAX_RADIUS_KM = 500
 PROBLEM = "application/problem+json"
 Schema = dict[str, Any]
 

@@ -18,6 +18,8 @@ from app.db import driver_rows
 from app.services.editions import EditionSummary, edition_summary
 
 DEFAULT_RADIUS_KM = 30.0
+# The widest radius the API accepts (its OpenAPI document says so too).
+MAX_RADIUS_KM = 500
 MAX_LIMIT = 50
 # With at least this many holders, walking shops nearest-first beats sorting the holders: the
 # walk probes about limit x shops / holders shops, the sort reads one row per holder; they cross

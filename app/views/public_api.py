@@ -20,7 +20,7 @@ from flask_babel import gettext
 from app import clock
 from app.errors import InvalidInput
 from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
-from app.openapi import MAX_RADIUS_KM, openapi_document
+from app.openapi import openapi_document
 from app.services import availability, directory, editions, search
 from app.services.places import Located, locate
 from app.session import read_session, reads_only
@@ -178,7 +178,7 @@ def availability_view() -> ResponseReturnValue:
     isbn13 = parse_isbn(_required("isbn", code="missing_isbn"))
     located = _located()
     limit = _limit(10)
-    radius = _number("radius_km", low=0, high=MAX_RADIUS_KM, low_open=True,
+    radius = _number("radius_km", low=0, high=availability.MAX_RADIUS_KM, low_open=True,
                      invalid="invalid_radius", out_of_range="invalid_radius")
     edition, found = availability.book_availability(
         read_session(), isbn13=isbn13, origin=located.origin, limit=limit,
