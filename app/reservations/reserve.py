@@ -1,0 +1,152 @@
+"""Holding a copy for a reader.
+
+Reserving locks the shop's stock line (`SELECT ... FOR UPDATE`) before counting the holds that
+count (architecture §3) and inserting the new one, so two readers can never get the same last
+copy. The deadline, the per-reader limit and the mail queued come from `lifecycle`.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import cast
+
+from geoalchemy2.shape import to_shape
+from shapely.geometry import Point
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, InvalidInput, NotFound, RayonsError
+from app.models import Edition, Reservation, Shop
+from app.reservations.codes import code_for, hash_code
+from app.reservations.lifecycle import (
+    ACTIVE_STATES,
+    INITIAL_STATE,
+    MAIL_ON_RESERVE,
+    MAX_ACTIVE_PER_CONTACT,
+    hold_deadline,
+)
+from app.reservations.transitions import queue_mail
+from app.services import availability
+
+# The holds that count against a shop's copies right now (architecture §3), for one line.
+COUNTING_HOLDS = text("""
+    SELECT coalesce(sum(holds), 0) FROM counting_hold
+    WHERE shop_id = :shop_id AND isbn13 = :isbn13
+""")
+LOCK_LINE = text("""
+    SELECT on_hand FROM stock_line
+    WHERE shop_id = :shop_id AND isbn13 = :isbn13 AND code_kind IN ('isbn', 'ismn')
+    FOR UPDATE
+""")
+
+
+class NoCopyLeft(Conflict):
+    """The last copy went to someone else: `alternatives` are the next-nearest shops with one."""
+
+    code = "no_copy_left"
+
+    def __init__(self, message: str, *, alternatives: list[availability.Holder]) -> None:
+        super().__init__(message)
+        self.alternatives = alternatives
+
+
+class TooManyHolds(RayonsError):
+    status = 429
+    code = "too_many_holds"
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str
+    email: str | None
+    phone: str | None
+    locale: str = "fr"
+
+
+@dataclass(frozen=True)
+class Reserved:
+    reservation: Reservation
+    code: str
+    # True when this request repeated an earlier one (double click, retry): nothing new held.
+    replayed: bool
+
+
+def _check_customer(customer: Customer) -> None:
+    if not customer.name.strip():
+        raise InvalidInput("name is required", code="missing_name")
+    if not (customer.email or customer.phone):
+        raise InvalidInput("an email address or a phone number is required",
+                           code="missing_contact")
+    if customer.email and "@" not in customer.email[1:-1]:
+        raise InvalidInput(f"invalid email address: {customer.email}", code="invalid_email")
+    if customer.phone and len([c for c in customer.phone if c.isdigit()]) < 6:
+        raise InvalidInput(f"invalid phone number: {customer.phone}", code="invalid_phone")
+
+
+def _active_holds_of(session: Session, customer: Customer) -> int:
+    contacts = []
+    if customer.email:
+        contacts.append(func.lower(Reservation.customer_email) == customer.email.lower())
+    if customer.phone:
+        contacts.append(Reservation.customer_phone == customer.phone)
+    return session.scalar(
+        select(func.count()).select_from(Reservation)
+        .where(or_(*contacts), Reservation.state.in_(ACTIVE_STATES),
+               Reservation.expires_at > func.now())) or 0
+
+
+def reserve(session: Session, *, shop_slug: str, isbn13: str, customer: Customer, secret: str,
+            idempotency_key: str | None = None, redirected_from_shop_id: int | None = None,
+            created_by_staff_id: int | None = None) -> Reserved:
+    """Hold one copy for two opening hours. Raises NoCopyLeft when another reader got it first."""
+    _check_customer(customer)
+    key = idempotency_key or secrets.token_urlsafe(24)
+    code = code_for(secret, key)
+    shop = session.scalar(select(Shop).where(Shop.slug == shop_slug, Shop.active.is_(True)))
+    if shop is None:
+        raise NotFound(f"unknown shop: {shop_slug}", code="unknown_shop")
+    on_hand = session.execute(LOCK_LINE, {"shop_id": shop.id, "isbn13": isbn13}).scalar()
+    # The row lock also serialises retries of the same form: the first has committed by now.
+    earlier = session.scalar(select(Reservation).where(Reservation.idempotency_key == key))
+    if earlier is not None:
+        if earlier.shop_id != shop.id or earlier.isbn13 != isbn13:
+            raise Conflict("this form was already used for another reservation",
+                           code="idempotency_key_reused")
+        return Reserved(earlier, code, replayed=True)
+    held = session.execute(COUNTING_HOLDS, {"shop_id": shop.id, "isbn13": isbn13}).scalar() or 0
+    if on_hand is None or on_hand - held <= 0:
+        raise NoCopyLeft("no copy left in this shop", alternatives=alternatives(
+            session, shop=shop, isbn13=isbn13))
+    if _active_holds_of(session, customer) >= MAX_ACTIVE_PER_CONTACT:
+        raise TooManyHolds(f"at most {MAX_ACTIVE_PER_CONTACT} books can be held at once",
+                           code="too_many_holds")
+    # The wall clock, not the transaction's start: the hold starts after the line was locked.
+    now = session.scalar(select(func.clock_timestamp()))
+    assert now is not None
+    edition = session.get(Edition, isbn13)
+    reservation = Reservation(
+        code_hash=hash_code(code), shop_id=shop.id, isbn13=isbn13, state=INITIAL_STATE,
+        created_at=now, expires_at=hold_deadline(shop, now),
+        title_snapshot=(edition.title if edition and edition.title else f"ISBN {isbn13}"),
+        authors_snapshot=edition.authors if edition else "",
+        shop_name_snapshot=shop.name,
+        shop_address_snapshot=f"{shop.address}, {shop.postcode} {shop.city}".strip(", "),
+        customer_name=customer.name.strip(), customer_email=customer.email or None,
+        customer_phone=customer.phone or None, locale=customer.locale, idempotency_key=key,
+        redirected_from_shop_id=redirected_from_shop_id,
+        created_by_staff_id=created_by_staff_id,
+    )
+    session.add(reservation)
+    session.flush()
+    for kind in MAIL_ON_RESERVE:
+        queue_mail(session, reservation.id, kind)
+    return Reserved(reservation, code, replayed=False)
+
+
+def alternatives(session: Session, *, shop: Shop, isbn13: str,
+                 limit: int = 3) -> list[availability.Holder]:
+    """The nearest other shops that still have a copy, nearest to this shop first."""
+    point = cast(Point, to_shape(shop.location))
+    found = availability.nearest_holders(session, isbn13=isbn13, origin=(point.y, point.x),
+                                         limit=limit + 1, radius_km=None)
+    return [h for h in found.holders if h.shop_id != shop.id][:limit]
