@@ -18,7 +18,7 @@ stop:
 
 # Refresh the French catalogue after changing user-facing strings, then fill the new msgstr.
 translations:
-	.venv/bin/pybabel extract -F babel.cfg -k lazy_gettext -o app/translations/messages.pot --omit-header app templates
+	.venv/bin/pybabel extract -F babel.cfg -k lazy_gettext -k N_ -o app/translations/messages.pot --omit-header app templates
 	.venv/bin/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
 
 # Import benchmark (not a test) against the private database; see bench/README.md.

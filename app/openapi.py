@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.models.import_run import RUN_STATUSES
-from app.models.reservation import STATES
+from app.reservations.lifecycle import STATES
 from app.services.availability import DEFAULT_RADIUS_KM, MAX_LIMIT, MAX_RADIUS_KM
 
 PROBLEM = "application/problem+json"

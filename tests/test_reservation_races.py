@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import Conflict
 from app.models import ImportRun, Reservation, Shop, StockLine
-from app.services.reservations import Customer, reserve, transition
+from app.reservations.reserve import Customer, reserve
+from app.reservations.transitions import transition
 from importers.runner import import_file
 from tests.factories import point
 from tests.stock_helpers import delete_orphan_editions, write_csv

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import OutboxMail, Reservation
-from app.services import reservations
+from app.reservations import codes, lifecycle
+from app.reservations.reserve import Customer, NoCopyLeft, TooManyHolds, reserve
+from app.reservations.transitions import transition
 from app.services.availability import nearest_holders
-from app.services.reservations import Customer, NoCopyLeft, TooManyHolds, reserve, transition
 from tests.factories import make_edition, make_shop, make_stock_line
 
 ISBN = "9782070368228"
@@ -36,11 +37,11 @@ def test_reserve_holds_a_copy_and_snapshots_the_promise(session: Session, shop) 
     r = done.reservation
     assert (r.state, r.title_snapshot, r.shop_name_snapshot) == ("held", "L'Étranger", shop.name)
     assert r.expires_at - r.created_at == timedelta(hours=2)  # open round the clock
-    assert len(done.code) >= 26 and r.code_hash == reservations.hash_code(done.code)
+    assert len(done.code) >= 26 and r.code_hash == codes.hash_code(done.code)
     assert nearest_holders(session, isbn13=ISBN, origin=None).holders == []
     kinds = sorted(m.kind for m in session.scalars(select(OutboxMail)))
     assert kinds == ["reserved", "shop_new"]
-    assert reservations.find_by_code(session, done.code.upper()).id == r.id
+    assert codes.find_by_code(session, done.code.upper()).id == r.id
 
 
 def test_a_double_click_makes_one_reservation(session: Session, shop) -> None:  # type: ignore[no-untyped-def]
@@ -107,7 +108,7 @@ def test_the_hold_lasts_two_hours_of_opening_time(session: Session, local_time: 
                                                   deadline: str) -> None:
     shop = make_shop(session, opening_hours="Tu-Sa 09:30-12:30,14:00-19:00; Mo 14:00-19:00")
     start = datetime.fromisoformat(local_time).replace(tzinfo=PARIS)
-    assert reservations.hold_deadline(shop, start) == \
+    assert lifecycle.hold_deadline(shop, start) == \
         datetime.fromisoformat(deadline).replace(tzinfo=PARIS)
 
 

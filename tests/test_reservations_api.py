@@ -9,9 +9,8 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import create_app
+from app import create_app, outbox
 from app.models import OutboxMail, Reservation, Shop
-from app.services import reservation_jobs
 from tests.factories import make_edition, make_shop, make_stock_line
 from tests.smtp import smtp_listener
 
@@ -100,6 +99,25 @@ def test_purge_erases_personal_data_after_the_delay(cli: FlaskCliRunner, session
     assert r.personal_data_erased_at is not None and r.title_snapshot == "L'Étranger"
 
 
+@pytest.mark.parametrize(("setting", "args", "erased"), [
+    (30, [], False),                # the default: 30 days
+    (10, [], True),                 # PERSONAL_DATA_DAYS shortens it
+    (10, ["--days", "30"], False),  # --days overrides the setting
+])
+def test_purge_delay_comes_from_the_setting(app: Flask, cli: FlaskCliRunner, session: Session,
+                                            client: FlaskClient, shop: Shop, setting: int,
+                                            args: list[str], erased: bool) -> None:
+    reserve(client)
+    r = session.scalars(select(Reservation)).one()
+    r.state, r.cancelled_at = "cancelled", datetime.now(UTC) - timedelta(days=20)
+    session.flush()
+    app.config["PERSONAL_DATA_DAYS"] = setting
+    output = cli.invoke(args=["reservations", "purge", *args]).output
+    assert f"erased from {int(erased)} reservations" in output
+    session.refresh(r)
+    assert (r.personal_data_erased_at is not None) is erased
+
+
 def test_reservation_mail_through_real_smtp_and_retry(database_url: str, session: Session,
                                                       test_sessionmaker: sessionmaker[Session],
                                                       shop: Shop) -> None:
@@ -120,7 +138,7 @@ def test_reservation_mail_through_real_smtp_and_retry(database_url: str, session
     assert session.scalar(select(OutboxMail.attempts).where(OutboxMail.kind == "reserved")) == 1
     with smtp_listener() as (inbox, port):
         with app_on(port).app_context():
-            sent, failed = reservation_jobs.send_pending(test_sessionmaker)
+            sent, failed = outbox.send_pending(test_sessionmaker)
     assert (sent, failed) == (2, 0)
     reader = next(m for m in inbox.messages if m["To"] == "camille@example.org")
     text = reader.get_body(("plain",)).get_content()

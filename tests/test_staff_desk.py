@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Reservation, Shop, StaffUser
-from app.services.reservations import Customer, reserve
+from app.reservations.reserve import Customer, reserve
 from tests.factories import make_edition, make_shop, make_staff, make_stock_line
 
 ISBN = "9782070368228"

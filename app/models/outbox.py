@@ -10,9 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
 from app.models.types import CreatedAt, Timestamp, in_list
-
-MAIL_KINDS = ("reserved", "shop_new", "confirmed", "declined", "expired", "reminder",
-              "cancelled", "collected")
+from app.reservations.lifecycle import MAIL_KINDS
 
 
 class OutboxMail(Base):

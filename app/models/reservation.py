@@ -15,17 +15,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
 from app.models.types import CreatedAt, Timestamp, in_list
-
-STATES = ("held", "confirmed", "declined", "collected", "expired", "cancelled")
-ACTIVE_STATES = ("held", "confirmed")
-# Each state past `held` has the timestamp of the transition that led to it.
-STATE_TIMESTAMPS = {
-    "confirmed": "confirmed_at",
-    "declined": "declined_at",
-    "collected": "collected_at",
-    "expired": "expired_at",
-    "cancelled": "cancelled_at",
-}
+from app.reservations.lifecycle import (
+    ACTIVE_STATES,
+    COUNTING_STATES,
+    COUNTS_UNTIL_NEXT_FILE,
+    INITIAL_STATE,
+    STATE_TIMESTAMPS,
+    STATES,
+)
 
 
 class Reservation(Base):
@@ -44,6 +41,7 @@ class Reservation(Base):
             "redirected_from_shop_id IS NULL OR redirected_from_shop_id <> shop_id",
             name="redirect_to_another_shop",
         ),
+        # Each state past `held` has the timestamp of the transition that led to it.
         *(
             CheckConstraint(f"state <> '{state}' OR {column} IS NOT NULL",
                             name=f"{state}_has_{column}")
@@ -62,14 +60,14 @@ class Reservation(Base):
             "shop_id",
             "isbn13",
             "expires_at",
-            postgresql_where=text("state IN ('held', 'confirmed')"),
+            postgresql_where=text(in_list("state", ACTIVE_STATES)),
         ),
         Index(
             "ix_reservation_collected",
             "shop_id",
             "isbn13",
             "collected_at",
-            postgresql_where=text("state = 'collected'"),
+            postgresql_where=text(in_list("state", COUNTS_UNTIL_NEXT_FILE)),
         ),
         Index("ix_reservation_shop_created", "shop_id", text("created_at DESC")),
         # The `counting_hold` view filtered by ISBN, as availability queries ask it.
@@ -77,7 +75,7 @@ class Reservation(Base):
             "ix_reservation_counting",
             "isbn13",
             "shop_id",
-            postgresql_where=text("state IN ('held', 'confirmed', 'collected')"),
+            postgresql_where=text(in_list("state", COUNTING_STATES)),
         ),
     )
 
@@ -86,7 +84,8 @@ class Reservation(Base):
     code_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="RESTRICT"))
     isbn13: Mapped[str] = mapped_column(String(13))
-    state: Mapped[str] = mapped_column(String(12), default="held", server_default="held")
+    state: Mapped[str] = mapped_column(String(12), default=INITIAL_STATE,
+                                       server_default=INITIAL_STATE)
     expires_at: Mapped[Timestamp]
     # What the reader was promised, frozen at reserve time.
     title_snapshot: Mapped[str] = mapped_column(Text)

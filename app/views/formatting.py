@@ -11,6 +11,7 @@ from flask import Flask
 from flask_babel import format_datetime, get_locale, gettext, lazy_gettext
 from geoalchemy2.shape import to_shape
 
+from app.reservations.lifecycle import STATE_LABELS
 from geo.opening_hours import OpenStatus, format_intervals
 
 
@@ -87,18 +88,13 @@ def shop_time(moment: datetime | None, zone: str) -> str:
     return f"{day}, {local:%H:%M}"
 
 
-RESERVATION_STATE_LABELS = {
-    "held": lazy_gettext("Held for you"),
-    "confirmed": lazy_gettext("Set aside by the bookshop"),
-    "declined": lazy_gettext("Not available after all"),
-    "collected": lazy_gettext("Collected"),
-    "expired": lazy_gettext("Expired"),
-    "cancelled": lazy_gettext("Cancelled"),
-}
-
-
 def reservation_state_label(state: str) -> str:
-    return _label(RESERVATION_STATE_LABELS, state)
+    """The state's label declared by the lifecycle, in the reader's language."""
+    label = STATE_LABELS.get(state)
+    if label is None:
+        return state  # the code itself if we have no words for it
+    translated: str = gettext(label)
+    return translated
 
 
 def _label(labels: dict[str, Any], key: str) -> str:

@@ -6,11 +6,15 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from app import outbox
 from app.errors import Conflict, InvalidInput
 from app.isbn import CodeError, normalize_code
 from app.limits import CODE_LOOKUP_LIMIT, RESERVE_LIMIT, limiter
 from app.models import Reservation
-from app.services import reservation_jobs, reservations
+from app.reservations.codes import find_by_code
+from app.reservations.lifecycle import CANCELLED
+from app.reservations.reserve import Customer, NoCopyLeft, reserve
+from app.reservations.transitions import transition
 from app.services.availability import Holder
 from app.session import db_session, session_factory
 
@@ -57,12 +61,12 @@ def create() -> ResponseReturnValue:
     except CodeError as exc:
         raise InvalidInput(str(exc), code="invalid_isbn") from exc
     locale = _text(body, "locale")
-    customer = reservations.Customer(
+    customer = Customer(
         name=_text(body, "name") or "", email=_text(body, "email"), phone=_text(body, "phone"),
         locale=locale if locale in ("fr", "en") else "fr")
     session = db_session()
     try:
-        done = reservations.reserve(
+        done = reserve(
             session, shop_slug=shop, isbn13=isbn13, customer=customer,
             secret=current_app.config["SECRET_KEY"],
             idempotency_key=(request.headers.get("Idempotency-Key")
@@ -70,17 +74,17 @@ def create() -> ResponseReturnValue:
         reservation_id = done.reservation.id
         payload = reservation_json(done.reservation, done.code)
         session.commit()
-    except reservations.NoCopyLeft as exc:
+    except NoCopyLeft as exc:
         raise Conflict(exc.message, code="no_copy_left", extra={
             "alternatives": [_holder_json(h) for h in exc.alternatives]}) from exc
-    reservation_jobs.send_pending(session_factory(), reservation_id=reservation_id)
+    outbox.send_pending(session_factory(), reservation_id=reservation_id)
     return jsonify(payload), (200 if done.replayed else 201)
 
 
 @bp.get("/<code>")
 @limiter.limit(CODE_LOOKUP_LIMIT)
 def read(code: str) -> ResponseReturnValue:
-    reservation = reservations.find_by_code(db_session(), code)
+    reservation = find_by_code(db_session(), code)
     return jsonify(reservation_json(reservation, code)), 200, {"Cache-Control": "no-store"}
 
 
@@ -88,10 +92,10 @@ def read(code: str) -> ResponseReturnValue:
 @limiter.limit(CODE_LOOKUP_LIMIT)
 def cancel(code: str) -> ResponseReturnValue:
     session = db_session()
-    reservation = reservations.find_by_code(session, code)
-    updated = reservations.transition(session, reservation_id=reservation.id, target="cancelled",
-                                      actor="reader", reason="cancelled through the API")
+    reservation = find_by_code(session, code)
+    updated = transition(session, reservation_id=reservation.id, target=CANCELLED,
+                         actor="reader", reason="cancelled through the API")
     payload = reservation_json(updated, code)
     session.commit()
-    reservation_jobs.send_pending(session_factory(), reservation_id=reservation.id)
+    outbox.send_pending(session_factory(), reservation_id=reservation.id)
     return jsonify(payload)

@@ -10,12 +10,16 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app import clock
+from app import clock, outbox
 from app.errors import Conflict, InvalidInput
 from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
 from app.limits import CODE_LOOKUP_LIMIT, RESERVE_LIMIT, limiter
 from app.models import Shop
-from app.services import directory, editions, reservation_jobs, reservations
+from app.reservations.codes import find_by_code
+from app.reservations.lifecycle import CANCELLED
+from app.reservations.reserve import Customer, NoCopyLeft, TooManyHolds, reserve
+from app.reservations.transitions import transition
+from app.services import directory, editions
 from app.services.availability import available_copies
 from app.services.directory import shop_status
 from app.session import db_session, session_factory
@@ -52,22 +56,22 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
         form.idempotency_key.data = secrets.token_urlsafe(24)
     error, status, alternatives = None, 200, []
     if form.validate_on_submit():
-        customer = reservations.Customer(
+        customer = Customer(
             name=form.name.data or "", email=(form.email.data or "").strip() or None,
             phone=(form.phone.data or "").strip() or None, locale=str(get_locale()))
         try:
-            done = reservations.reserve(
+            done = reserve(
                 session, shop_slug=shop.slug, isbn13=isbn, customer=customer,
                 secret=current_app.config["SECRET_KEY"],
                 idempotency_key=form.idempotency_key.data or None)
             reservation_id = done.reservation.id
             session.commit()
-        except reservations.NoCopyLeft as exc:
+        except NoCopyLeft as exc:
             session.rollback()
             error, status, alternatives = gettext(
                 "Sorry, the last copy here was just reserved by someone else."), 409, \
                 exc.alternatives
-        except reservations.TooManyHolds:
+        except TooManyHolds:
             session.rollback()
             error, status = gettext(
                 "You already hold 3 books: collect or cancel one before reserving another."), 429
@@ -76,7 +80,7 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
             error, status = gettext("Please give your name and an email address or a phone "
                                     "number."), 422
         else:
-            reservation_jobs.send_pending(session_factory(), reservation_id=reservation_id)
+            outbox.send_pending(session_factory(), reservation_id=reservation_id)
             return redirect(url_for("reserve.status", code=done.code, new=1))
     elif request.method == "POST":
         error, status = gettext("Please give your name, a way to reach you, and accept how "
@@ -95,7 +99,7 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
 @limiter.limit(CODE_LOOKUP_LIMIT)
 def status(code: str) -> ResponseReturnValue:
     session = db_session()
-    reservation = reservations.find_by_code(session, code)  # NotFound renders the 404 page
+    reservation = find_by_code(session, code)  # NotFound renders the 404 page
     shop = directory.shop_by_id(session, reservation.shop_id)
     return render_template("public/reservation.html", r=reservation, shop=shop, code=code,
                            new=request.args.get("new") == "1",
@@ -107,13 +111,13 @@ def status(code: str) -> ResponseReturnValue:
 @limiter.limit(CODE_LOOKUP_LIMIT)
 def cancel(code: str) -> ResponseReturnValue:
     session = db_session()
-    reservation = reservations.find_by_code(session, code)
+    reservation = find_by_code(session, code)
     try:
-        reservations.transition(session, reservation_id=reservation.id, target="cancelled",
-                                actor="reader", reason=gettext("cancelled by the reader"))
+        transition(session, reservation_id=reservation.id, target=CANCELLED, actor="reader",
+                   reason=gettext("cancelled by the reader"))
         session.commit()
     except Conflict:
         session.rollback()
     else:
-        reservation_jobs.send_pending(session_factory(), reservation_id=reservation.id)
+        outbox.send_pending(session_factory(), reservation_id=reservation.id)
     return redirect(url_for("reserve.status", code=code))

@@ -9,22 +9,25 @@ from flask_babel import get_locale, gettext
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point
 
+from app import outbox
 from app.errors import Conflict, InvalidInput, NotFound
 from app.isbn import CodeError, normalize_code
-from app.services import availability, editions, reservation_jobs, reservations, search, shop_desk
+from app.reservations import desk
+from app.reservations.lifecycle import STAFF_ACTIONS
+from app.reservations.reserve import Customer, NoCopyLeft, TooManyHolds, reserve
+from app.reservations.transitions import transition
+from app.services import availability, editions, search
 from app.session import db_session, session_factory
 from app.views.staff_auth import current_staff, shop_or_404, staff_required
 
 bp = Blueprint("desk", __name__, url_prefix="/staff/shops/<slug>")
-ACTIONS = {"confirm": "confirmed", "decline": "declined", "collect": "collected",
-           "cancel": "cancelled"}
 
 
 @bp.get("/reservations")
 @staff_required
 def reservations_desk(slug: str) -> ResponseReturnValue:
     shop = shop_or_404(slug)
-    return render_template("staff/reservations.html", desk=shop_desk.desk(db_session(), shop=shop),
+    return render_template("staff/reservations.html", desk=desk.for_shop(db_session(), shop=shop),
                            message=request.args.get("message"))
 
 
@@ -32,16 +35,16 @@ def reservations_desk(slug: str) -> ResponseReturnValue:
 @staff_required
 def act(slug: str, reservation_id: int, action: str) -> ResponseReturnValue:
     shop = shop_or_404(slug)
-    if action not in ACTIONS:
+    if action not in STAFF_ACTIONS:
         abort(404)
     user = current_staff()
     assert user is not None
     session = db_session()
     message = None
     try:
-        reservations.transition(session, reservation_id=reservation_id, target=ACTIONS[action],
-                                actor="staff", shop_ids=[shop.id], staff_id=user.id,
-                                reason=request.form.get("reason") or None)
+        transition(session, reservation_id=reservation_id, target=STAFF_ACTIONS[action],
+                   actor="staff", shop_ids=[shop.id], staff_id=user.id,
+                   reason=request.form.get("reason") or None)
         session.commit()
     except NotFound:
         abort(404)
@@ -52,7 +55,7 @@ def act(slug: str, reservation_id: int, action: str) -> ResponseReturnValue:
             exc.code, gettext("This reservation was already handled: %(state)s.",
                               state=exc.code.removeprefix("already_")))
     else:
-        reservation_jobs.send_pending(session_factory(), reservation_id=reservation_id)
+        outbox.send_pending(session_factory(), reservation_id=reservation_id)
     return redirect(url_for("desk.reservations_desk", slug=shop.slug, message=message))
 
 
@@ -99,28 +102,28 @@ def reserve_for_customer(slug: str, partner_slug: str, isbn13: str) -> ResponseR
     session = db_session()
     error, status = None, 200
     if request.method == "POST":
-        customer = reservations.Customer(
+        customer = Customer(
             name=request.form.get("name", ""), email=request.form.get("email") or None,
             phone=request.form.get("phone") or None, locale=str(get_locale()))
         try:
-            done = reservations.reserve(
+            done = reserve(
                 session, shop_slug=partner_slug, isbn13=code, customer=customer,
                 secret=current_app.config["SECRET_KEY"],
                 idempotency_key=request.form.get("idempotency_key") or None,
                 redirected_from_shop_id=shop.id, created_by_staff_id=user.id)
             reservation_id = done.reservation.id
             session.commit()
-        except reservations.NoCopyLeft:
+        except NoCopyLeft:
             session.rollback()
             error, status = gettext("The partner's last copy was just reserved."), 409
         except InvalidInput:
             session.rollback()
             error, status = gettext("Give the customer's name and an email or a phone."), 422
-        except (NotFound, reservations.TooManyHolds) as exc:
+        except (NotFound, TooManyHolds) as exc:
             session.rollback()
             error, status = exc.message, exc.status
         else:
-            reservation_jobs.send_pending(session_factory(), reservation_id=reservation_id)
+            outbox.send_pending(session_factory(), reservation_id=reservation_id)
             return render_template("staff/sent.html", shop=shop, reservation=done.reservation,
                                    code=done.code)
     return render_template("staff/reserve_for.html", shop=shop, partner_slug=partner_slug,

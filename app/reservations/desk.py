@@ -7,17 +7,20 @@ from datetime import datetime
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from app.clock import database_now
 from app.models import Reservation, Shop
+from app.models.types import in_list
+from app.reservations.lifecycle import ACTIVE_STATES, CONFIRMED, HELD
 
 # Holds whose book tonight's file shows fewer copies of than there are active holds.
-AT_RISK = text("""
+AT_RISK = text(f"""
     SELECT r.id FROM reservation r
     LEFT JOIN stock_line sl ON sl.shop_id = r.shop_id AND sl.isbn13 = r.isbn13
-    WHERE r.shop_id = :shop_id AND r.state IN ('held', 'confirmed') AND r.expires_at > now()
+    WHERE r.shop_id = :shop_id AND {in_list("r.state", ACTIVE_STATES)} AND r.expires_at > now()
       AND coalesce(sl.on_hand, 0) < (
           SELECT count(*) FROM reservation o
           WHERE o.shop_id = r.shop_id AND o.isbn13 = r.isbn13
-            AND o.state IN ('held', 'confirmed') AND o.expires_at > now())
+            AND {in_list("o.state", ACTIVE_STATES)} AND o.expires_at > now())
 """)
 
 
@@ -32,12 +35,12 @@ class Desk:
     now: datetime
 
 
-def desk(session: Session, *, shop: Shop) -> Desk:
-    now = session.scalar(select(func.now()))
-    assert now is not None
+def for_shop(session: Session, *, shop: Shop) -> Desk:
+    # The database's clock: the page's countdowns compare it with deadlines SQL checks.
+    now = database_now(session)
     active = list(session.scalars(
         select(Reservation).where(Reservation.shop_id == shop.id,
-                                  Reservation.state.in_(("held", "confirmed")),
+                                  Reservation.state.in_(ACTIVE_STATES),
                                   Reservation.expires_at > func.now())
         .order_by(Reservation.expires_at)))
     today_start = func.date_trunc("day", func.now(), shop.timezone)
@@ -49,6 +52,6 @@ def desk(session: Session, *, shop: Shop) -> Desk:
     partner_ids = {r.redirected_from_shop_id for r in active + history if r.redirected_from_shop_id}
     sent_by = dict(session.execute(select(Shop.id, Shop.name).where(Shop.id.in_(partner_ids)))
                    .all()) if partner_ids else {}
-    return Desk(shop=shop, new=[r for r in active if r.state == "held"],
-                waiting=[r for r in active if r.state == "confirmed"], history=history,
+    return Desk(shop=shop, new=[r for r in active if r.state == HELD],
+                waiting=[r for r in active if r.state == CONFIRMED], history=history,
                 at_risk=at_risk, sent_by=sent_by, now=now)

@@ -1,0 +1,147 @@
+"""The reservation lifecycle as data: every state, every allowed change, and the hold's clock.
+
+Every rule about a reservation's life is declared here once and read everywhere else: the
+model's CHECK constraints and partial indexes, reserving, the one guard every change of state
+goes through (the sweeper's expiry included), the staff desk's queries and buttons, the labels
+readers and staff see. Changing a rule here changes it everywhere; the only restatement is the
+`counting_hold` SQL view (availability needs the rule inside the query planner), and
+`tests/test_lifecycle.py` checks that the view agrees with `COUNTS_UNTIL_DEADLINE` and
+`COUNTS_UNTIL_NEXT_FILE`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+from geo.opening_hours import HoursError, parse_hours
+
+if TYPE_CHECKING:
+    from app.models.shop import Shop
+
+Actor = Literal["reader", "staff", "system"]
+
+
+def N_(message: str) -> str:
+    """Mark a label for the translation catalogue (`make translations` extracts `N_`); the
+    template filter translates it in the reader's language when the page is rendered."""
+    return message
+
+
+# --- States -------------------------------------------------------------------------------------
+
+HELD = "held"
+CONFIRMED = "confirmed"
+DECLINED = "declined"
+COLLECTED = "collected"
+EXPIRED = "expired"
+CANCELLED = "cancelled"
+STATES = (HELD, CONFIRMED, DECLINED, COLLECTED, EXPIRED, CANCELLED)
+INITIAL_STATE = HELD
+
+# A copy is put aside for the reader until the deadline: the staff desk lists these, the
+# sweeper reminds and expires them, and a reader may have MAX_ACTIVE_PER_CONTACT of them.
+ACTIVE_STATES = (HELD, CONFIRMED)
+# Nothing more can happen to these; the reader's details are erased some days after.
+ENDED_STATES = tuple(state for state in STATES if state not in ACTIVE_STATES)
+
+# Which reservations count against a shop's copies (architecture §3). The stock file counts the
+# copies on the shelf, so a held copy counts until its deadline, and a collected copy counts
+# until a stock file exported after the collection shows it gone from the shelf.
+COUNTS_UNTIL_DEADLINE = ACTIVE_STATES
+COUNTS_UNTIL_NEXT_FILE = (COLLECTED,)
+COUNTING_STATES = COUNTS_UNTIL_DEADLINE + COUNTS_UNTIL_NEXT_FILE
+
+# Each state past `held` has the timestamp of the transition that led to it (a CHECK per state).
+STATE_TIMESTAMPS = {
+    CONFIRMED: "confirmed_at",
+    DECLINED: "declined_at",
+    COLLECTED: "collected_at",
+    EXPIRED: "expired_at",
+    CANCELLED: "cancelled_at",
+}
+
+# What readers and staff read for each state; translated at render time.
+STATE_LABELS = {
+    HELD: N_("Held for you"),
+    CONFIRMED: N_("Set aside by the bookshop"),
+    DECLINED: N_("Not available after all"),
+    COLLECTED: N_("Collected"),
+    EXPIRED: N_("Expired"),
+    CANCELLED: N_("Cancelled"),
+}
+
+
+# --- Transitions --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Transition:
+    """Who may move a reservation to a state, from which states, and what follows."""
+
+    actors: frozenset[Actor]
+    sources: frozenset[str]
+    # "before": only while the hold runs (a lapsed hold cannot be confirmed any more);
+    # "after": only once the deadline has passed; None: either.
+    deadline: Literal["before", "after"] | None
+    # The kind of mail queued in `outbox_mail` when the change happens.
+    mail: str | None
+    # The staff desk's button for this change (`/staff/shops/<slug>/reservations/<id>/<verb>`).
+    staff_verb: str | None = None
+
+
+# Every change after reserving, keyed by the state it leads to (Indico-style can_* table).
+TRANSITIONS: dict[str, Transition] = {
+    CONFIRMED: Transition(frozenset({"staff"}), frozenset({HELD}), deadline="before",
+                          mail="confirmed", staff_verb="confirm"),
+    DECLINED: Transition(frozenset({"staff"}), frozenset(ACTIVE_STATES), deadline=None,
+                         mail="declined", staff_verb="decline"),
+    COLLECTED: Transition(frozenset({"staff"}), frozenset(ACTIVE_STATES), deadline=None,
+                          mail="collected", staff_verb="collect"),
+    CANCELLED: Transition(frozenset({"staff", "reader"}), frozenset(ACTIVE_STATES),
+                          deadline=None, mail="cancelled", staff_verb="cancel"),
+    EXPIRED: Transition(frozenset({"system"}), frozenset(ACTIVE_STATES), deadline="after",
+                        mail="expired"),
+}
+
+# The staff desk's verbs: confirm -> confirmed, decline -> declined, ...
+STAFF_ACTIONS = {rule.staff_verb: target for target, rule in TRANSITIONS.items()
+                 if rule.staff_verb is not None}
+
+
+# --- Mail ---------------------------------------------------------------------------------------
+
+# Queued by a new hold: the reader's receipt with their code, and the shop's notice.
+MAIL_ON_RESERVE = ("reserved", "shop_new")
+# Queued by the sweeper REMINDER_BEFORE the deadline of a hold still active.
+REMINDER_MAIL = "reminder"
+MAIL_KINDS = (*MAIL_ON_RESERVE,
+              *(rule.mail for rule in TRANSITIONS.values() if rule.mail is not None),
+              REMINDER_MAIL)
+# Mail for the shop; every other kind goes to the reader, in the reader's language.
+SHOP_MAIL_KINDS = frozenset({"shop_new"})
+
+
+# --- The hold's clock and limits ----------------------------------------------------------------
+
+# A hold lasts this long of the shop's *opening* time (architecture §3): a reservation made half
+# an hour before closing runs on into the next opening.
+HOLD_DURATION = timedelta(hours=2)
+# The reader is reminded this long before the deadline ("30 minutes left" in the mail subject).
+REMINDER_BEFORE = timedelta(minutes=30)
+# Active holds one email address or phone number may have at once (the reserve page says "3").
+MAX_ACTIVE_PER_CONTACT = 3
+
+
+def hold_deadline(shop: Shop, start: datetime) -> datetime:
+    """HOLD_DURATION of the shop's opening time from `start`; plain hours if its hours are
+    unknown or unreadable, so a hold always ends."""
+    if shop.opening_hours:
+        try:
+            hours = parse_hours(shop.opening_hours, timezone=shop.timezone, country=shop.country)
+        except HoursError:
+            hours = None
+        if hours is not None:
+            deadline = hours.after_open_time(start, HOLD_DURATION)
+            if deadline is not None:
+                return deadline
+    return start + HOLD_DURATION
