@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.errors import Conflict
 from app.models import ImportRun, Reservation, Shop, StockLine
 from app.services.reservations import Customer, reserve, transition
-from importers.runner import import_file
+from importers.pipeline import import_file
 from tests.factories import point
 from tests.stock_helpers import delete_orphan_editions, write_csv
 
@@ -57,11 +57,11 @@ def test_a_nightly_import_during_reservations_refuses_no_one(
         while not stop.is_set():
             n += 1  # each file differs (a comment column), so none is skipped as a duplicate
             path = write_csv(tmp_path, f"night{n}.csv", ["EAN;Stock;Note", f"{ISBN};40;{n}"])
-            imports.append(import_file(factory, shop_slug=s.slug, path=path, force=True).status)
+            imports.append(import_file(factory, shop=s, path=path, force=True).status)
 
     def one_reader(n: int) -> str:
         with factory() as session:
-            done = reserve(session, shop_slug=s.slug, isbn13=ISBN, secret="race",
+            done = reserve(session, shop=s, isbn13=ISBN, secret="race",
                            customer=Customer(name=f"R{n}", email=f"r{n}@example.org", phone=None))
             session.commit()
             return done.reservation.state
@@ -85,7 +85,7 @@ def test_two_changes_at_once_exactly_one_wins(shop: tuple[sessionmaker[Session],
     factory, s = shop
     for _round in range(5):
         with factory() as session:
-            r = reserve(session, shop_slug=s.slug, isbn13=ISBN, secret="race",
+            r = reserve(session, shop=s, isbn13=ISBN, secret="race",
                         customer=Customer(name="R", email=f"x{time.monotonic_ns()}@example.org",
                                           phone=None)).reservation
             if second == "expired":  # due now: confirming and expiring are both possible
