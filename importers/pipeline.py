@@ -52,7 +52,7 @@ PUSH_CHUNK_BYTES = 1 << 16
 
 
 def shop_by_slug(session: Session, slug: str) -> Shop:
-    """The shop a command or a drop folder names; NotFound (`unknown_shop`) when there is none."""
+    """The shop a command names; NotFound (`unknown_shop`) when there is none."""
     shop = session.scalar(select(Shop).where(Shop.slug == slug))
     if shop is None:
         raise NotFound(f"unknown shop: {slug}", code="unknown_shop")

@@ -8,7 +8,7 @@ import pytest
 
 
 @pytest.mark.parametrize("module", ["app.models", "app.services.shop_import", "geo.opening_hours",
-                                    "geo.coordinates", "app.text"])
+                                    "geo.coordinates", "app.text", "importers.pipeline"])
 def test_module_imports_without_flask(module: str) -> None:
     code = f"import sys, {module}; assert 'flask' not in sys.modules, 'flask imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
