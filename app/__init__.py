@@ -23,7 +23,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app import i18n, limits, mail, session
     from app.cli import register_commands
     from app.views import error_handlers, formatting, problems
-    from app.views.api import bp as api_bp
     from app.views.books import bp as books_bp
     from app.views.public import bp as public_bp
     from app.views.public_api import bp as public_api_bp
@@ -31,6 +30,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app.views.reserve import bp as reserve_bp
     from app.views.staff import bp as staff_bp
     from app.views.staff_desk import bp as desk_bp
+    from app.views.staff_stock import bp as staff_stock_bp
+    from app.views.stock_push import bp as stock_push_bp
     from app.views.widget import bp as widget_bp
     from config import Config, check_production
 
@@ -54,7 +55,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     problems.init_app(app)
     csrf = CSRFProtect(app)
     # The API authenticates with bearer tokens, not cookies: CSRF does not apply.
-    csrf.exempt(api_bp)
+    csrf.exempt(stock_push_bp)
     csrf.exempt(reservations_api_bp)
     csrf.exempt(public_api_bp)
     app.register_blueprint(public_bp)
@@ -62,8 +63,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(reserve_bp)
     app.register_blueprint(reservations_api_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(staff_stock_bp)
     app.register_blueprint(desk_bp)
-    app.register_blueprint(api_bp)
+    app.register_blueprint(stock_push_bp)
     app.register_blueprint(public_api_bp)
     app.register_blueprint(widget_bp)
     register_commands(app)

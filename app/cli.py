@@ -10,14 +10,13 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import func, select
 
 from app import PROJECT_ROOT, clock, migrate
 from app.errors import RayonsError
-from app.models import ImportRun, Shop
 from app.services import shop_import, staff
 from app.session import session_factory, unit_of_work
-from importers.runner import import_file
+from importers import pipeline
+from importers.report import shops_with_fresh_stock
 
 db_cli = AppGroup("db", help="Database schema.")
 shops_cli = AppGroup("shops", help="The network's shops.")
@@ -92,12 +91,7 @@ def demo_load(refresh: bool) -> None:
     with unit_of_work() as session:
         report = shop_import.import_shops(session, DEMO_SHOPS)
         demo_slugs = report.created + report.updated
-        fresh = session.scalar(
-            select(func.count(func.distinct(ImportRun.shop_id)))
-            .join(Shop, Shop.id == ImportRun.shop_id)
-            .where(Shop.slug.in_(demo_slugs),
-                   ImportRun.status.in_(("applied", "skipped_duplicate")),
-                   ImportRun.started_at > func.now() - DEMO_STOCK_MAX_AGE))
+        fresh = shops_with_fresh_stock(session, slugs=demo_slugs, max_age=DEMO_STOCK_MAX_AGE)
     _print_shop_report(report, as_json=False)
     if not report.ok:
         sys.exit(1)
@@ -106,7 +100,9 @@ def demo_load(refresh: bool) -> None:
         return
     files = generate(Path(current_app.config["DEMO_STOCK_DIR"]), now=clock.now())
     factory = session_factory()
-    statuses = Counter(import_file(factory, shop_slug=slug, path=path).status
+    with factory() as session:
+        shops = {slug: pipeline.shop_by_slug(session, slug) for slug in files}
+    statuses = Counter(pipeline.import_file(factory, shop=shops[slug], path=path).status
                        for slug, path in sorted(files.items()))
     counts = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
     click.echo(f"demo stock: {counts}")

@@ -1,10 +1,62 @@
-"""Small text helpers shared by importers, forms and services."""
+"""Small text helpers shared by importers, forms and services, and reading text files the way
+shops and coordinators really save them.
+
+Excel and till software write UTF-8 with or without a BOM, or Windows-1252; the same loader serves
+the shops spreadsheet (`app/services/shop_import.py`) and the stock files (`importers/`).
+"""
 from __future__ import annotations
 
+import csv
+import io
 import re
 import unicodedata
+from pathlib import Path
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+class UnreadableText(ValueError):
+    """The bytes are neither UTF-8 nor Windows-1252."""
+
+
+def detect_encoding(data: bytes) -> str:
+    """`utf-8-sig` when the bytes decode as UTF-8 (BOM or not), else `cp1252`.
+
+    UTF-8 is tried first because valid UTF-8 with accents is almost never valid-looking cp1252
+    by accident, while the reverse is common.
+    """
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of a sample is still UTF-8.
+        if exc.start < len(data) - 3 or exc.reason != "unexpected end of data":
+            try:
+                data.decode("cp1252")
+            except UnicodeDecodeError as exc1252:
+                raise UnreadableText(
+                    f"octet 0x{data[exc1252.start]:02x} at byte {exc1252.start} is neither UTF-8 "
+                    "nor Windows-1252"
+                ) from exc1252
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def read_text(path: Path, *, encoding: str | None = None) -> tuple[str, str]:
+    """The whole file decoded, and the encoding used. For small files (spreadsheets of shops)."""
+    data = path.read_bytes()
+    chosen = encoding or detect_encoding(data)
+    return data.decode(chosen), chosen
+
+
+def sniff_delimiter(header_line: str, candidates: str = ";,\t|~") -> str:
+    """The candidate that splits the header into the most fields (quotes respected)."""
+    best, best_count = candidates[0], 1
+    for delimiter in candidates:
+        fields = next(csv.reader(io.StringIO(header_line), delimiter=delimiter), [])
+        if len(fields) > best_count:
+            best, best_count = delimiter, len(fields)
+    return best
 
 
 def fold(value: str) -> str:

@@ -4,7 +4,7 @@ Run with `make bench-import` (see bench/README.md). It builds a synthetic networ
 `bench-import-*` shops in the private database, then measures in one run, on the same files:
 
 (a) a raw COPY of one shop's next-night file into an unindexed temp table: the floor;
-(b) the full merge of that file through `importers.runner.import_file`, its WAL, and once, for
+(b) the full merge of that file through `importers.pipeline.import_file`, its WAL, and once, for
     comparison, a delete-and-reinsert of the same shop, rolled back;
 (c) a few nights of different shops through the nightly command's own loop, with one worker and
     with two worker threads, extrapolated to a 3,000-shop night;
@@ -39,8 +39,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from app.db import make_engine
+from app.models import Shop
 from importers import nightly
-from importers.runner import import_file
+from importers.pipeline import import_file, shop_by_slug
+from importers.report import RunResult
 
 # Other benchmarks share the development database with their own `bench-*` shops: stay apart.
 SLUG_PREFIX = "bench-import-"
@@ -324,14 +326,21 @@ class MergeSample:
     wal_bytes: int
 
 
+def orm_shop(factory: sessionmaker[Session], slug: str) -> Shop:
+    """The shop as the importer takes it, resolved before any timing starts."""
+    with factory() as session:
+        return shop_by_slug(session, slug)
+
+
 def measure_merge(conn: psycopg.Connection, factory: sessionmaker[Session],
                   night: NightFile) -> MergeSample:
     """(a) then (b) on the same file, back to back so both see the same machine load."""
+    shop = orm_shop(factory, night.shop.slug)
     copy_s = raw_copy(conn, night.path)
     checkpoint(conn)
     start_lsn = wal_position(conn)
     start = time.perf_counter()
-    result = import_file(factory, shop_slug=night.shop.slug, path=night.path)
+    result = import_file(factory, shop=shop, path=night.path)
     merge_s = time.perf_counter() - start
     wal_bytes = wal_since(conn, start_lsn)
     check_run(conn, result.run_id, night)
@@ -443,9 +452,13 @@ def child_main(pairs: Sequence[str]) -> None:
     run_ids = []
     for pair in pairs:
         slug, path = pair.split("=", 1)
-        run_ids.append(import_file(factory, shop_slug=slug, path=Path(path)).run_id)
+        run_ids.append(import_file(factory, shop=orm_shop(factory, slug), path=Path(path)).run_id)
     print(json.dumps({"run_ids": run_ids, "peak_ready_kib": peak_ready,
                       "peak_kib": peak_rss_kib()}), flush=True)
+
+
+def import_into(factory: sessionmaker[Session], shop: Shop, path: Path) -> RunResult:
+    return import_file(factory, shop=shop, path=path)
 
 
 def night_wall(conn: psycopg.Connection, factory: sessionmaker[Session],
@@ -454,7 +467,8 @@ def night_wall(conn: psycopg.Connection, factory: sessionmaker[Session],
     each a drop folder holding one file, with `workers` threads."""
     tasks: list[nightly.Task] = [
         (n.shop.slug, partial(nightly.run_job, nightly.DropJob(n.shop.slug, n.path, ()),
-                              importer=partial(import_file, factory)))
+                              import_newest=partial(import_into, factory,
+                                                    orm_shop(factory, n.shop.slug))))
         for n in nights
     ]
     start = time.perf_counter()
@@ -616,7 +630,7 @@ def run(args: argparse.Namespace) -> Results:
             warmup, *merged = [prepare_night(conn, shop, folder)
                                for shop in network[:1 + REPETITIONS]]
             raw_copy(conn, warmup.path)
-            check_run(conn, import_file(factory, shop_slug=warmup.shop.slug,
+            check_run(conn, import_file(factory, shop=orm_shop(factory, warmup.shop.slug),
                                         path=warmup.path).run_id, warmup)
             samples = [measure_merge(conn, factory, night) for night in merged]
             rewrite = delete_and_reinsert(conn, merged[0])

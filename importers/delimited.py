@@ -14,9 +14,9 @@ from itertools import chain
 from pathlib import Path
 from typing import ClassVar, TextIO
 
+from app.text import UnreadableText, detect_encoding, sniff_delimiter
 from importers.records import FileRefused
 from importers.tabular import Row, TabularSource, is_blank
-from importers.text_source import UnreadableText, detect_encoding, sniff_delimiter
 
 SAMPLE_BYTES = 64 * 1024
 # A title may hold a line break or two; a quote never closed swallows every following line, which

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import requests
@@ -50,6 +51,19 @@ class JsonFileSource:
             raise self._refusal
         for line, entry in enumerate(self._stocks, start=1):
             yield from _read_entry(line, entry, self.price_unit)
+
+
+def pull_auth(url: str) -> tuple[str, tuple[str, str] | None]:
+    """A configured pull URL without its user info, and the basic-auth credentials that rode in
+    it: they go to the request, never into a run's source name or a log."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, None
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return clean, (unquote(parts.username), unquote(parts.password or ""))
 
 
 class JsonPullSource:

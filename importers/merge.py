@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -238,26 +238,27 @@ def _stage(session: Session, run: ImportRun, records: Iterable[StockRecord | Lin
         raise refused
 
 
-def _merge(session: Session, shop: Shop, run: ImportRun, exported_at: datetime) -> None:
+def _merge(session: Session, shop_id: int, run: ImportRun, exported_at: datetime) -> None:
     session.execute(CREATE_DIFF)
-    params = {"shop_id": shop.id, "run_id": run.id, "exported_at": exported_at}
+    params = {"shop_id": shop_id, "run_id": run.id, "exported_at": exported_at}
     incoming, added, changed, zeroed = session.execute(FILL_DIFF, params).one()
     session.execute(APPLY_DIFF, params)
     session.execute(FILL_EDITIONS)
     run.added, run.changed, run.zeroed = added, changed, zeroed
     run.unchanged = incoming - added - changed
-    shop.stock_exported_at = exported_at
+    session.execute(update(Shop).where(Shop.id == shop_id).values(stock_exported_at=exported_at))
 
 
-def apply_snapshot(session: Session, *, shop: Shop, source: StockSource, file: SourceFile,
+def apply_snapshot(session: Session, *, shop_id: int, source: StockSource, file: SourceFile,
                    force: bool = False, exported_at: datetime | None = None) -> ImportRun:
     """Stage, gate and merge one full snapshot of a shop's stock. The caller commits.
 
-    Never deletes a shop's stock when a gate fails: the previous snapshot stays visible.
+    Never deletes a shop's stock when a gate fails: the previous snapshot stays visible. The shop
+    is named by its id: its row is only written (its stock date), under the shop's lock.
     """
-    lock_shop(session, shop.id)
-    previous = last_applied_run(session, shop.id)
-    run = ImportRun(shop_id=shop.id, source_name=_text(file.name), sha256=file.sha256,
+    lock_shop(session, shop_id)
+    previous = last_applied_run(session, shop_id)
+    run = ImportRun(shop_id=shop_id, source_name=_text(file.name), sha256=file.sha256,
                     format=source.format, forced=force, status="running")
     session.add(run)
     session.flush()
@@ -265,8 +266,10 @@ def apply_snapshot(session: Session, *, shop: Shop, source: StockSource, file: S
     if previous is not None and previous.sha256 == file.sha256 and not force:
         # The same content exported again: nothing to merge, but the stock is confirmed as of
         # this newer export.
-        if shop.stock_exported_at is None or exported_at > shop.stock_exported_at:
-            shop.stock_exported_at = exported_at
+        session.execute(update(Shop).where(
+            Shop.id == shop_id,
+            or_(Shop.stock_exported_at.is_(None), Shop.stock_exported_at < exported_at),
+        ).values(stock_exported_at=exported_at))
         run.exported_at = exported_at
         return _finish(session, run, "skipped_duplicate")
     try:
@@ -278,8 +281,8 @@ def apply_snapshot(session: Session, *, shop: Shop, source: StockSource, file: S
     if verdict is not None:
         return _finish(session, run, "rejected", gate=verdict.gate, message=verdict.message)
     run.exported_at = exported_at
-    _merge(session, shop, run, exported_at)
-    logger.info("shop %s: run %s applied (+%s ~%s 0:%s)", shop.id, run.id, run.added,
+    _merge(session, shop_id, run, exported_at)
+    logger.info("shop %s: run %s applied (+%s ~%s 0:%s)", shop_id, run.id, run.added,
                 run.changed, run.zeroed)
     return _finish(session, run, "applied")
 
@@ -294,10 +297,10 @@ def _finish(session: Session, run: ImportRun, status: str, *, gate: str | None =
     return run
 
 
-def record_failure(session: Session, *, shop: Shop, file: SourceFile, format: str | None,
+def record_failure(session: Session, *, shop_id: int, file: SourceFile, format: str | None,
                    error: BaseException) -> ImportRun:
     """After a rollback: keep a trace of a run that crashed, for the shop's history."""
-    run = ImportRun(shop_id=shop.id, source_name=file.name, sha256=file.sha256, format=format,
+    run = ImportRun(shop_id=shop_id, source_name=file.name, sha256=file.sha256, format=format,
                     status="running")
     session.add(run)
     session.flush()

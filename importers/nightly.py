@@ -1,8 +1,9 @@
-"""The night's run over drop folders: `DIR/<shop-slug>/` holds the files a shop's till sent.
+"""The night's machinery: drop folders, and the loop that runs every shop's import.
 
-The newest file of each folder is imported; it then moves to `done/` (applied or duplicate) or
-`rejected/` (refused or failed), so the folder shows at a glance what still waits. Older files
-left in the folder are superseded by the newest and move to `done/` untouched.
+`DIR/<shop-slug>/` holds the files a shop's till sent. The newest file of each folder is
+imported; it then moves to `done/` (applied or duplicate) or `rejected/` (refused or failed), so
+the folder shows at a glance what still waits. Older files left in the folder are superseded by
+the newest and move to `done/` untouched. The night starts in `importers.pipeline.import_night`.
 """
 from __future__ import annotations
 
@@ -12,21 +13,11 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from app.errors import NotFound
-from app.models import Shop
-from importers.runner import RunResult
+from importers.report import RunResult
 
 logger = logging.getLogger(__name__)
 ARCHIVE_DIRS = ("done", "rejected")
-
-
-class Importer(Protocol):
-    def __call__(self, *, shop_slug: str, path: Path) -> RunResult: ...
 
 
 @dataclass(frozen=True)
@@ -65,20 +56,9 @@ def _archive(path: Path, where: str) -> None:
     path.rename(target)
 
 
-def pull_shops(session: Session) -> list[str]:
-    """Slugs of the active shops whose stock is pulled from their till vendor's API."""
-    return list(session.scalars(
-        select(Shop.slug).where(Shop.active.is_(True), Shop.feed_pull_url.is_not(None))
-        .order_by(Shop.slug)))
-
-
-def run_job(job: DropJob, *, importer: Importer) -> Outcome:
-    """Import the job's newest file with `importer` (import_file, or a wrapper that also mails)."""
-    try:
-        result = importer(shop_slug=job.shop_slug, path=job.newest)
-    except NotFound as exc:
-        logger.warning("drop folder %s: %s", job.shop_slug, exc.message)
-        return Outcome("failed", None, exc.message)
+def run_job(job: DropJob, *, import_newest: Callable[[Path], RunResult]) -> Outcome:
+    """Import the job's newest file with `import_newest`, then archive the folder's files."""
+    result = import_newest(job.newest)
     _archive(job.newest, "rejected" if result.status in ("rejected", "failed") else "done")
     for old in job.superseded:
         _archive(old, "done")

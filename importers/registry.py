@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.text import UTF8_BOM
 from importers.delimited import SAMPLE_BYTES, DelimitedSource
 from importers.records import StockSource
 from importers.scanner import ScannerSource
-from importers.text_source import UTF8_BOM
 
 FORMATS = ("delimited", "scanner", "xlsx", "onix", "json")
 

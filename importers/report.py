@@ -1,17 +1,64 @@
-"""What a shop (or its cron job) is told about one import run."""
+"""What a shop (or its cron job) is told about import runs: the read side of the pipeline.
+
+Web pages, commands and the report mail read runs through these functions (with a `Session` and
+plain values); imports themselves start in `importers/pipeline.py`.
+"""
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import ImportRejection, ImportRun
+from app.models import ImportRejection, ImportRun, Shop
 
 COUNTS = ("lines_read", "accepted", "rejected_lines", "added", "changed", "zeroed", "unchanged")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What an entry point of the pipeline returns once the run has committed."""
+
+    run_id: int
+    status: str  # applied | rejected | failed | skipped_duplicate
+
+
+def run_by_id(session: Session, run_id: int) -> ImportRun:
+    """A run the caller knows exists (it has its RunResult)."""
+    run = session.get(ImportRun, run_id)
+    assert run is not None, f"import run {run_id} does not exist"
+    return run
+
+
+def shop_run(session: Session, *, shop_id: int, run_id: int) -> ImportRun | None:
+    """The run when it belongs to this shop; None otherwise (another shop's run is not found)."""
+    run = session.get(ImportRun, run_id)
+    return run if run is not None and run.shop_id == shop_id else None
+
+
+def recent_runs(session: Session, *, shop_id: int, limit: int) -> list[ImportRun]:
+    """The shop's import history, newest first."""
+    return list(session.scalars(
+        select(ImportRun).where(ImportRun.shop_id == shop_id)
+        .order_by(ImportRun.started_at.desc(), ImportRun.id.desc()).limit(limit)))
+
+
+def shops_with_fresh_stock(session: Session, *, slugs: Collection[str],
+                           max_age: timedelta) -> int:
+    """How many of these shops had a file applied (or confirmed identical) within `max_age`,
+    by the database's clock."""
+    count = session.scalar(
+        select(func.count(func.distinct(ImportRun.shop_id)))
+        .join(Shop, Shop.id == ImportRun.shop_id)
+        .where(Shop.slug.in_(slugs),
+               ImportRun.status.in_(("applied", "skipped_duplicate")),
+               ImportRun.started_at > func.now() - max_age))
+    return count or 0
 
 
 def rejections(session: Session, run_id: int, *, limit: int | None = None) -> list[ImportRejection]:

@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 from app import create_app
 from app.limits import open_read_api
 from app.models import Shop
-from importers.runner import import_file
+from importers.pipeline import import_file
 from tests.factories import make_edition, make_reservation, make_shop, make_stock_line
 from tests.stock_helpers import write_csv
 from tests.test_availability import PAU, TOWNS, geodesic_m
@@ -198,7 +198,7 @@ def catalogue(session: Session, test_sessionmaker: sessionmaker[Session], tmp_pa
     """The Oloron shop's till file, which also brings the words the search knows."""
     lines = ["EAN;Titre;Auteur;Editeur;Stock", f"{ISBN};L'Étranger;Albert Camus;Folio;2",
              "9782070413119;Madame Bovary;Gustave Flaubert;Folio;0"]
-    result = import_file(test_sessionmaker, shop_slug="oloron",
+    result = import_file(test_sessionmaker, shop=network["oloron"],
                          path=write_csv(tmp_path, "stock.csv", lines))
     assert result.status == "applied"
 

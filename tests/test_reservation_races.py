@@ -18,7 +18,7 @@ from app.errors import Conflict
 from app.models import ImportRun, Reservation, Shop, StockLine
 from app.reservations.reserve import Customer, reserve
 from app.reservations.transitions import transition
-from importers.runner import import_file
+from importers.pipeline import import_file
 from tests.factories import point
 from tests.stock_helpers import delete_orphan_editions, write_csv
 
@@ -58,7 +58,7 @@ def test_a_nightly_import_during_reservations_refuses_no_one(
         while not stop.is_set():
             n += 1  # each file differs (a comment column), so none is skipped as a duplicate
             path = write_csv(tmp_path, f"night{n}.csv", ["EAN;Stock;Note", f"{ISBN};40;{n}"])
-            imports.append(import_file(factory, shop_slug=s.slug, path=path, force=True).status)
+            imports.append(import_file(factory, shop=s, path=path, force=True).status)
 
     def one_reader(n: int) -> str:
         with factory() as session:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.models import SearchMiss, Shop
 from app.services import search
 from app.services.search import read_isbn, search_editions
-from importers.runner import import_file
+from importers.pipeline import import_file
 from tests.factories import make_reservation, make_shop, make_stock_line
 from tests.stock_helpers import write_csv
 
@@ -29,7 +29,7 @@ CATALOGUE = [
 def stocked(session: Session, test_sessionmaker: sessionmaker[Session], tmp_path: Path) -> Shop:
     """A Pau shop whose till file brought these editions (and the search vocabulary) in."""
     shop = make_shop(session, slug="gave", lat=43.2951, lon=-0.3708)
-    result = import_file(test_sessionmaker, shop_slug=shop.slug,
+    result = import_file(test_sessionmaker, shop=shop,
                          path=write_csv(tmp_path, "stock.csv", CATALOGUE))
     assert result.status == "applied"
     return shop

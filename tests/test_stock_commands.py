@@ -123,9 +123,9 @@ def test_staff_never_see_another_shops_imports(client: FlaskClient, session: Ses
     staff = make_staff(session, shops=[other])
     sign_in(client, staff.email)
     assert client.get(f"/staff/shops/{shop.slug}/stock").status_code == 404
-    from importers.runner import import_file
+    from importers.pipeline import import_file
 
-    run = import_file(test_sessionmaker, shop_slug=shop.slug,  # type: ignore[arg-type]
+    run = import_file(test_sessionmaker, shop=shop,  # type: ignore[arg-type]
                       path=STOCK_DATA / "scanner_dump.txt")
     for url in (f"/staff/shops/{shop.slug}/imports/{run.run_id}",
                 f"/staff/shops/{shop.slug}/imports/{run.run_id}/rejections.csv",

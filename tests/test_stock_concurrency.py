@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import ImportRun, Network, Shop
 from importers.merge import lock_shop
-from importers.runner import import_file
+from importers.pipeline import import_file, shop_by_slug
 from tests.factories import point
 from tests.stock_helpers import STOCK_DATA, delete_orphan_editions, shelf
 
@@ -46,6 +46,11 @@ def committed_shop(engine: Engine) -> Iterator[tuple[sessionmaker[Session], int,
         session.commit()
 
 
+def committed(factory: sessionmaker[Session], slug: str) -> Shop:
+    with factory() as session:
+        return shop_by_slug(session, slug)
+
+
 def test_two_imports_of_one_shop_never_interleave(
     committed_shop: tuple[sessionmaker[Session], int, str]
 ) -> None:
@@ -54,7 +59,7 @@ def test_two_imports_of_one_shop_never_interleave(
     statuses: list[str] = []
 
     def second_import() -> None:
-        statuses.append(import_file(factory, shop_slug=slug,
+        statuses.append(import_file(factory, shop=committed(factory, slug),
                                     path=STOCK_DATA / "scanner_dump.txt").status)
         finished.set()
 
@@ -138,7 +143,7 @@ def test_an_import_killed_midway_leaves_the_previous_stock(
 ) -> None:
     factory, shop_id, slug = committed_shop
     first = big_file(tmp_path / "night1.csv", 2_000, 1)
-    assert import_file(factory, shop_slug=slug, path=first).status == "applied"
+    assert import_file(factory, shop=committed(factory, slug), path=first).status == "applied"
     with factory() as session:
         before = shelf(session, shop_id)
     second = big_file(tmp_path / "night2.csv", 300_000, 7)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Edition, ImportRejection, ImportRun, Shop, StockLine
-from importers.runner import import_file
+from importers.pipeline import import_file, shop_by_slug
 from tests.factories import make_shop
 from tests.stock_helpers import STOCK_DATA, shelf, write_csv
 
@@ -44,7 +44,7 @@ def shop(session: Session) -> Shop:
 
 def test_french_till_export_cp1252(session: Session, test_sessionmaker: sessionmaker[Session],
                                    shop: Shop) -> None:
-    result = import_file(test_sessionmaker, shop_slug=shop.slug,
+    result = import_file(test_sessionmaker, shop=shop,
                          path=STOCK_DATA / "fr_pos_export_cp1252.csv")
     run = run_of(session, result.run_id)
     assert (run.status, run.format, run.lines_read, run.accepted, run.rejected_lines) == \
@@ -81,7 +81,7 @@ def test_french_till_export_cp1252(session: Session, test_sessionmaker: sessionm
 def test_every_sample_is_understood(session: Session, test_sessionmaker: sessionmaker[Session],
                                     shop: Shop, sample: str,
                                     expected: dict[str, int] | None) -> None:
-    result = import_file(test_sessionmaker, shop_slug=shop.slug, path=STOCK_DATA / sample)
+    result = import_file(test_sessionmaker, shop=shop, path=STOCK_DATA / sample)
     assert result.status == "applied", reasons(session, result.run_id)
     stock = shelf(session, shop.id)
     if expected is None:  # ONIX: this shop is location 3012345000024
@@ -93,7 +93,7 @@ def test_every_sample_is_understood(session: Session, test_sessionmaker: session
 def test_xlsx_sample_rejects_the_destroyed_code(session: Session,
                                                 test_sessionmaker: sessionmaker[Session],
                                                 shop: Shop) -> None:
-    result = import_file(test_sessionmaker, shop_slug=shop.slug,
+    result = import_file(test_sessionmaker, shop=shop,
                          path=STOCK_DATA / "excel_export.xlsx")
     run = run_of(session, result.run_id)
     assert run.status == "applied" and run.format == "xlsx"
@@ -106,13 +106,13 @@ def test_xlsx_sample_rejects_the_destroyed_code(session: Session,
 def test_codes_missing_from_the_next_snapshot_become_zero(
     session: Session, test_sessionmaker: sessionmaker[Session], shop: Shop, tmp_path: Path
 ) -> None:
-    import_file(test_sessionmaker, shop_slug=shop.slug,
+    import_file(test_sessionmaker, shop=shop,
                 path=STOCK_DATA / "fr_pos_export_cp1252.csv")
     # Same prices as the first file: only the quantity of the first line changes.
     lines = ["EAN;Prix;Stock", "9782070368228;8,90;5", "9782890061231;24,95;1",
              "9791035200121;24,50;0", "9790600123452;18,00;2", "3760099990008;6,50;12",
              "9782266320481;7,20;1"]
-    result = import_file(test_sessionmaker, shop_slug=shop.slug,
+    result = import_file(test_sessionmaker, shop=shop,
                          path=write_csv(tmp_path, "next.csv", lines))
     run = run_of(session, result.run_id)
     assert run.status == "applied"
@@ -139,12 +139,12 @@ def test_a_refused_file_leaves_the_previous_stock_intact(
     session: Session, test_sessionmaker: sessionmaker[Session], shop: Shop, tmp_path: Path,
     case: str
 ) -> None:
-    import_file(test_sessionmaker, shop_slug=shop.slug,
+    import_file(test_sessionmaker, shop=shop,
                 path=STOCK_DATA / "fr_pos_export_cp1252.csv")
     before = session.execute(select(StockLine.__table__)).all()
     name, content, gate = BROKEN_FILES[case]
     (tmp_path / name).write_bytes(content)
-    result = import_file(test_sessionmaker, shop_slug=shop.slug, path=tmp_path / name)
+    result = import_file(test_sessionmaker, shop=shop, path=tmp_path / name)
     run = run_of(session, result.run_id)
     assert (run.status, run.gate) == ("rejected", gate)
     assert run.gate_message
@@ -153,13 +153,13 @@ def test_a_refused_file_leaves_the_previous_stock_intact(
 
 def test_a_collapsed_file_needs_force(session: Session, test_sessionmaker: sessionmaker[Session],
                                       shop: Shop, tmp_path: Path) -> None:
-    import_file(test_sessionmaker, shop_slug=shop.slug,
+    import_file(test_sessionmaker, shop=shop,
                 path=STOCK_DATA / "fr_pos_export_cp1252.csv")
     small = write_csv(tmp_path, "one-shelf.csv", ["EAN;Stock", "9782070368228;2"])
-    refused = import_file(test_sessionmaker, shop_slug=shop.slug, path=small)
+    refused = import_file(test_sessionmaker, shop=shop, path=small)
     assert run_of(session, refused.run_id).gate == "shrunk"
     assert shelf(session, shop.id) == FR_POS
-    forced = import_file(test_sessionmaker, shop_slug=shop.slug, path=small, force=True)
+    forced = import_file(test_sessionmaker, shop=shop, path=small, force=True)
     assert run_of(session, forced.run_id).status == "applied"
     assert shelf(session, shop.id)["9782070368228"] == 2
     assert shelf(session, shop.id)["9782890061231"] == 0
@@ -168,8 +168,8 @@ def test_a_collapsed_file_needs_force(session: Session, test_sessionmaker: sessi
 def test_the_same_file_twice_is_skipped(session: Session, test_sessionmaker: sessionmaker[Session],
                                         shop: Shop) -> None:
     path = STOCK_DATA / "fr_pos_export_cp1252.csv"
-    import_file(test_sessionmaker, shop_slug=shop.slug, path=path)
-    again = import_file(test_sessionmaker, shop_slug=shop.slug, path=path)
+    import_file(test_sessionmaker, shop=shop, path=path)
+    again = import_file(test_sessionmaker, shop=shop, path=path)
     assert again.status == "skipped_duplicate"
     assert shelf(session, shop.id) == FR_POS
 
@@ -179,29 +179,28 @@ def test_edition_merge_rules(session: Session, test_sessionmaker: sessionmaker[S
     a, b, c = (make_shop(session) for _ in range(3))
     header = "EAN;Titre;Auteur;Editeur;Stock"
     write = lambda name, row: write_csv(tmp_path, name, [header, row])  # noqa: E731
-    import_file(test_sessionmaker, shop_slug=a.slug,
+    import_file(test_sessionmaker, shop=a,
                 path=write("a.csv", "9782070368228;LE PHARE DES BRUMES;;;1"))
     edition = lambda: session.get(Edition, "9782070368228", populate_existing=True)  # noqa: E731
     assert (edition().title, edition().authors) == ("LE PHARE DES BRUMES", "")
     # Better filled: wins, including the title.
-    import_file(test_sessionmaker, shop_slug=b.slug,
+    import_file(test_sessionmaker, shop=b,
                 path=write("b.csv",
                            "9782070368228;Le Phare des brumes;Dutilleul, Claire;Gallimard;1"))
     assert (edition().title, edition().authors, edition().publisher) == \
         ("Le Phare des brumes", "Dutilleul, Claire", "Gallimard")
     # Worse filled: fills nothing new, changes nothing, and its blanks erase nothing.
-    import_file(test_sessionmaker, shop_slug=c.slug,
+    import_file(test_sessionmaker, shop=c,
                 path=write("c.csv", "9782070368228;PHARE (LE);;;1"))
     assert (edition().title, edition().authors, edition().publisher) == \
         ("Le Phare des brumes", "Dutilleul, Claire", "Gallimard")
 
 
-def test_unknown_shop_is_a_clear_error(test_sessionmaker: sessionmaker[Session]) -> None:
+def test_unknown_shop_is_a_clear_error(session: Session) -> None:
     from app.errors import NotFound
 
     with pytest.raises(NotFound, match="unknown shop: nowhere"):
-        import_file(test_sessionmaker, shop_slug="nowhere",
-                    path=STOCK_DATA / "two_cols_no_header.txt")
+        shop_by_slug(session, "nowhere")
 
 
 def test_a_binary_file_is_refused_with_a_report_not_a_crash(
@@ -209,6 +208,6 @@ def test_a_binary_file_is_refused_with_a_report_not_a_crash(
 ) -> None:
     path = tmp_path / "binary.csv"
     path.write_bytes(b"\x00\x01 not a stock file\n\x00;\x00\n")
-    result = import_file(test_sessionmaker, shop_slug=shop.slug, path=path)
+    result = import_file(test_sessionmaker, shop=shop, path=path)
     run = run_of(session, result.run_id)
     assert run.status == "rejected" and "\x00" not in (run.gate_message or "")

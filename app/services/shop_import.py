@@ -21,11 +21,10 @@ from sqlalchemy.orm import Session
 
 from app.models import Network, Shop
 from app.models.shop import SLUG_PATTERN
-from app.text import fold, slugify
+from app.text import UnreadableText, fold, read_text, slugify, sniff_delimiter
 from geo.coordinates import CoordinateError, check_location, parse_coordinate
 from geo.opening_hours import HoursError, parse_hours
 from geo.timezones import default_timezone
-from importers.text_source import UnreadableText, read_text, sniff_delimiter
 
 REQUIRED_COLUMNS = ("name", "latitude", "longitude")
 # Header spellings coordinators actually use, folded (lower-case, no accents, `_` for spaces).

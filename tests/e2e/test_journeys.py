@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import create_app
 from app.limits import limiter
 from app.models import Shop
-from importers.runner import import_file
+from importers.pipeline import import_file
 from tests.e2e.conftest import LiveServer, PageProblems
 from tests.factories import make_shop, make_staff
 from tests.smtp import Inbox, smtp_listener
@@ -48,7 +48,7 @@ def app(database_url: str, test_sessionmaker: sessionmaker[Session],
 
 def stock(factory: sessionmaker[Session], tmp_path: Path, shop: Shop, lines: list[str]) -> None:
     path = write_csv(tmp_path, f"{shop.slug}.csv", [HEADER, *lines])
-    assert import_file(factory, shop_slug=shop.slug, path=path).status == "applied"
+    assert import_file(factory, shop=shop, path=path).status == "applied"
 
 
 def sign_in(page: Page, live_server: LiveServer, email: str) -> None:

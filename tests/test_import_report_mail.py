@@ -1,4 +1,5 @@
-"""Shops are mailed when their import needs attention, through a real SMTP listener."""
+"""Shops are mailed when their import needs attention (the report mail the edges give the
+pipeline as its `on_finished` step), through a real SMTP listener."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,8 @@ from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
-from app.services.import_mail import import_and_report
+from app.import_report_mail import report_mailer
+from importers.pipeline import import_file
 from tests.factories import make_shop
 from tests.smtp import smtp_listener
 from tests.stock_helpers import STOCK_DATA
@@ -31,7 +33,8 @@ def test_refused_file_is_mailed_to_the_shop(database_url: str, session: Session,
     with smtp_listener() as (inbox, port):
         app = smtp_app(database_url, test_sessionmaker, port)
         with app.app_context():
-            result = import_and_report(test_sessionmaker, shop_slug=shop.slug, path=broken)
+            result = import_file(test_sessionmaker, shop=shop, path=broken,
+                                 on_finished=report_mailer(test_sessionmaker))
     assert result.status == "rejected"
     assert len(inbox.messages) == 1
     message = inbox.messages[0]
@@ -50,11 +53,12 @@ def test_rejected_lines_are_mailed_and_clean_imports_are_not(
     shop = make_shop(session, email="stock@shop.example")
     outbox = app.extensions["mailman"]
     with app.app_context():
-        import_and_report(test_sessionmaker, shop_slug=shop.slug,
-                          path=STOCK_DATA / "two_cols_no_header.txt")
+        mail_report = report_mailer(test_sessionmaker)
+        import_file(test_sessionmaker, shop=shop, path=STOCK_DATA / "two_cols_no_header.txt",
+                    on_finished=mail_report)
         assert getattr(outbox, "outbox", []) == []
-        import_and_report(test_sessionmaker, shop_slug=shop.slug,
-                          path=STOCK_DATA / "excel_export.xlsx")
+        import_file(test_sessionmaker, shop=shop, path=STOCK_DATA / "excel_export.xlsx",
+                    on_finished=mail_report)
     (message,) = outbox.outbox
     assert "1 ligne(s) à vérifier" in message.subject
     assert "ligne 5, code" in message.body and "9782070000000" in message.body
@@ -67,6 +71,6 @@ def test_a_mail_server_down_loses_nothing(database_url: str, session: Session,
     shop = make_shop(session, email="stock@shop.example")
     app = smtp_app(database_url, test_sessionmaker, free_port())  # nothing listens there
     with app.app_context():
-        result = import_and_report(test_sessionmaker, shop_slug=shop.slug,
-                                   path=STOCK_DATA / "excel_export.xlsx")
+        result = import_file(test_sessionmaker, shop=shop, path=STOCK_DATA / "excel_export.xlsx",
+                             on_finished=report_mailer(test_sessionmaker))
     assert result.status == "applied"
