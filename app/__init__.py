@@ -20,15 +20,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
     from flask_wtf.csrf import CSRFProtect
 
-    from app import i18n, limits, mail, session
+    from app import i18n, limits, mail, session, templating
     from app.cli import register_commands
-    from app.views import error_handlers, formatting, problems
+    from app.views import error_handlers
     from app.views.books import bp as books_bp
     from app.views.public import bp as public_bp
     from app.views.public_api import bp as public_api_bp
     from app.views.reservations_api import bp as reservations_api_bp
     from app.views.reserve import bp as reserve_bp
     from app.views.staff import bp as staff_bp
+    from app.views.staff_auth import bp as staff_auth_bp
     from app.views.staff_desk import bp as desk_bp
     from app.views.staff_stock import bp as staff_stock_bp
     from app.views.stock_push import bp as stock_push_bp
@@ -51,8 +52,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     limits.init_app(app)
     error_handlers.init_app(app)
 
-    formatting.init_app(app)
-    problems.init_app(app)
+    templating.init_app(app)
     csrf = CSRFProtect(app)
     # The API authenticates with bearer tokens, not cookies: CSRF does not apply.
     csrf.exempt(stock_push_bp)
@@ -62,6 +62,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(books_bp)
     app.register_blueprint(reserve_bp)
     app.register_blueprint(reservations_api_bp)
+    app.register_blueprint(staff_auth_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(staff_stock_bp)
     app.register_blueprint(desk_bp)

@@ -18,7 +18,7 @@ import requests
 from app.isbn import CodeError, normalize_code
 from geo.timezones import DEFAULT_ZONE
 from importers.records import FileRefused, LineIssue, StockRecord, negative_quantity_notice
-from importers.values import PRICE_UNIT_FACTORS, ValueProblem, parse_price, parse_quantity
+from importers.validate import PRICE_UNIT_FACTORS, ValueProblem, parse_price, parse_quantity
 
 _EXPORT_TIME_KEYS = ("exported_at", "generated_at", "date")
 _LOCAL_ZONE = ZoneInfo(DEFAULT_ZONE)

@@ -20,7 +20,7 @@ from lxml import etree
 from app.isbn import Code, CodeError, normalize_code
 from geo.timezones import DEFAULT_ZONE
 from importers.records import FileRefused, LineIssue, StockRecord, negative_quantity_notice
-from importers.values import ValueProblem, parse_price, parse_quantity
+from importers.validate import ValueProblem, parse_price, parse_quantity
 
 _LOCAL_ZONE = ZoneInfo(DEFAULT_ZONE)
 _PARSER_OPTIONS: dict[str, Any] = {"resolve_entities": False, "no_network": True,

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from app.isbn import Code, CodeError, normalize_code, plain_kind
 from importers.records import FileRefused, LineIssue, StockRecord, negative_quantity_notice
-from importers.values import ValueProblem, parse_price, parse_quantity
+from importers.validate import ValueProblem, parse_price, parse_quantity
 
 # Each spelled once: case, accents, spaces and punctuation are folded away (`Qte`, `on hand`).
 # In priority order within a field: a barcode column beats the till's own reference, and `sku`

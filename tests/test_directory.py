@@ -11,7 +11,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from app.services.directory import shop_status
-from app.views.formatting import open_status_label
+from app.templating.words import open_status_label
 from tests.factories import make_network, make_shop
 
 PARIS = ZoneInfo("Europe/Paris")

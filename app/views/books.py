@@ -13,7 +13,7 @@ from app.services import availability, demand, editions, search
 from app.services.directory import hours_status
 from app.services.places import Located, locate
 from app.session import db_session, unit_of_work
-from app.views.formatting import distance_label, open_status_label
+from app.templating.words import distance_label, open_status_label
 from geo.maps import MapMarker, map_payload
 
 bp = Blueprint("books", __name__)

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from app import clock
 from app.services import directory, health
 from app.session import DatabaseNotConfigured, db_session
-from app.views.formatting import open_status_label
+from app.templating.words import open_status_label
 from geo.maps import MapMarker, map_payload
 
 bp = Blueprint("public", __name__)

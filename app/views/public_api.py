@@ -24,7 +24,7 @@ from app.openapi import openapi_document
 from app.services import availability, directory, editions, search
 from app.services.places import Located, locate
 from app.session import read_session, reads_only
-from app.views.problems import code_problem, place_problem
+from app.templating.problems import code_problem, place_problem
 from geo.opening_hours import OpenStatus
 
 bp = Blueprint("public_api", __name__, url_prefix="/api/v1")

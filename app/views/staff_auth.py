@@ -1,16 +1,25 @@
-"""Who is signed in: the staff member behind the session cookie, checked on every request."""
+"""Staff sign in and out, and who is signed in: the staff member behind the session cookie,
+checked on every request (`staff_required`, `shop_or_404`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired
 
+from app import clock
+from app.limits import LOGIN_LIMIT, limiter
 from app.models import Shop, StaffUser
 from app.services import auth
 from app.session import db_session
 
+bp = Blueprint("staff_auth", __name__, url_prefix="/staff")
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -39,7 +48,7 @@ def staff_required(view: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if current_staff() is None:
             # R is a view's ResponseReturnValue, which a redirect is; mypy cannot know R.
-            return redirect(url_for("staff.login", next=request.full_path))  # type: ignore[return-value]
+            return redirect(url_for("staff_auth.login", next=request.full_path))  # type: ignore[return-value]
         return view(*args, **kwargs)
 
     return wrapper
@@ -52,3 +61,44 @@ def shop_or_404(slug: str) -> Shop:
     if shop is None:
         abort(404)
     return shop
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(validators=[DataRequired()])
+    password = PasswordField(validators=[DataRequired()])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
+def login() -> ResponseReturnValue:
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            user = auth.authenticate(db, email=form.email.data or "",
+                                     password=form.password.data or "", now=clock.now())
+        except auth.LoginRefused:
+            db.commit()  # keep the failed-attempt count
+            error = gettext("Wrong email or password, or account temporarily locked.")
+        else:
+            db.commit()
+            sign_in(user)
+            target = request.args.get("next", "")
+            # Only local paths: never bounce a fresh session to another site.
+            if not target.startswith("/") or target.startswith("//"):
+                target = url_for("staff.dashboard")
+            return redirect(target)
+    status = 401 if error else 200
+    return render_template("staff/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+@staff_required
+def logout() -> ResponseReturnValue:
+    user = current_staff()
+    assert user is not None
+    auth.end_sessions(db_session(), user_id=user.id)
+    db_session().commit()
+    session.clear()
+    return redirect(url_for("staff_auth.login"))

@@ -1,8 +1,8 @@
 """Why a code or a place was not understood, worded in the reader's language.
 
-`app.isbn` and `geo.gazetteer` explain in French, the language of the import reports shops read
-and of the API's problem details; pages speak the reader's language, so they word the same
-reasons through the translation catalogue, from the reason code and what the reader typed.
+`app.isbn` and `geo.gazetteer` explain in French, the language of the import reports shops read;
+pages and the API's problem details speak the reader's language, so they word the same reasons
+through the translation catalogue, from the reason code and what the reader typed.
 """
 from __future__ import annotations
 

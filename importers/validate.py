@@ -1,4 +1,6 @@
-"""Quantities and prices as shops write them, in any locale.
+"""Where a stock line's values are validated: quantities and prices as shops write them, in any
+locale. Every format's parser (delimited, spreadsheet, ONIX, JSON) calls these, and the product
+code goes through `app.isbn.normalize_code`, so a rule changes in one place for every format.
 
 The price unit (euros, cents, thousandths) is a per-feed setting, never guessed per line: `1250`
 is 12.50 EUR from one till and 1,250.00 EUR from another.

@@ -1,0 +1,20 @@
+"""Command-line entry points (`flask --app wsgi GROUP COMMAND`), one module per group.
+
+Each command is a thin shell: it parses its arguments, runs a service or the stock pipeline's
+front door in a unit of work that commits at its end, and prints the outcome.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli.db import db_cli
+    from app.cli.demo import demo_cli
+    from app.cli.reservations import reservations_cli
+    from app.cli.shops import shops_cli
+    from app.cli.staff import staff_cli
+    from app.cli.stock import stock_cli
+
+    for group in (db_cli, shops_cli, staff_cli, demo_cli, stock_cli, reservations_cli):
+        app.cli.add_command(group)
