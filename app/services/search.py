@@ -22,8 +22,8 @@ from app.text import fold
 MAX_WORDS = 8
 # Above this many matches, the best-ranked hits are chosen among this many (the first ones in the
 # table). Only a word common enough to match thousands of editions gets there, and no ranking tells
-# those apart much; the smaller the sample, the sooner reading the table finds it: for a word in
-# one edition in fifty, 200 took 3 ms where 500 took 11 ms (through the index).
+# those apart much; the smaller the sample, the sooner reading the table finds it (measured in
+# bench/README.md, "Figures behind choices in the code").
 MAX_RANKED = 200
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "s": "saint"}
 SIMILARITY_FLOOR = 0.3
@@ -74,12 +74,12 @@ CORRECT_WORDS = text("""
 # The editions that match every term (`rayons_search_query`: the French-stemmed title, or the
 # plain author and publisher), best first.
 # Planned at each run (`prepare=False`), with its terms: `rayons_search_query` is immutable, so
-# the planner computes the tsquery and weighs its words. A word in a fiftieth of all editions is
-# then found by reading the table until MAX_RANKED of them match (3 ms), where a prepared, generic
-# plan would always build the GIN index's bitmap of every match first (11 ms; 18 ms for a word in
-# a twentieth); a rarer word still goes through the index. Both plans read the table in physical
-# order, so they sample the same editions (`synchronize_seqscans` is off: see
-# `app.db.CONNECT_ARGS`). Planning this short statement costs 0.2-0.6 ms.
+# the planner computes the tsquery and weighs its words. A common word is then found by reading
+# the table until MAX_RANKED of them match, where a prepared, generic plan would always build the
+# GIN index's bitmap of every match first; a rarer word still goes through the index. Both plans
+# read the table in physical order, so they sample the same editions (`synchronize_seqscans` is
+# off: see `app.db.CONNECT_ARGS`). Planning this short statement costs less than it saves
+# (bench/README.md, "Figures behind choices in the code").
 MATCHING_EDITIONS = """
     WITH matches AS MATERIALIZED (
         -- A common word matches thousands of editions: rank a bounded sample, not all of them.
@@ -98,8 +98,8 @@ MATCHING_EDITIONS = """
 # For each hit, how many shops have a copy available (holds subtracted, as on the book page: the
 # rule of availability.HOLDING_OF, written as filters so that the count reads the covering index
 # alone) and, from an origin, how far the nearest is, found the way the book page finds its
-# shops (`availability.nearest_first`). At national scale a common word's 20 hits have 18,000
-# holders: joining, grouping and measuring all of them took 21 ms, this takes 4.6-7.4 ms.
+# shops (`availability.nearest_first`). At national scale a common word's 20 hits have thousands of
+# holders: joining, grouping and measuring all of them cost several times more.
 HOLDER_COUNTS = """
     SELECT hit.isbn13, counted.shops
     FROM unnest(CAST(%(isbns)s AS text[])) AS hit(isbn13)
