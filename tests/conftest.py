@@ -1,9 +1,13 @@
 """Test fixtures on a real PostGIS.
 
-`make test` starts the private cluster, creates a fresh `rayons_test` database and exports its URL
-as RAYONS_TEST_DATABASE_URL (or uses DATABASE_URL when that is set: it must be disposable).
-Migrations run once per session; every test runs inside an outer transaction that is rolled back,
-and the code under test commits into savepoints (SQLAlchemy's "join into an external transaction").
+`make test` (scripts/rayons.sh) starts the private cluster, creates a fresh `rayons_test_<pid>`
+database, exports its URL as RAYONS_TEST_DATABASE_URL (or passes DATABASE_URL on when that is set:
+it must be disposable) and drops it afterwards. Migrations run once per session; every test runs
+inside an outer transaction that is rolled back, and the code under test commits into savepoints
+(SQLAlchemy's "join into an external transaction"): the app's request and command sessions are
+bound to the test's connection (`app` fixture), and so is the browser journeys' live server
+(tests/e2e/conftest.py). Tests of concurrency and of gunicorn commit real data through their own
+connections and remove it themselves.
 
 No test may depend on the hour it runs at or on the tests before it: factories number their
 names from 1 in every test (`_fresh_names`), and a test whose result depends on the time of day
