@@ -25,34 +25,28 @@ def _networks(session: Session) -> list[str]:
     return list(session.scalars(select(Network.slug).where(Network.slug.like("edge-%"))))
 
 
-def test_flushed_change_without_commit_is_rolled_back(app: Flask, session: Session) -> None:
+def _flushes() -> None:
+    _flush_network("edge-forgotten")
+
+
+def _executes() -> None:
+    db_session().execute(insert(Network).values(slug="edge-executed", name="x"))
+
+
+def _executes_text() -> None:
+    db_session().execute(text("INSERT INTO network (slug, name) VALUES ('edge-text', 'x')"))
+
+
+@pytest.mark.parametrize("write", [_flushes, _executes, _executes_text],
+                         ids=["flush", "orm-statement", "hand-written-sql"])
+def test_change_without_commit_is_rolled_back(app: Flask, session: Session,
+                                              write: Callable[[], None]) -> None:
     def forgets() -> str:
-        _flush_network("edge-forgotten")
+        write()
         return "ok"
 
     _route(app, "forgets", forgets)
     assert app.test_client().get("/_test/forgets").status_code == 200
-    assert _networks(session) == []
-
-
-def test_statement_without_commit_is_rolled_back(app: Flask, session: Session) -> None:
-    def executes() -> str:
-        db_session().execute(insert(Network).values(slug="edge-executed", name="x"))
-        return "ok"
-
-    _route(app, "executes", executes)
-    assert app.test_client().get("/_test/executes").status_code == 200
-    assert _networks(session) == []
-
-
-def test_hand_written_statement_without_commit_is_rolled_back(app: Flask,
-                                                              session: Session) -> None:
-    def executes_text() -> str:
-        db_session().execute(text("INSERT INTO network (slug, name) VALUES ('edge-text', 'x')"))
-        return "ok"
-
-    _route(app, "executes_text", executes_text)
-    assert app.test_client().get("/_test/executes_text").status_code == 200
     assert _networks(session) == []
 
 

@@ -1,7 +1,7 @@
 # Stub for Flask-Babel 4.0 (untyped): only the names Rayons uses. See typings/README.md.
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Any
 
 from babel import Locale
@@ -26,24 +26,9 @@ class Babel:
     def __init__(
         self,
         app: Flask | None = None,
-        date_formats: Mapping[str, str | None] | None = None,
-        configure_jinja: bool = True,
-        default_locale: str = "en",
-        default_domain: str = "messages",
+        *,
         default_translation_directories: str = "translations",
-        default_timezone: str = "UTC",
         locale_selector: Callable[[], str | Locale | None] | None = None,
-        timezone_selector: Callable[[], str | tzinfo | None] | None = None,
-    ) -> None: ...
-    def init_app(
-        self,
-        app: Flask,
-        default_locale: str = "en",
-        default_domain: str = "messages",
-        default_translation_directories: str = "translations",
-        default_timezone: str = "UTC",
-        locale_selector: Callable[[], str | Locale | None] | None = None,
-        timezone_selector: Callable[[], str | tzinfo | None] | None = None,
     ) -> None: ...
 
 # None outside a request or app context.
