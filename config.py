@@ -78,8 +78,9 @@ class Config:
         for key in ("MAP_TILE_URL", "MAP_TILE_ATTRIBUTION"):
             if key in env:
                 values[key] = env[key]
-        if env.get("MAIL_PORT"):
-            values["MAIL_PORT"] = int(env["MAIL_PORT"])
+        for key in ("MAIL_PORT", "PERSONAL_DATA_DAYS"):
+            if env.get(key):
+                values[key] = _positive_int(env, key)
         values["MAIL_USE_TLS"] = env.get("MAIL_USE_TLS", "") == "1"
         if values["ENV"] == "production" and not env.get("MAIL_BACKEND"):
             values["MAIL_BACKEND"] = "smtp"
@@ -87,6 +88,14 @@ class Config:
         # Only for load tests and benchmarks that hammer one endpoint from one address.
         values["RATELIMIT_ENABLED"] = env.get("RATELIMIT_ENABLED", "1") != "0"
         return values
+
+
+def _positive_int(env: os._Environ[str] | dict[str, str], key: str) -> int:
+    """A whole number from the environment, or a start-up error that names the variable."""
+    raw = env[key].strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{key} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
 
 
 def check_production(values: dict[str, object]) -> None:

@@ -1,8 +1,8 @@
 """The one clock of the Python side: every "what time is it" in Python code reads `now()`.
 
 Why one place: a reader finds with one search which code depends on the wall clock, and tests
-pin it (`time-machine` moves `datetime.now`, which this reads; see `tests/clock.py`) so that
-no page, label or deadline depends on the hour the suite happens to run.
+pin it (`time-machine` moves `datetime.now`, which this reads: the `pinned_clock` fixture in
+`tests/conftest.py`) so that no page, label or deadline depends on the hour the suite runs at.
 
 The other clock is the database's, used on purpose wherever SQL decides a state, so that every
 app process agrees with the one database: whether a hold still counts or has expired, and the

@@ -1,6 +1,7 @@
 """The declarative base and the engine. No Flask here: importers and scripts use it too."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -62,6 +63,16 @@ def make_read_engine(url: str, *, echo: bool = False) -> Engine:
                          connect_args=CONNECT_ARGS)
 
 
+_WRITING_WORD = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY)\b", re.IGNORECASE)
+
+
+def is_read_sql(sql: str) -> bool:
+    """Whether hand-written SQL only reads: a SELECT, or a WITH naming no writing command (a
+    CTE may insert, update or delete). Used to tell reads from writes where SQLAlchemy cannot."""
+    head = sql.lstrip()[:6].upper()
+    return head == "SELECT" or (head.startswith("WITH") and not _WRITING_WORD.search(sql))
+
+
 def driver_rows(session: Session, sql: str, params: Mapping[str, Any], *,
                 prepare: bool | None = None) -> list[tuple[Any, ...]]:
     """All rows of a hot read statement (driver syntax), fetched by psycopg itself.
@@ -75,6 +86,8 @@ def driver_rows(session: Session, sql: str, params: Mapping[str, Any], *,
     marked `connection_invalidated`, which `app.session.reads_only` answers by running the view
     again.
     """
+    if not is_read_sql(sql):
+        raise ValueError("driver_rows runs reads only: write through the session")
     connection = session.connection()
     pooled = connection.connection
     # SQLAlchemy types the driver's connection as Any; with the psycopg dialect it is this.

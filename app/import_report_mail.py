@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import mail
 from app.models import ImportRun, Shop
+from app.models.import_run import STOCK_KEPT
 from importers.report import RunResult, rejections
 
 MAILED_LINES = 20
 
 
 def needs_mail(run: ImportRun) -> bool:
-    return run.status in ("rejected", "failed") or run.rejected_lines > 0
+    return run.status in STOCK_KEPT or run.rejected_lines > 0
 
 
 def mail_import_report(session: Session, *, run_id: int) -> bool:

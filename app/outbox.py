@@ -18,7 +18,7 @@ from app import mail
 from app.clock import database_now
 from app.models import OutboxMail, Reservation, Shop
 from app.reservations.codes import code_for
-from app.reservations.lifecycle import SHOP_MAIL_KINDS
+from app.reservations.lifecycle import DECLINED, REMINDER_MINUTES, SHOP_MAIL_KINDS, TRANSITIONS
 from app.reservations.reserve import alternatives as other_holders
 from app.services.directory import shop_status
 
@@ -65,12 +65,13 @@ def send_one(session: Session, item: OutboxMail) -> bool:
     locale = "fr" if item.kind in SHOP_MAIL_KINDS else reservation.locale
     with force_locale(locale):
         alternatives = (other_holders(session, shop=shop, isbn13=reservation.isbn13)
-                        if item.kind == "declined" else [])
+                        if item.kind == TRANSITIONS[DECLINED].mail else [])
         code = code_for(current_app.config["SECRET_KEY"], reservation.idempotency_key or "")
-        sent = mail.send(to=to, subject=_subject(item.kind, reservation), template="reservation",
+        sent = mail.send(to=to, subject=subject(item.kind, reservation), template="reservation",
                          kind=item.kind, reservation=reservation, shop=shop, code=code,
                          status=shop_status(shop, database_now(session)), base_url=base,
-                         alternatives=alternatives, location=to_shape(shop.location))
+                         alternatives=alternatives, location=to_shape(shop.location),
+                         reminder_minutes=REMINDER_MINUTES)
     if sent:
         item.sent_at = func.now()
         item.last_error = None
@@ -85,7 +86,7 @@ def _recipients(reservation: Reservation, shop: Shop, kind: str) -> list[str]:
     return [reservation.customer_email] if reservation.customer_email else []
 
 
-def _subject(kind: str, reservation: Reservation) -> str:
+def subject(kind: str, reservation: Reservation) -> str:
     title = reservation.title_snapshot
     subjects: dict[str, str] = {
         "reserved": gettext("Your reservation: %(title)s", title=title),
@@ -93,7 +94,8 @@ def _subject(kind: str, reservation: Reservation) -> str:
         "confirmed": gettext("Set aside for you: %(title)s", title=title),
         "declined": gettext("Not available after all: %(title)s", title=title),
         "expired": gettext("Your hold has ended: %(title)s", title=title),
-        "reminder": gettext("30 minutes left to collect %(title)s", title=title),
+        "reminder": gettext("%(minutes)d minutes left to collect %(title)s",
+                            minutes=REMINDER_MINUTES, title=title),
         "cancelled": gettext("Reservation cancelled: %(title)s", title=title),
         "collected": gettext("Enjoy your reading: %(title)s", title=title),
     }

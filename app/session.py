@@ -16,7 +16,7 @@ from sqlalchemy import TextClause, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
-from app.db import make_engine, make_read_engine
+from app.db import is_read_sql, make_engine, make_read_engine
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -61,11 +61,8 @@ def _executed(state: ORMExecuteState) -> None:
 
 
 def _is_text_select(statement: object) -> bool:
-    """A hand-written read, which SQLAlchemy cannot classify itself: `text()` starting with
-    SELECT or WITH. The project's hand-written writes start with INSERT, UPDATE or DELETE (or
-    run in the importers' own sessions), so they count as writes."""
-    return (isinstance(statement, TextClause)
-            and statement.text.lstrip().upper().startswith(("SELECT", "WITH")))
+    """A hand-written read (`text()`), which SQLAlchemy cannot classify itself."""
+    return isinstance(statement, TextClause) and is_read_sql(statement.text)
 
 
 @event.listens_for(Session, "after_commit")

@@ -18,7 +18,9 @@ from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.isbn import PUBLIC_CODE_KINDS
 from app.models import ImportRun, Shop
+from app.models.types import in_list
 from importers import gates
 from importers.records import FileRefused, LineIssue, StockRecord, StockSource
 
@@ -115,7 +117,7 @@ FILL_EDITIONS = text(f"""
     WITH described AS (
         SELECT DISTINCT ON (code COLLATE "C") code, title, authors, publisher
         FROM stock_staging
-        WHERE reason_code IS NULL AND kind IN ('isbn', 'ismn')
+        WHERE reason_code IS NULL AND {in_list('kind', PUBLIC_CODE_KINDS)}
           AND (title <> '' OR authors <> '' OR publisher <> '')
         ORDER BY code COLLATE "C",
                  (title <> '')::int + (authors <> '')::int + (publisher <> '')::int DESC,
@@ -128,7 +130,7 @@ FILL_EDITIONS = text(f"""
         SELECT * FROM described
         UNION ALL
         SELECT d.code, '', '', '' FROM stock_diff d
-        WHERE d.change = 'added' AND d.kind IN ('isbn', 'ismn')
+        WHERE d.change = 'added' AND {in_list('d.kind', PUBLIC_CODE_KINDS)}
           AND NOT EXISTS (SELECT 1 FROM described x WHERE x.code = d.code)
     ),
     -- Lines that would change nothing stay out of the upsert: ON CONFLICT locks (and logs)

@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.models.import_run import STOCK_KEPT
 from importers.report import RunResult
 
 logger = logging.getLogger(__name__)
-ARCHIVE_DIRS = ("done", "rejected")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _archive(path: Path, where: str) -> None:
 def run_job(job: DropJob, *, import_newest: Callable[[Path], RunResult]) -> Outcome:
     """Import the job's newest file with `import_newest`, then archive the folder's files."""
     result = import_newest(job.newest)
-    _archive(job.newest, "rejected" if result.status in ("rejected", "failed") else "done")
+    _archive(job.newest, "rejected" if result.status in STOCK_KEPT else "done")
     for old in job.superseded:
         _archive(old, "done")
     return Outcome(result.status, result.run_id)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import ImportRejection, ImportRun, Shop
+from app.models.import_run import STOCK_TAKEN
 
 COUNTS = ("lines_read", "accepted", "rejected_lines", "added", "changed", "zeroed", "unchanged")
 
@@ -56,7 +57,7 @@ def shops_with_fresh_stock(session: Session, *, slugs: Collection[str],
         select(func.count(func.distinct(ImportRun.shop_id)))
         .join(Shop, Shop.id == ImportRun.shop_id)
         .where(Shop.slug.in_(slugs),
-               ImportRun.status.in_(("applied", "skipped_duplicate")),
+               ImportRun.status.in_(STOCK_TAKEN),
                ImportRun.started_at > func.now() - max_age))
     return count or 0
 

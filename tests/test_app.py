@@ -7,7 +7,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app import create_app
-from config import DEVELOPMENT_SECRET, ConfigError
+from config import DEVELOPMENT_SECRET, Config, ConfigError
 
 
 def closed_port() -> int:
@@ -69,3 +69,14 @@ def test_environment_variables_configure_the_app(monkeypatch: pytest.MonkeyPatch
     app = create_app()
     assert app.config["SECRET_KEY"] == "from-the-environment"
     assert app.config["DATABASE_URL"] == "postgresql://someone@db.example/rayons"
+
+
+@pytest.mark.parametrize(("environ", "expected"), [({}, 30), ({"PERSONAL_DATA_DAYS": "90"}, 90)])
+def test_personal_data_days_from_the_environment(environ: dict[str, str], expected: int) -> None:
+    assert Config.from_environ(environ)["PERSONAL_DATA_DAYS"] == expected
+
+
+@pytest.mark.parametrize("raw", ["thirty", "0", "-5", "1.5"])
+def test_a_bad_whole_number_setting_stops_start_up_with_its_name(raw: str) -> None:
+    with pytest.raises(ConfigError, match="PERSONAL_DATA_DAYS"):
+        Config.from_environ({"PERSONAL_DATA_DAYS": raw})

@@ -1,12 +1,13 @@
 """The nearest copies of a book: ordering, distances, holds, hidden codes, radius fallback."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from pyproj import Geod
 from sqlalchemy.orm import Session
 
+from app.clock import database_now
 from app.models import Shop
 from app.services.availability import (
     MAX_LIMIT,
@@ -69,7 +70,7 @@ def test_nothing_within_radius_shows_the_nearest_beyond(session: Session,
 def test_active_holds_are_subtracted_and_expired_ones_are_not(
     session: Session, network: dict[str, int]
 ) -> None:
-    now = datetime.now(UTC)
+    now = database_now(session)
     shop_id = network["oloron"]
     shop = session.get(Shop, shop_id)
     make_reservation(session, shop=shop, isbn13=ISBN)
@@ -88,7 +89,7 @@ def test_active_holds_are_subtracted_and_expired_ones_are_not(
 def test_a_collection_counts_until_a_later_file_is_imported(
     session: Session, network: dict[str, int]
 ) -> None:
-    now = datetime.now(UTC)
+    now = database_now(session)
     shop = session.get(Shop, network["dax"])
     shop.stock_exported_at = now - timedelta(hours=10)
     make_reservation(session, shop=shop, isbn13=ISBN, state="collected",

@@ -9,19 +9,25 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from flask import Flask
+from flask_babel import force_locale
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from app import outbox
 from app.clock import database_now
 from app.errors import Conflict
 from app.models import OutboxMail, Reservation
 from app.reservations import lifecycle
 from app.reservations.lifecycle import (
     ACTIVE_STATES,
+    CONFIRMED,
     COUNTS_UNTIL_DEADLINE,
     COUNTS_UNTIL_NEXT_FILE,
+    ENDED_STATES,
     EXPIRED,
     HELD,
+    MAIL_KINDS,
     STATE_TIMESTAMPS,
     STATES,
     TRANSITIONS,
@@ -110,3 +116,32 @@ def test_expiry_needs_the_deadline_passed_and_the_system_allowed(
     with pytest.raises(Conflict) as refused:
         expire_due(session)
     assert refused.value.code == "not_allowed"
+
+
+def test_every_mail_kind_has_a_subject_in_both_languages(app: Flask, session: Session) -> None:
+    """The outbox words each kind the lifecycle can queue: a new kind without a subject would
+    fail only when its first mail is sent."""
+    reservation = make_reservation(session, shop=make_shop(session), title_snapshot="Nadja")
+    with app.test_request_context():
+        for locale in ("fr", "en"):
+            with force_locale(locale):
+                subjects = {kind: outbox.subject(kind, reservation) for kind in MAIL_KINDS}
+            assert all("Nadja" in subject for subject in subjects.values()), subjects
+            assert len(set(subjects.values())) == len(MAIL_KINDS)
+
+
+@pytest.mark.parametrize(("state", "verbs"), [
+    (HELD, {"confirm", "decline", "collect", "cancel"}),
+    (CONFIRMED, {"decline", "collect", "cancel"}),
+    *((state, set()) for state in ENDED_STATES),
+])
+def test_the_desk_offers_the_tables_verbs(state: str, verbs: set[str]) -> None:
+    assert lifecycle.staff_verbs(state) == verbs
+
+
+def test_texts_that_spell_the_rules_out_match_them() -> None:
+    """Readers are told "two hours of the shop's opening time" in words (reserve page, API
+    description): change those texts with HOLD_DURATION. The reminder and the per-reader limit
+    are formatted from their constants."""
+    assert lifecycle.HOLD_DURATION == timedelta(hours=2)
+    assert lifecycle.REMINDER_MINUTES * 60 == lifecycle.REMINDER_BEFORE.total_seconds()

@@ -9,12 +9,12 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.clock import database_now
 from app.models import Reservation, Shop, StockLine
 from tests.factories import point
 from tests.live_gunicorn import gunicorn
@@ -43,7 +43,7 @@ def committed_shop(factory: sessionmaker[Session], created: list[int], copies: i
         session.add(shop)
         session.flush()
         session.add(StockLine(shop_id=shop.id, isbn13=ISBN, code_kind="isbn", on_hand=copies,
-                              exported_at=datetime.now(UTC)))
+                              exported_at=database_now(session)))
         session.commit()
         created.append(shop.id)
     return slug

@@ -7,13 +7,13 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.clock import database_now
 from app.errors import Conflict
 from app.models import ImportRun, Reservation, Shop, StockLine
 from app.reservations.reserve import Customer, reserve
@@ -35,7 +35,7 @@ def shop(engine: Engine) -> Iterator[tuple[sessionmaker[Session], Shop]]:
         session.add(shop)
         session.flush()
         session.add(StockLine(shop_id=shop.id, isbn13=ISBN, code_kind="isbn", on_hand=40,
-                              exported_at=datetime.now(UTC)))
+                              exported_at=database_now(session)))
         session.commit()
     yield factory, shop
     with factory() as session:
@@ -91,7 +91,7 @@ def test_two_changes_at_once_exactly_one_wins(shop: tuple[sessionmaker[Session],
                                           phone=None)).reservation
             if second == "expired":  # due now: confirming and expiring are both possible
                 session.flush()
-                r.expires_at = datetime.now(UTC)
+                r.expires_at = session.scalar(select(func.clock_timestamp()))
             session.commit()
             reservation_id = r.id
         barrier = threading.Barrier(2)

@@ -1,13 +1,14 @@
 """Reserving a copy and every later change of state, on a real PostGIS."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from app.clock import database_now
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import OutboxMail, Reservation
 from app.reservations import codes, lifecycle
@@ -138,8 +139,8 @@ def test_staff_transitions_and_their_guards(session: Session, shop) -> None:  # 
 def test_an_expired_hold_cannot_be_confirmed_and_stops_counting(session: Session, shop) -> None:  # type: ignore[no-untyped-def]
     r = reserve(session, shop_slug=shop.slug, isbn13=ISBN, customer=READER,
                 secret=SECRET).reservation
-    r.created_at = datetime.now(UTC) - timedelta(hours=3)
-    r.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    r.created_at = database_now(session) - timedelta(hours=3)
+    r.expires_at = database_now(session) - timedelta(seconds=1)
     session.flush()
     assert len(nearest_holders(session, isbn13=ISBN, origin=None).holders) == 1
     with pytest.raises(Conflict) as late:

@@ -1,7 +1,7 @@
 """POST/GET/DELETE /api/v1/reservations, the sweeper, the purge, and mail through real SMTP."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app, outbox
+from app.clock import database_now
 from app.models import OutboxMail, Reservation, Shop
 from tests.factories import make_edition, make_shop, make_stock_line
 from tests.smtp import smtp_listener
@@ -71,12 +72,12 @@ def test_sweeper_expires_reminds_and_sends(cli: FlaskCliRunner, app: Flask, sess
                                            client: FlaskClient, shop: Shop) -> None:
     code = reserve(client).get_json()["code"]
     r = session.scalars(select(Reservation)).one()
-    r.expires_at = datetime.now(UTC) + timedelta(minutes=20)
+    r.expires_at = database_now(session) + timedelta(minutes=20)
     session.flush()
     result = cli.invoke(args=["reservations", "sweep"])
     assert "reminders: 1" in result.output
-    r.created_at = datetime.now(UTC) - timedelta(hours=3)
-    r.expires_at = datetime.now(UTC) - timedelta(minutes=1)
+    r.created_at = database_now(session) - timedelta(hours=3)
+    r.expires_at = database_now(session) - timedelta(minutes=1)
     session.flush()
     result = cli.invoke(args=["reservations", "sweep"])
     assert "expired: 1" in result.output
@@ -91,7 +92,7 @@ def test_purge_erases_personal_data_after_the_delay(cli: FlaskCliRunner, session
                                                     client: FlaskClient, shop: Shop) -> None:
     reserve(client)
     r = session.scalars(select(Reservation)).one()
-    r.state, r.cancelled_at = "cancelled", datetime.now(UTC) - timedelta(days=31)
+    r.state, r.cancelled_at = "cancelled", database_now(session) - timedelta(days=31)
     session.flush()
     assert "erased from 1" in cli.invoke(args=["reservations", "purge", "--days", "30"]).output
     session.refresh(r)
@@ -109,7 +110,7 @@ def test_purge_delay_comes_from_the_setting(app: Flask, cli: FlaskCliRunner, ses
                                             args: list[str], erased: bool) -> None:
     reserve(client)
     r = session.scalars(select(Reservation)).one()
-    r.state, r.cancelled_at = "cancelled", datetime.now(UTC) - timedelta(days=20)
+    r.state, r.cancelled_at = "cancelled", database_now(session) - timedelta(days=20)
     session.flush()
     app.config["PERSONAL_DATA_DAYS"] = setting
     output = cli.invoke(args=["reservations", "purge", *args]).output

@@ -144,7 +144,8 @@ def test_edition_search_vector_ignores_accents(session: Session) -> None:
 def test_import_run_rules(session: Session, overrides: dict[str, object], constraint: str) -> None:
     shop = make_shop(session)
     values: dict[str, object] = {"shop_id": shop.id, "source_name": "stock.csv",
-                                 "sha256": "0" * 64, "status": "applied", "finished_at": NOW}
+                                 "sha256": "0" * 64, "status": "applied", "started_at": NOW,
+                                 "finished_at": NOW}
     values.update(overrides)
     assert refused(session, lambda: session.add(ImportRun(**values))) == constraint
 
@@ -160,7 +161,8 @@ def test_import_run_rules(session: Session, overrides: dict[str, object], constr
         ({"state": "declined"}, "ck_reservation_declined_has_declined_at"),
         ({"code_hash": b"short"}, "ck_reservation_code_hash_sha256"),
         ({"customer_email": None, "customer_phone": None}, "ck_reservation_customer_reachable"),
-        ({"expires_at": NOW - timedelta(hours=1)}, "ck_reservation_expires_after_creation"),
+        ({"created_at": NOW, "expires_at": NOW - timedelta(hours=1)},
+         "ck_reservation_expires_after_creation"),
         ({"isbn13": "3760123456789"}, "ck_reservation_isbn13_format"),
     ],
 )

@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from app.db import driver_rows, is_read_sql
 from app.models import Network
 from app.session import db_session
 
@@ -37,8 +38,13 @@ def _executes_text() -> None:
     db_session().execute(text("INSERT INTO network (slug, name) VALUES ('edge-text', 'x')"))
 
 
-@pytest.mark.parametrize("write", [_flushes, _executes, _executes_text],
-                         ids=["flush", "orm-statement", "hand-written-sql"])
+def _executes_writing_cte() -> None:
+    db_session().execute(text("WITH made AS (INSERT INTO network (slug, name) "
+                              "VALUES ('edge-cte', 'x') RETURNING id) SELECT id FROM made"))
+
+
+@pytest.mark.parametrize("write", [_flushes, _executes, _executes_text, _executes_writing_cte],
+                         ids=["flush", "orm-statement", "hand-written-sql", "writing-cte"])
 def test_change_without_commit_is_rolled_back(app: Flask, session: Session,
                                               write: Callable[[], None]) -> None:
     def forgets() -> str:
@@ -85,3 +91,21 @@ def test_only_what_follows_the_last_commit_is_dropped(app: Flask, session: Sessi
     _route(app, "commits_then_writes", commits_then_writes)
     assert app.test_client().get("/_test/commits_then_writes").status_code == 200
     assert _networks(session) == ["edge-first"]
+
+
+@pytest.mark.parametrize(("sql", "reads"), [
+    ("SELECT 1", True),
+    ("  select * from edition", True),
+    ("WITH q AS (SELECT 1) SELECT * FROM q", True),
+    ("WITH q AS (DELETE FROM network RETURNING id) SELECT * FROM q", False),
+    ("INSERT INTO network (slug, name) VALUES ('a', 'b')", False),
+    ("UPDATE network SET name = 'x'", False),
+])
+def test_hand_written_reads_are_told_from_writes(sql: str, reads: bool) -> None:
+    assert is_read_sql(sql) is reads
+
+
+def test_driver_rows_refuses_to_write(session: Session) -> None:
+    with pytest.raises(ValueError, match="reads only"):
+        driver_rows(session, "INSERT INTO network (slug, name) VALUES ('edge-raw', 'x')", {})
+    assert _networks(session) == []

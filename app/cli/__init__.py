@@ -1,7 +1,8 @@
 """Command-line entry points (`flask --app wsgi GROUP COMMAND`), one module per group.
 
-Each command is a thin shell: it parses its arguments, runs a service or the stock pipeline's
-front door in a unit of work that commits at its end, and prints the outcome.
+Each command is a thin shell: it parses its arguments, runs a service in a unit of work that
+commits at its end (or the stock pipeline's front door, which commits each run itself), and
+prints the outcome.
 """
 from __future__ import annotations
 

@@ -10,12 +10,12 @@ from flask.cli import AppGroup
 
 from app.errors import RayonsError
 from app.import_report_mail import report_mailer
+from app.models.import_run import STOCK_KEPT
 from app.services import shop_tokens
 from app.session import session_factory, unit_of_work
 from importers import pipeline, report
 
 stock_cli = AppGroup("stock", help="Shops' stock files.")
-FAILED = ("rejected", "failed")
 
 
 @stock_cli.command("import")
@@ -45,7 +45,7 @@ def stock_import(shop_slug: str, file: Path, format_: str | None, force: bool,
                 click.echo(f"line {r.line}, field {r.field}: {r.reason_code}: {r.message} "
                            f"[{r.raw_value}]", err=True)
             click.echo(report.summary_line(run))
-    if result.status in FAILED:
+    if result.status in STOCK_KEPT:
         sys.exit(1)
 
 
@@ -94,7 +94,7 @@ def stock_nightly(drop_dir: Path, workers: int) -> None:
                 click.echo(f"{line.slug}: {line.status} ({line.lines} lines, "
                            f"{line.seconds:.2f}s)" + (f" - {line.detail}" if line.detail else ""))
     _print_table(sorted(lines, key=lambda line: line.position))
-    if any(line.status in FAILED for line in lines):
+    if any(line.status in STOCK_KEPT for line in lines):
         sys.exit(1)
 
 

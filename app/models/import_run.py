@@ -8,6 +8,10 @@ from app.db import Base
 from app.models.types import CreatedAt, Timestamp, in_list
 
 RUN_STATUSES = ("running", "applied", "rejected", "failed", "skipped_duplicate")
+# The file's stock is (still) the shop's: applied now, or the same file as the last applied one.
+STOCK_TAKEN = ("applied", "skipped_duplicate")
+# The previous stock was kept: a gate refused the file, or the run crashed.
+STOCK_KEPT = ("rejected", "failed")
 COUNT_COLUMNS = (
     "lines_read", "accepted", "rejected_lines", "added", "changed", "zeroed", "unchanged"
 )

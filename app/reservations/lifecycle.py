@@ -3,10 +3,12 @@
 Every rule about a reservation's life is declared here once and read everywhere else: the
 model's CHECK constraints and partial indexes, reserving, the one guard every change of state
 goes through (the sweeper's expiry included), the staff desk's queries and buttons, the labels
-readers and staff see. Changing a rule here changes it everywhere; the only restatement is the
-`counting_hold` SQL view (availability needs the rule inside the query planner), and
-`tests/test_lifecycle.py` checks that the view agrees with `COUNTS_UNTIL_DEADLINE` and
-`COUNTS_UNTIL_NEXT_FILE`.
+readers and staff see, which buttons a card shows and whether a reader's page shows a deadline
+(`staff_verbs`, `is_active`, given to templates by `app/templating`). Changing a rule here changes
+it everywhere. Two restatements remain, each checked by `tests/test_lifecycle.py`: the
+`counting_hold` SQL view (availability needs the rule inside the query planner), checked against
+`COUNTS_UNTIL_DEADLINE` and `COUNTS_UNTIL_NEXT_FILE`; and the words "two hours" in the texts that
+promise the hold's length, pinned to HOLD_DURATION.
 """
 from __future__ import annotations
 
@@ -108,6 +110,18 @@ STAFF_ACTIONS = {rule.staff_verb: target for target, rule in TRANSITIONS.items()
                  if rule.staff_verb is not None}
 
 
+def staff_verbs(state: str) -> frozenset[str]:
+    """The desk's verbs that apply to a reservation in `state` (the buttons its card shows)."""
+    return frozenset(rule.staff_verb for rule in TRANSITIONS.values()
+                     if rule.staff_verb is not None and "staff" in rule.actors
+                     and state in rule.sources)
+
+
+def is_active(state: str) -> bool:
+    """A copy is still put aside: the reader sees a deadline and may cancel."""
+    return state in ACTIVE_STATES
+
+
 # --- Mail ---------------------------------------------------------------------------------------
 
 # Queued by a new hold: the reader's receipt with their code, and the shop's notice.
@@ -126,8 +140,9 @@ SHOP_MAIL_KINDS = frozenset({"shop_new"})
 # A hold lasts this long of the shop's *opening* time (architecture §3): a reservation made half
 # an hour before closing runs on into the next opening.
 HOLD_DURATION = timedelta(hours=2)
-# The reader is reminded this long before the deadline ("30 minutes left" in the mail subject).
+# The reader is reminded this long before the deadline (the reminder mail says how long is left).
 REMINDER_BEFORE = timedelta(minutes=30)
+REMINDER_MINUTES = int(REMINDER_BEFORE.total_seconds() // 60)
 # Active holds one email address or phone number may have at once (the reserve page says "3").
 MAX_ACTIVE_PER_CONTACT = 3
 

@@ -15,7 +15,9 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput, NotFound, RayonsError
+from app.isbn import PUBLIC_CODE_KINDS
 from app.models import Edition, Reservation, Shop
+from app.models.types import in_list
 from app.reservations.codes import code_for, hash_code
 from app.reservations.lifecycle import (
     ACTIVE_STATES,
@@ -32,9 +34,9 @@ COUNTING_HOLDS = text("""
     SELECT coalesce(sum(holds), 0) FROM counting_hold
     WHERE shop_id = :shop_id AND isbn13 = :isbn13
 """)
-LOCK_LINE = text("""
+LOCK_LINE = text(f"""
     SELECT on_hand FROM stock_line
-    WHERE shop_id = :shop_id AND isbn13 = :isbn13 AND code_kind IN ('isbn', 'ismn')
+    WHERE shop_id = :shop_id AND isbn13 = :isbn13 AND {in_list('code_kind', PUBLIC_CODE_KINDS)}
     FOR UPDATE
 """)
 
@@ -97,7 +99,9 @@ def _active_holds_of(session: Session, customer: Customer) -> int:
 def reserve(session: Session, *, shop_slug: str, isbn13: str, customer: Customer, secret: str,
             idempotency_key: str | None = None, redirected_from_shop_id: int | None = None,
             created_by_staff_id: int | None = None) -> Reserved:
-    """Hold one copy for two opening hours. Raises NoCopyLeft when another reader got it first."""
+    """Hold one copy for HOLD_DURATION of the shop's opening time (`lifecycle.hold_deadline`).
+
+    Raises NoCopyLeft when another reader got the last copy first."""
     _check_customer(customer)
     key = idempotency_key or secrets.token_urlsafe(24)
     code = code_for(secret, key)

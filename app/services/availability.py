@@ -15,6 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.db import driver_rows
+from app.isbn import PUBLIC_CODE_KINDS
+from app.models.types import in_list
 from app.services.editions import EditionSummary, edition_summary
 
 DEFAULT_RADIUS_KM = 30.0
@@ -26,15 +28,18 @@ MAX_LIMIT = 50
 # near sqrt(limit x shops), 55 for 300 shops and 170 for 3,000 (bench/search_bench.py).
 WALK_FROM_HOLDERS = 100
 
+# Only books and printed music leave their shop (app.isbn.PUBLIC_CODE_KINDS): the same words as
+# the public holders index's predicate, which the planner must match to use it.
+PUBLIC_KIND = in_list("sl.code_kind", PUBLIC_CODE_KINDS)
 ORIGIN = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography"
 # The holdings of the ISBN with their available copies, holds subtracted through counting_hold.
 # Read from ix_stock_line_public_holders (isbn13, shop_id) INCLUDE (on_hand), whose predicate
 # also keeps in-shop and non-book codes out of public results.
-HOLDING_OF = """
+HOLDING_OF = f"""
     SELECT sl.shop_id, sl.on_hand, sl.on_hand - coalesce(c.holds, 0) AS available
     FROM stock_line sl
     LEFT JOIN counting_hold c ON c.shop_id = sl.shop_id AND c.isbn13 = sl.isbn13
-    WHERE sl.isbn13 = {isbn13} AND sl.on_hand > 0 AND sl.code_kind IN ('isbn', 'ismn')
+    WHERE sl.isbn13 = {{isbn13}} AND sl.on_hand > 0 AND {PUBLIC_KIND}
 """
 HOLDING = HOLDING_OF.format(isbn13="%(isbn13)s")
 SHOP_COLUMNS = """s.id, s.slug, s.name, s.address, s.postcode, s.city, s.country, s.phone,
@@ -85,8 +90,8 @@ def nearest_first(*, holding: str, columns: str, shop_columns: str, holders: str
 NEAREST_TEMPLATE = f"""
     WITH counted AS MATERIALIZED (
         SELECT count(*) AS holders
-        FROM (SELECT FROM stock_line
-              WHERE isbn13 = %(isbn13)s AND on_hand > 0 AND code_kind IN ('isbn', 'ismn')
+        FROM (SELECT FROM stock_line sl
+              WHERE sl.isbn13 = %(isbn13)s AND sl.on_hand > 0 AND {PUBLIC_KIND}
               LIMIT {WALK_FROM_HOLDERS}) AS capped
     ),
     nearest AS ({nearest_first(
@@ -215,11 +220,11 @@ def _holders_statement(isbn13: str, origin: tuple[float, float] | None, limit: i
 
 
 # One shop's copies of one book available now, with the same rule as HOLDING.
-AVAILABLE_HERE = text("""
+AVAILABLE_HERE = text(f"""
     SELECT greatest(0, sl.on_hand - coalesce(c.holds, 0))
     FROM stock_line sl
     LEFT JOIN counting_hold c ON c.shop_id = sl.shop_id AND c.isbn13 = sl.isbn13
-    WHERE sl.shop_id = :shop_id AND sl.isbn13 = :isbn13 AND sl.code_kind IN ('isbn', 'ismn')
+    WHERE sl.shop_id = :shop_id AND sl.isbn13 = :isbn13 AND {PUBLIC_KIND}
 """)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.db import driver_rows
 from app.isbn import CodeError, looks_like_isbn, normalize_code
-from app.services.availability import HOLDING_OF, ORIGIN, nearest_first
+from app.services.availability import HOLDING_OF, ORIGIN, PUBLIC_KIND, nearest_first
 from app.text import fold
 
 MAX_WORDS = 8
@@ -100,13 +100,13 @@ MATCHING_EDITIONS = """
 # alone) and, from an origin, how far the nearest is, found the way the book page finds its
 # shops (`availability.nearest_first`). At national scale a common word's 20 hits have thousands of
 # holders: joining, grouping and measuring all of them cost several times more.
-HOLDER_COUNTS = """
+HOLDER_COUNTS = f"""
     SELECT hit.isbn13, counted.shops
     FROM unnest(CAST(%(isbns)s AS text[])) AS hit(isbn13)
     CROSS JOIN LATERAL (
         SELECT count(*) AS shops
         FROM stock_line sl
-        WHERE sl.isbn13 = hit.isbn13 AND sl.on_hand > 0 AND sl.code_kind IN ('isbn', 'ismn')
+        WHERE sl.isbn13 = hit.isbn13 AND sl.on_hand > 0 AND {PUBLIC_KIND}
           AND sl.shop_id NOT IN (SELECT id FROM shop WHERE NOT active)
           AND NOT EXISTS (SELECT FROM counting_hold c WHERE c.shop_id = sl.shop_id
                           AND c.isbn13 = sl.isbn13 AND c.holds >= sl.on_hand)

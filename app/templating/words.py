@@ -11,7 +11,7 @@ from flask import Flask
 from flask_babel import format_datetime, get_locale, gettext, lazy_gettext
 from geoalchemy2.shape import to_shape
 
-from app.reservations.lifecycle import STATE_LABELS
+from app.reservations.lifecycle import STATE_LABELS, is_active, staff_verbs
 from geo.opening_hours import OpenStatus, format_intervals
 
 
@@ -117,4 +117,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(shop_time, "shop_time")
     app.add_template_filter(reservation_state_label, "reservation_state")
     app.add_template_global(shop_point, "shop_point")
+    # The lifecycle decides which buttons a reservation gets and whether it still runs.
+    app.add_template_global(staff_verbs, "staff_verbs")
+    app.add_template_test(is_active, "reservation_active")
     app.add_template_global(lambda: str(get_locale()), "current_locale")

@@ -16,7 +16,7 @@ from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
 from app.limits import CODE_LOOKUP_LIMIT, RESERVE_LIMIT, limiter
 from app.models import Shop
 from app.reservations.codes import find_by_code
-from app.reservations.lifecycle import CANCELLED
+from app.reservations.lifecycle import CANCELLED, MAX_ACTIVE_PER_CONTACT
 from app.reservations.reserve import Customer, NoCopyLeft, TooManyHolds, reserve
 from app.reservations.transitions import transition
 from app.services import directory, editions
@@ -74,7 +74,8 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
         except TooManyHolds:
             session.rollback()
             error, status = gettext(
-                "You already hold 3 books: collect or cancel one before reserving another."), 429
+                "You already hold %(num)d books: collect or cancel one before reserving another.",
+                num=MAX_ACTIVE_PER_CONTACT), 429
         except InvalidInput:
             session.rollback()
             error, status = gettext("Please give your name and an email address or a phone "

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from app.errors import Unauthorized
 from app.import_report_mail import report_mailer
+from app.models.import_run import STOCK_TAKEN
 from app.services import shop_tokens
 from app.session import db_session, session_factory
 from importers import pipeline, report
@@ -40,5 +41,5 @@ def push_stock(slug: str) -> ResponseReturnValue:
         force=request.args.get("force") == "1", on_finished=report_mailer(factory))
     session = db_session()
     body = report.as_dict(session, report.run_by_id(session, result.run_id))
-    status = 200 if result.status in ("applied", "skipped_duplicate") else 422
+    status = 200 if result.status in STOCK_TAKEN else 422
     return jsonify(body), status
