@@ -568,7 +568,8 @@ def report(r: Results) -> str:
         f"{min(s.wal_bytes for s in r.samples) / 1e6:.1f} MB)",
         f"    delete + reinsert (rolled back): {ms(r.rewrite.seconds)}, "
         f"{r.rewrite.wal_bytes / 1e6:.1f} MB WAL = {r.rewrite.seconds / merge_s:.1f}x the "
-        f"merge's time, {r.rewrite.wal_bytes / wal:.1f}x its WAL",
+        f"merge's time, "
+        + (f"{r.rewrite.wal_bytes / wal:.1f}x its WAL" if wal else "its WAL (the merge's was 0)"),
         f"(c) {r.night_shops} shops in a row: {r.sequential_s:.1f} s = {ms(per_shop)}/shop -> "
         f"{NIGHT_SHOPS:,} shops: {minutes(night_sequential)} (target < "
         f"{minutes(NIGHT_TARGET_S)}): {verdict(night_sequential < NIGHT_TARGET_S)}",
