@@ -41,6 +41,24 @@ def _fresh_names() -> None:
     reset_names()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _moved_clock() -> Iterator[None]:
+    """RAYONS_TEST_CLOCK=<ISO moment> runs the whole suite with the Python clock started there
+    and ticking, to show that no test depends on the hour, the weekday or a DST change.
+
+    It moves what `app.clock` and `datetime.now` read in the test process (the app under test,
+    the browser journeys' live server), not the database's clock nor other processes, as a
+    deployment whose app servers and database disagree by hours would not work either. Unlike
+    libfaketime, it leaves `time.sleep` and the monotonic clock alone.
+    """
+    moment = os.environ.get("RAYONS_TEST_CLOCK")
+    if not moment:
+        yield
+        return
+    with time_machine.travel(datetime.fromisoformat(moment), tick=True):
+        yield
+
+
 @pytest.fixture()
 def pinned_clock() -> Iterator[Callable[[datetime], None]]:
     """Stop the Python clock at PINNED_AT; call the fixture's value to move it elsewhere."""
