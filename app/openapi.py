@@ -235,7 +235,11 @@ RESERVE = {
     "operationId": "reserve",
     "summary": "Hold one copy for two hours of the shop's opening time",
     "description": ("A retried request with the same `Idempotency-Key` (header, or "
-                    "`idempotency_key` in the body) answers the same reservation with 200."),
+                    "`idempotency_key` in the body) and the same fields answers the same "
+                    "reservation with 200. A key belongs to its requester (the contact given): "
+                    "another requester's request with the same key is a new request, and the "
+                    "same requester reusing a key for a different request gets 409 "
+                    "`idempotency_key_reused`."),
     "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
                     "schema": STRING}],
     "requestBody": {"required": True, "content": {"application/json": {"schema": _object({

@@ -66,7 +66,7 @@ def send_one(session: Session, item: OutboxMail) -> bool:
     with force_locale(locale):
         alternatives = (other_holders(session, shop=shop, isbn13=reservation.isbn13)
                         if item.kind == TRANSITIONS[DECLINED].mail else [])
-        code = code_for(current_app.config["SECRET_KEY"], reservation.idempotency_key or "")
+        code = code_for(current_app.config["SECRET_KEY"], reservation.code_seed)
         sent = mail.send(to=to, subject=subject(item.kind, reservation), template="reservation",
                          kind=item.kind, reservation=reservation, shop=shop, code=code,
                          status=shop_status(shop, database_now(session)), base_url=base,

@@ -95,7 +95,8 @@ def make_staff(session: Session, *, shops: list[Shop], **overrides: Any) -> Staf
 def make_reservation(session: Session, *, shop: Shop, **overrides: Any) -> Reservation:
     now = database_now(session)
     values: dict[str, Any] = {
-        "code_hash": hashlib.sha256(secrets.token_bytes(16)).digest(), "shop_id": shop.id,
+        "code_hash": hashlib.sha256(secrets.token_bytes(16)).digest(),
+        "code_seed": secrets.token_bytes(20), "shop_id": shop.id,
         "isbn13": "9782070368228", "expires_at": now + timedelta(hours=2),
         "title_snapshot": "L'Étranger", "shop_name_snapshot": shop.name,
         "shop_address_snapshot": shop.address, "customer_name": "Lecteur",

@@ -62,7 +62,7 @@ def test_a_nightly_import_during_reservations_refuses_no_one(
 
     def one_reader(n: int) -> str:
         with factory() as session:
-            done = reserve(session, shop_slug=s.slug, isbn13=ISBN, secret="race",
+            done = reserve(session, requester="form", shop_slug=s.slug, isbn13=ISBN, secret="race",
                            customer=Customer(name=f"R{n}", email=f"r{n}@example.org", phone=None))
             session.commit()
             return done.reservation.state
@@ -86,7 +86,7 @@ def test_two_changes_at_once_exactly_one_wins(shop: tuple[sessionmaker[Session],
     factory, s = shop
     for _round in range(5):
         with factory() as session:
-            r = reserve(session, shop_slug=s.slug, isbn13=ISBN, secret="race",
+            r = reserve(session, requester="form", shop_slug=s.slug, isbn13=ISBN, secret="race",
                         customer=Customer(name="R", email=f"x{time.monotonic_ns()}@example.org",
                                           phone=None)).reservation
             if second == "expired":  # due now: confirming and expiring are both possible

@@ -33,7 +33,8 @@ def shop(session: Session):  # type: ignore[no-untyped-def]
 
 
 def test_reserve_holds_a_copy_and_snapshots_the_promise(session: Session, shop) -> None:  # type: ignore[no-untyped-def]
-    done = reserve(session, shop_slug=shop.slug, isbn13=ISBN, customer=READER, secret=SECRET,
+    done = reserve(session, requester="form",
+                   shop_slug=shop.slug, isbn13=ISBN, customer=READER, secret=SECRET,
                    idempotency_key="form-1")
     r = done.reservation
     assert (r.state, r.title_snapshot, r.shop_name_snapshot) == ("held", "L'Étranger", shop.name)
@@ -46,9 +47,11 @@ def test_reserve_holds_a_copy_and_snapshots_the_promise(session: Session, shop) 
 
 
 def test_a_double_click_makes_one_reservation(session: Session, shop) -> None:  # type: ignore[no-untyped-def]
-    first = reserve(session, shop_slug=shop.slug, isbn13=ISBN, customer=READER, secret=SECRET,
+    first = reserve(session, requester="form",
+                    shop_slug=shop.slug, isbn13=ISBN, customer=READER, secret=SECRET,
                     idempotency_key="form-1")
-    again = reserve(session, shop_slug=shop.slug, isbn13=ISBN, customer=READER, secret=SECRET,
+    again = reserve(session, requester="form",
+                    shop_slug=shop.slug, isbn13=ISBN, customer=READER, secret=SECRET,
                     idempotency_key="form-1")
     assert again.replayed and again.reservation.id == first.reservation.id
     assert again.code == first.code
@@ -58,10 +61,12 @@ def test_a_double_click_makes_one_reservation(session: Session, shop) -> None:  
 def test_the_last_copy_goes_once_and_the_loser_gets_alternatives(session: Session, shop) -> None:  # type: ignore[no-untyped-def]
     partner = make_shop(session, slug="partner", lat=44.85, lon=-0.57)
     make_stock_line(session, shop=partner, isbn13=ISBN, on_hand=2)
-    reserve(session, shop_slug=shop.slug, isbn13=ISBN, customer=READER, secret=SECRET)
+    reserve(session, requester="form",
+            shop_slug=shop.slug, isbn13=ISBN, customer=READER, secret=SECRET)
     other = Customer(name="Dominique", email="dom@example.org", phone=None)
     with pytest.raises(NoCopyLeft) as lost:
-        reserve(session, shop_slug=shop.slug, isbn13=ISBN, customer=other, secret=SECRET)
+        reserve(session, requester="form",
+                shop_slug=shop.slug, isbn13=ISBN, customer=other, secret=SECRET)
     assert [h.slug for h in lost.value.alternatives] == ["partner"]
 
 
@@ -69,9 +74,10 @@ def test_at_most_three_active_holds_per_contact(session: Session, shop) -> None:
     for n in range(3):
         other = make_shop(session, slug=f"s{n}")
         make_stock_line(session, shop=other, isbn13=ISBN, on_hand=1)
-        reserve(session, shop_slug=other.slug, isbn13=ISBN, customer=READER, secret=SECRET)
+        reserve(session, requester="form",
+                shop_slug=other.slug, isbn13=ISBN, customer=READER, secret=SECRET)
     with pytest.raises(TooManyHolds):
-        reserve(session, shop_slug=shop.slug, isbn13=ISBN,
+        reserve(session, requester="form", shop_slug=shop.slug, isbn13=ISBN,
                 customer=Customer(name="C", email="CAMILLE@example.org", phone=None),
                 secret=SECRET)
 
@@ -87,13 +93,15 @@ def test_at_most_three_active_holds_per_contact(session: Session, shop) -> None:
 )
 def test_bad_customer_details(session: Session, shop, customer: Customer, code: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidInput) as bad:
-        reserve(session, shop_slug=shop.slug, isbn13=ISBN, customer=customer, secret=SECRET)
+        reserve(session, requester="form",
+                shop_slug=shop.slug, isbn13=ISBN, customer=customer, secret=SECRET)
     assert bad.value.code == code
 
 
 def test_unknown_shop(session: Session) -> None:
     with pytest.raises(NotFound):
-        reserve(session, shop_slug="nowhere", isbn13=ISBN, customer=READER, secret=SECRET)
+        reserve(session, requester="form",
+                shop_slug="nowhere", isbn13=ISBN, customer=READER, secret=SECRET)
 
 
 @pytest.mark.parametrize(
@@ -114,7 +122,7 @@ def test_the_hold_lasts_two_hours_of_opening_time(session: Session, local_time: 
 
 
 def test_staff_transitions_and_their_guards(session: Session, shop) -> None:  # type: ignore[no-untyped-def]
-    r = reserve(session, shop_slug=shop.slug, isbn13=ISBN, customer=READER,
+    r = reserve(session, requester="form", shop_slug=shop.slug, isbn13=ISBN, customer=READER,
                 secret=SECRET).reservation
     confirmed = transition(session, reservation_id=r.id, target="confirmed", actor="staff",
                            shop_ids=[shop.id])
@@ -137,7 +145,7 @@ def test_staff_transitions_and_their_guards(session: Session, shop) -> None:  # 
 
 
 def test_an_expired_hold_cannot_be_confirmed_and_stops_counting(session: Session, shop) -> None:  # type: ignore[no-untyped-def]
-    r = reserve(session, shop_slug=shop.slug, isbn13=ISBN, customer=READER,
+    r = reserve(session, requester="form", shop_slug=shop.slug, isbn13=ISBN, customer=READER,
                 secret=SECRET).reservation
     r.created_at = database_now(session) - timedelta(hours=3)
     r.expires_at = database_now(session) - timedelta(seconds=1)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import create_app, outbox
 from app.clock import database_now
 from app.models import OutboxMail, Reservation, Shop
+from app.reservations import codes
 from tests.factories import make_edition, make_shop, make_stock_line
 from tests.smtp import smtp_listener
 
@@ -144,3 +145,55 @@ def test_reservation_mail_through_real_smtp_and_retry(database_url: str, session
     reader = next(m for m in inbox.messages if m["To"] == "camille@example.org")
     text = reader.get_body(("plain",)).get_content()
     assert code in text and "L'Étranger" in text and "/reservations/" + code in text
+
+
+def test_someone_elses_idempotency_key_gives_them_nothing(client: FlaskClient,
+                                                           session: Session, shop: Shop) -> None:
+    """The attack found in review: reader A reserved with key `order-1001`; another client sent
+    the same key with its own name and got 200 with A's code, then cancelled A's hold with it."""
+    make_stock_line(session, shop=make_shop(session, slug="la-cigale"), isbn13=ISBN, on_hand=1)
+    mine = reserve(client, idempotency_key="order-1001")
+    assert mine.status_code == 201
+    my_code = mine.get_json()["code"]
+    theirs = reserve(client, idempotency_key="order-1001", name="Mallory",
+                     email="mallory@example.org")
+    # The last copy is A's: the stranger's request is a new request, refused for want of copies,
+    # and never a replay of A's.
+    assert theirs.status_code == 409 and theirs.get_json()["code"] == "no_copy_left"
+    assert my_code not in theirs.get_data(as_text=True)
+    # The same key for another shop: a new reservation, not a conflict telling the key exists.
+    elsewhere = reserve(client, idempotency_key="order-1001", shop="la-cigale", name="Mallory",
+                        email="mallory@example.org")
+    assert elsewhere.status_code == 201 and elsewhere.get_json()["code"] != my_code
+    client.delete(f"/api/v1/reservations/{elsewhere.get_json()['code']}")
+    assert client.get(f"/api/v1/reservations/{my_code}").get_json()["state"] == "held"
+
+
+def test_a_key_replays_only_its_requesters_identical_request(client: FlaskClient,
+                                                             shop: Shop) -> None:
+    first = reserve(client, idempotency_key="k2", phone="06 12 34 56 78")
+    assert first.status_code == 201
+    again = reserve(client, idempotency_key="k2", phone="06 12 34 56 78")
+    assert again.status_code == 200 and again.get_json()["code"] == first.get_json()["code"]
+    changed = reserve(client, idempotency_key="k2", phone="06 99 99 99 99")
+    assert changed.status_code == 409 and changed.get_json()["code"] == "idempotency_key_reused"
+
+
+def test_codes_come_from_the_server_not_from_the_key(session: Session, client: FlaskClient,
+                                                     shop: Shop) -> None:
+    code = reserve(client, idempotency_key="k3").get_json()["code"]
+    r = session.scalars(select(Reservation)).one()
+    assert r.idempotency_key != "k3" and len(r.idempotency_key or "") == 64
+    assert code == codes.code_for("test-secret", r.code_seed)
+    assert code != codes.code_for("test-secret", b"k3")
+
+
+def test_purge_also_erases_the_request_key(cli: FlaskCliRunner, session: Session,
+                                           client: FlaskClient, shop: Shop) -> None:
+    reserve(client, idempotency_key="k4")
+    r = session.scalars(select(Reservation)).one()
+    r.state, r.cancelled_at = "cancelled", database_now(session) - timedelta(days=31)
+    session.flush()
+    cli.invoke(args=["reservations", "purge"])
+    session.refresh(r)
+    assert (r.idempotency_key, r.request_fingerprint) == (None, None)

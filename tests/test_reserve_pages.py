@@ -110,3 +110,18 @@ def test_the_form_shows_copies_even_when_many_shops_hold_the_book(
         make_stock_line(session, shop=make_shop(session, city="Agen"), isbn13=ISBN, on_hand=1)
     page = client.get(f"/reserver/la-mouette/{ISBN}").get_data(as_text=True)
     assert 'id="reserve-form"' in page
+
+
+def test_a_forged_form_key_replays_nothing(client: FlaskClient, session: Session,
+                                           shop: Shop) -> None:
+    """The form's key is issued and signed by the server: a key made up by a page (or copied
+    without its signature) is ignored, so it can never fetch another reader's reservation."""
+    url = "/reserver/la-mouette/9782070368228"
+    fields = form(client, url)
+    assert client.post(url, data=fields).status_code == 302
+    replay = client.post(url, data=fields)  # a double click: the same reservation
+    assert replay.status_code == 302
+    assert session.scalar(select(func.count()).select_from(Reservation)) == 1
+    forged = {**fields, "idempotency_key": fields["idempotency_key"].split(".")[0] + ".0000",
+              "email": "autre@example.org"}
+    assert client.post(url, data=forged).status_code == 409  # a new request: no copy left

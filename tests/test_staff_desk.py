@@ -36,7 +36,8 @@ def sign_in(client: FlaskClient, staff: StaffUser) -> None:
 def test_staff_confirm_and_collect(client: FlaskClient, session: Session,
                                    shops: tuple[Shop, Shop]) -> None:
     mine, _ = shops
-    r = reserve(session, shop_slug="mine", isbn13=ISBN, customer=READER, secret="s").reservation
+    r = reserve(session, requester="form",
+                shop_slug="mine", isbn13=ISBN, customer=READER, secret="s").reservation
     sign_in(client, make_staff(session, shops=[mine]))
     desk = client.get("/staff/shops/mine/reservations").get_data(as_text=True)
     assert "Camille" in desk and f"reservation-{r.id}" in desk
@@ -53,7 +54,7 @@ def test_staff_confirm_and_collect(client: FlaskClient, session: Session,
 def test_every_staff_route_hides_other_shops(client: FlaskClient, session: Session,
                                              shops: tuple[Shop, Shop]) -> None:
     mine, other = shops
-    theirs = reserve(session, shop_slug="other", isbn13=ISBN, customer=READER,
+    theirs = reserve(session, requester="form", shop_slug="other", isbn13=ISBN, customer=READER,
                      secret="s").reservation
     sign_in(client, make_staff(session, shops=[mine]))
     for url in ("/staff/shops/other/reservations", "/staff/shops/other/partners",
@@ -94,7 +95,8 @@ def test_holds_at_risk_are_flagged(client: FlaskClient, session: Session,
     from app.models import StockLine
 
     mine, _ = shops
-    r = reserve(session, shop_slug="mine", isbn13=ISBN, customer=READER, secret="s").reservation
+    r = reserve(session, requester="form",
+                shop_slug="mine", isbn13=ISBN, customer=READER, secret="s").reservation
     session.get(StockLine, (mine.id, ISBN)).on_hand = 0  # tonight's file: none on the shelf
     session.flush()
     sign_in(client, make_staff(session, shops=[mine]))

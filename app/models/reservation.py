@@ -82,6 +82,9 @@ class Reservation(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     # SHA-256 of the >= 128-bit code given to the reader; the code itself is never stored.
     code_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    # The server's random seed the code is derived from (app.reservations.codes), so that every
+    # mail can carry the code; never anything a client sent.
+    code_seed: Mapped[bytes] = mapped_column(LargeBinary)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="RESTRICT"))
     isbn13: Mapped[str] = mapped_column(String(13))
     state: Mapped[str] = mapped_column(String(12), default=INITIAL_STATE,
@@ -98,7 +101,10 @@ class Reservation(Base):
     customer_phone: Mapped[str | None] = mapped_column(String(40))
     personal_data_erased_at: Mapped[Timestamp | None]
     locale: Mapped[str] = mapped_column(String(5), default="fr", server_default="fr")
+    # An HMAC of the requester's scope and their idempotency key, and the SHA-256 of the fields
+    # of their request: a retry replays only the same requester's identical request.
     idempotency_key: Mapped[str | None] = mapped_column(String(80))
+    request_fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
     redirected_from_shop_id: Mapped[int | None] = mapped_column(
         ForeignKey("shop.id", ondelete="SET NULL")
     )

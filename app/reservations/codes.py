@@ -1,9 +1,25 @@
-"""The reader's reservation code: derived from the form's one-time key, stored only hashed."""
+"""The reader's reservation code, and the keys that make a retried request safe.
+
+The code is the reader's only proof of their reservation: it is derived with the server secret
+from a random seed the server draws for each reservation (`code_seed`), never from anything a
+client sends, and only its SHA-256 is looked up. The seed lets the outbox put the same code in
+every mail.
+
+An idempotency key makes a retried request (a double click, a lost answer) return the first
+reservation instead of a second hold. It belongs to whoever sent it: it is stored only as an
+HMAC of the requester's scope (the channel and the contact given) and the key, and it replays
+only a request with the same fingerprint (every field of the body). Another requester's request
+with the same key is simply a new request, so nothing says the key was used before; the same
+requester reusing their key for another request gets a conflict. The reservation form's key is
+issued and signed by the server (`issue_form_key`), so a page cannot smuggle in another's.
+"""
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import secrets
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,16 +27,17 @@ from sqlalchemy.orm import Session
 from app.errors import NotFound
 from app.models import Reservation
 
+CODE_SEED_BYTES = 20
+_FORM_KEY_NONCE_BYTES = 18
 
-def code_for(secret: str, idempotency_key: str) -> str:
-    """The reader's code, derived from the form's one-time key with the server secret.
 
-    A retried request recomputes the same code, so a double click shows the reader the same
-    reservation and code instead of a second hold; without the secret, codes are unguessable
-    (160 bits of HMAC, base32).
-    """
-    digest = hmac.new(secret.encode(), b"reservation:" + idempotency_key.encode(),
-                      hashlib.sha256).digest()
+def new_code_seed() -> bytes:
+    return secrets.token_bytes(CODE_SEED_BYTES)
+
+
+def code_for(secret: str, seed: bytes) -> str:
+    """The reader's code: 160 bits of HMAC of the reservation's seed, base32, lower case."""
+    digest = hmac.new(secret.encode(), b"reservation:" + seed, hashlib.sha256).digest()
     return _base32(digest[:20])
 
 
@@ -39,3 +56,34 @@ def find_by_code(session: Session, code: str) -> Reservation:
     if reservation is None or not hmac.compare_digest(reservation.code_hash, digest):
         raise NotFound("no reservation has this code", code="unknown_reservation")
     return reservation
+
+
+def stored_request_key(secret: str, *, scope: str, key: str) -> str:
+    """What is stored for a client's idempotency key: an HMAC of the requester's scope and the
+    key (64 hex digits), so the same key from another requester is another key."""
+    message = f"idempotency\x00{scope}\x00{key}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def fingerprint(fields: Iterable[object]) -> bytes:
+    """The SHA-256 of a request's fields, in order: a replay must repeat every one of them."""
+    return hashlib.sha256("\x00".join(str(f) for f in fields).encode()).digest()
+
+
+def issue_form_key(secret: str) -> str:
+    """A one-time key for a reservation form, signed so that only this server's keys count."""
+    nonce = secrets.token_urlsafe(_FORM_KEY_NONCE_BYTES)
+    return f"{nonce}.{_form_signature(secret, nonce)}"
+
+
+def checked_form_key(secret: str, value: str | None) -> str | None:
+    """The form's key if this server issued it; None for a missing or forged one."""
+    nonce, _, signature = (value or "").partition(".")
+    if not nonce or not hmac.compare_digest(signature, _form_signature(secret, nonce)):
+        return None
+    return nonce
+
+
+def _form_signature(secret: str, nonce: str) -> str:
+    message = f"form-key\x00{nonce}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]

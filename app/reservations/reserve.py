@@ -6,7 +6,6 @@ copy. The deadline, the per-reader limit and the mail queued come from `lifecycl
 """
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from geoalchemy2.shape import to_shape
@@ -18,7 +17,13 @@ from app.errors import Conflict, InvalidInput, NotFound, RayonsError
 from app.isbn import PUBLIC_CODE_KINDS
 from app.models import Edition, Reservation, Shop
 from app.models.types import in_list
-from app.reservations.codes import code_for, hash_code
+from app.reservations.codes import (
+    code_for,
+    fingerprint,
+    hash_code,
+    new_code_seed,
+    stored_request_key,
+)
 from app.reservations.lifecycle import (
     ACTIVE_STATES,
     INITIAL_STATE,
@@ -97,25 +102,35 @@ def _active_holds_of(session: Session, customer: Customer) -> int:
 
 
 def reserve(session: Session, *, shop_slug: str, isbn13: str, customer: Customer, secret: str,
-            idempotency_key: str | None = None, redirected_from_shop_id: int | None = None,
+            requester: str, idempotency_key: str | None = None,
+            redirected_from_shop_id: int | None = None,
             created_by_staff_id: int | None = None) -> Reserved:
     """Hold one copy for HOLD_DURATION of the shop's opening time (`lifecycle.hold_deadline`).
 
-    Raises NoCopyLeft when another reader got the last copy first."""
+    `requester` names the channel that asks ("api", "form", "staff:<id>"): with the contact
+    given, it scopes `idempotency_key` (see `codes`), so a key replays only its own requester's
+    identical request. Raises NoCopyLeft when another reader got the last copy first."""
     _check_customer(customer)
-    key = idempotency_key or secrets.token_urlsafe(24)
-    code = code_for(secret, key)
+    stored_key = request_fingerprint = None
+    if idempotency_key:
+        contact = (customer.email or "").lower() or (customer.phone or "")
+        stored_key = stored_request_key(secret, scope=f"{requester}\x00{contact}",
+                                        key=idempotency_key)
+        request_fingerprint = fingerprint((
+            shop_slug, isbn13, customer.name.strip(), customer.email or "", customer.phone or "",
+            customer.locale, redirected_from_shop_id, created_by_staff_id))
     shop = session.scalar(select(Shop).where(Shop.slug == shop_slug, Shop.active.is_(True)))
     if shop is None:
         raise NotFound(f"unknown shop: {shop_slug}", code="unknown_shop")
     on_hand = session.execute(LOCK_LINE, {"shop_id": shop.id, "isbn13": isbn13}).scalar()
     # The row lock also serialises retries of the same form: the first has committed by now.
-    earlier = session.scalar(select(Reservation).where(Reservation.idempotency_key == key))
+    earlier = (session.scalar(select(Reservation).where(Reservation.idempotency_key == stored_key))
+               if stored_key else None)
     if earlier is not None:
-        if earlier.shop_id != shop.id or earlier.isbn13 != isbn13:
-            raise Conflict("this form was already used for another reservation",
+        if earlier.request_fingerprint != request_fingerprint:
+            raise Conflict("this key was already used for another request",
                            code="idempotency_key_reused")
-        return Reserved(earlier, code, replayed=True)
+        return Reserved(earlier, code_for(secret, earlier.code_seed), replayed=True)
     held = session.execute(COUNTING_HOLDS, {"shop_id": shop.id, "isbn13": isbn13}).scalar() or 0
     if on_hand is None or on_hand - held <= 0:
         raise NoCopyLeft("no copy left in this shop", alternatives=alternatives(
@@ -127,15 +142,18 @@ def reserve(session: Session, *, shop_slug: str, isbn13: str, customer: Customer
     now = session.scalar(select(func.clock_timestamp()))
     assert now is not None
     edition = session.get(Edition, isbn13)
+    seed = new_code_seed()
+    code = code_for(secret, seed)
     reservation = Reservation(
-        code_hash=hash_code(code), shop_id=shop.id, isbn13=isbn13, state=INITIAL_STATE,
+        code_hash=hash_code(code), code_seed=seed, request_fingerprint=request_fingerprint,
+        shop_id=shop.id, isbn13=isbn13, state=INITIAL_STATE,
         created_at=now, expires_at=hold_deadline(shop, now),
         title_snapshot=(edition.title if edition and edition.title else f"ISBN {isbn13}"),
         authors_snapshot=edition.authors if edition else "",
         shop_name_snapshot=shop.name,
         shop_address_snapshot=f"{shop.address}, {shop.postcode} {shop.city}".strip(", "),
         customer_name=customer.name.strip(), customer_email=customer.email or None,
-        customer_phone=customer.phone or None, locale=customer.locale, idempotency_key=key,
+        customer_phone=customer.phone or None, locale=customer.locale, idempotency_key=stored_key,
         redirected_from_shop_id=redirected_from_shop_id,
         created_by_staff_id=created_by_staff_id,
     )

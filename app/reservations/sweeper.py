@@ -50,6 +50,7 @@ def purge_personal_data(session: Session, *, older_than: timedelta) -> int:
                Reservation.personal_data_erased_at.is_(None),
                ended < func.now() - older_than)
         .values(customer_name=None, customer_email=None, customer_phone=None,
+                idempotency_key=None, request_fingerprint=None,
                 personal_data_erased_at=func.now())
         .returning(Reservation.id)))
     return len(ids)

@@ -68,7 +68,7 @@ def create() -> ResponseReturnValue:
     try:
         done = reserve(
             session, shop_slug=shop, isbn13=isbn13, customer=customer,
-            secret=current_app.config["SECRET_KEY"],
+            secret=current_app.config["SECRET_KEY"], requester="api",
             idempotency_key=(request.headers.get("Idempotency-Key")
                              or _text(body, "idempotency_key")))
         reservation_id = done.reservation.id

@@ -1,8 +1,6 @@
 """Readers reserve a copy as guests, then follow or cancel their reservation with its code."""
 from __future__ import annotations
 
-import secrets
-
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
@@ -15,7 +13,7 @@ from app.errors import Conflict, InvalidInput
 from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
 from app.limits import CODE_LOOKUP_LIMIT, RESERVE_LIMIT, limiter
 from app.models import Shop
-from app.reservations.codes import find_by_code
+from app.reservations.codes import checked_form_key, find_by_code, issue_form_key
 from app.reservations.lifecycle import CANCELLED, MAX_ACTIVE_PER_CONTACT
 from app.reservations.reserve import Customer, NoCopyLeft, TooManyHolds, reserve
 from app.reservations.transitions import transition
@@ -53,7 +51,7 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
     session = db_session()
     form = ReserveForm()
     if request.method == "GET":
-        form.idempotency_key.data = secrets.token_urlsafe(24)
+        form.idempotency_key.data = issue_form_key(current_app.config["SECRET_KEY"])
     error, status, alternatives = None, 200, []
     if form.validate_on_submit():
         customer = Customer(
@@ -63,7 +61,9 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
             done = reserve(
                 session, shop_slug=shop.slug, isbn13=isbn, customer=customer,
                 secret=current_app.config["SECRET_KEY"],
-                idempotency_key=form.idempotency_key.data or None)
+                requester="form",
+                idempotency_key=checked_form_key(current_app.config["SECRET_KEY"],
+                                                 form.idempotency_key.data))
             reservation_id = done.reservation.id
             session.commit()
         except NoCopyLeft as exc:

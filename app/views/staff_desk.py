@@ -1,8 +1,6 @@
 """Staff handle their shop's reservations, and send customers to partner shops."""
 from __future__ import annotations
 
-import secrets
-
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
@@ -13,6 +11,7 @@ from app import outbox
 from app.errors import Conflict, InvalidInput, NotFound
 from app.isbn import CodeError, normalize_code
 from app.reservations import desk
+from app.reservations.codes import checked_form_key, issue_form_key
 from app.reservations.lifecycle import STAFF_ACTIONS
 from app.reservations.reserve import Customer, NoCopyLeft, TooManyHolds, reserve
 from app.reservations.transitions import transition
@@ -108,8 +107,9 @@ def reserve_for_customer(slug: str, partner_slug: str, isbn13: str) -> ResponseR
         try:
             done = reserve(
                 session, shop_slug=partner_slug, isbn13=code, customer=customer,
-                secret=current_app.config["SECRET_KEY"],
-                idempotency_key=request.form.get("idempotency_key") or None,
+                secret=current_app.config["SECRET_KEY"], requester=f"staff:{user.id}",
+                idempotency_key=checked_form_key(current_app.config["SECRET_KEY"],
+                                                 request.form.get("idempotency_key")),
                 redirected_from_shop_id=shop.id, created_by_staff_id=user.id)
             reservation_id = done.reservation.id
             session.commit()
@@ -128,4 +128,5 @@ def reserve_for_customer(slug: str, partner_slug: str, isbn13: str) -> ResponseR
                                    code=done.code)
     return render_template("staff/reserve_for.html", shop=shop, partner_slug=partner_slug,
                            isbn13=code, edition=editions.edition_summary(session, code),
-                           error=error, idempotency_key=secrets.token_urlsafe(24)), status
+                           error=error,
+                           idempotency_key=issue_form_key(current_app.config["SECRET_KEY"])), status
