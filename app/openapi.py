@@ -10,6 +10,7 @@ from typing import Any
 
 from app.models.import_run import RUN_STATUSES
 from app.reservations.lifecycle import STATES
+from app.reservations.reserve import CONTACT_LENGTHS
 from app.services.availability import DEFAULT_RADIUS_KM, MAX_LIMIT, MAX_RADIUS_KM
 
 PROBLEM = "application/problem+json"
@@ -243,7 +244,9 @@ RESERVE = {
     "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
                     "schema": STRING}],
     "requestBody": {"required": True, "content": {"application/json": {"schema": _object({
-        "shop": STRING, "isbn": STRING, "name": STRING, "email": STRING, "phone": STRING,
+        "shop": STRING, "isbn": STRING,
+        **{field: {"type": "string", "maxLength": limit}
+           for field, limit in CONTACT_LENGTHS.items() if limit is not None},
         "locale": {"enum": ["fr", "en"]}, "idempotency_key": STRING,
     }, optional=("email", "phone", "locale", "idempotency_key"))}}},
     "responses": {
@@ -252,7 +255,8 @@ RESERVE = {
         "404": _problem("`unknown_shop`."),
         "409": NO_COPY_LEFT,
         "422": _problem("`invalid_body`, `missing_field`, `invalid_isbn`, `missing_name`, "
-                        "`missing_contact`, `invalid_email`, `invalid_phone`."),
+                        "`missing_contact`, `invalid_email`, `invalid_phone`, `too_long`, "
+                        "`invalid_characters` (a NUL byte or a lone surrogate)."),
         "429": _problem("`too_many_holds` (3 active per email or phone), or the rate limit."),
     },
 }

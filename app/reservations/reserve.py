@@ -7,10 +7,11 @@ copy. The deadline, the per-reader limit and the mail queued come from `lifecycl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import String, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput, NotFound, RayonsError
@@ -77,7 +78,16 @@ class Reserved:
     replayed: bool
 
 
+# The longest name, email and phone the reservation's columns hold.
+CONTACT_LENGTHS = {field: cast(String, Reservation.__table__.c[f"customer_{field}"].type).length
+                   for field in ("name", "email", "phone")}
+
+
 def _check_customer(customer: Customer) -> None:
+    for field, limit in CONTACT_LENGTHS.items():
+        value = getattr(customer, field) or ""
+        if limit is not None and len(value.strip()) > limit:
+            raise InvalidInput(f"{field} longer than {limit} characters", code="too_long")
     if not customer.name.strip():
         raise InvalidInput("name is required", code="missing_name")
     if not (customer.email or customer.phone):

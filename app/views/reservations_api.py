@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 
 from app import outbox
 from app.errors import Conflict, InvalidInput
+from app.input_guard import check_text
 from app.isbn import CodeError, normalize_code
 from app.limits import CODE_LOOKUP_LIMIT, RESERVE_LIMIT, limiter
 from app.models import Reservation
@@ -36,7 +37,10 @@ def _holder_json(h: Holder) -> dict[str, Any]:
 
 
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON parser goes: no object of ours is
+        body = None
     if not isinstance(body, dict):
         raise InvalidInput("a JSON object is expected", code="invalid_body")
     return body
@@ -44,9 +48,9 @@ def _body() -> dict[str, Any]:
 
 def _text(body: dict[str, Any], name: str) -> str | None:
     value = body.get(name)
-    if value is not None and (not isinstance(value, str) or "\x00" in value):
+    if value is not None and not isinstance(value, str):
         raise InvalidInput(f"{name} must be a string", code="invalid_body")
-    return value.strip() if value else None
+    return check_text(name, value).strip() if value else None
 
 
 @bp.post("")

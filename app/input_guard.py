@@ -1,0 +1,48 @@
+"""One check at the edge for text no handler can store: a NUL byte or a lone surrogate.
+
+PostgreSQL refuses both (a NUL in any text, a surrogate that UTF-8 cannot encode), and a request
+carrying one reached the database and answered 500 from half a dozen places (a shop slug in a
+URL, the login email, the staff partner search, the reserve forms). Every request's path, query
+and form fields are checked here before any view runs, so each view need not remember to; JSON
+bodies are checked where the API reads them (`views/reservations_api._text`), with the same rule.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import Flask, request
+
+from app.errors import InvalidInput
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def unstorable(text: str) -> bool:
+    """A NUL byte or a lone surrogate: text PostgreSQL cannot store."""
+    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def check_text(name: str, value: str) -> str:
+    """`value`, or InvalidInput naming the field when it holds what no column can store."""
+    if unstorable(value):
+        raise InvalidInput(f"{name}: invalid characters (NUL byte or lone surrogate)",
+                           code="invalid_characters")
+    return value
+
+
+def _fields() -> Iterable[tuple[str, str]]:
+    yield "path", request.path
+    for key, value in request.args.items(multi=True):
+        yield key, key
+        yield key, value
+    if request.mimetype in FORM_TYPES:
+        for key, value in request.form.items(multi=True):
+            yield key, key
+            yield key, value
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _refuse_unstorable_text() -> None:
+        for name, value in _fields():
+            check_text(name, value)
