@@ -84,6 +84,8 @@ class Config:
         values["MAIL_USE_TLS"] = env.get("MAIL_USE_TLS", "") == "1"
         if values["ENV"] == "production" and not env.get("MAIL_BACKEND"):
             values["MAIL_BACKEND"] = "smtp"
+        # Production is served over HTTPS: the session cookie never travels in clear.
+        values["SESSION_COOKIE_SECURE"] = values["ENV"] == "production"
         values["SQLALCHEMY_ECHO"] = env.get("SQLALCHEMY_ECHO", "") == "1"
         # Only for load tests and benchmarks that hammer one endpoint from one address.
         values["RATELIMIT_ENABLED"] = env.get("RATELIMIT_ENABLED", "1") != "0"

@@ -20,7 +20,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
     from flask_wtf.csrf import CSRFProtect
 
-    from app import i18n, input_guard, limits, mail, session, templating
+    from app import i18n, input_guard, limits, mail, security_headers, session, templating
     from app.cli import register_commands
     from app.views import error_handlers
     from app.views.books import bp as books_bp
@@ -52,6 +52,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     limits.init_app(app)
     error_handlers.init_app(app)
     input_guard.init_app(app)
+    security_headers.init_app(app)
 
     templating.init_app(app)
     csrf = CSRFProtect(app)
