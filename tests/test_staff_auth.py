@@ -1,17 +1,23 @@
-"""Staff sign-in: hashed passwords, rotated sessions, real logout, lockout, rate limits."""
+"""Staff sign-in: hashed passwords, rotated sessions, real logout, throttling, rate limits."""
 from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from tests.conftest import PINNED_AT
 from tests.factories import make_shop, make_staff
 
 PASSWORD = "correct horse battery"
 
 
-def login(client: FlaskClient, email: str, password: str = PASSWORD) -> int:
-    return client.post("/staff/login", data={"email": email, "password": password}).status_code
+def login(client: FlaskClient, email: str, password: str = PASSWORD,
+          address: str = "127.0.0.1") -> int:
+    return client.post("/staff/login", data={"email": email, "password": password},
+                       environ_base={"REMOTE_ADDR": address}).status_code
 
 
 def test_login_rotates_the_session_and_logout_kills_a_replayed_cookie(
@@ -43,13 +49,28 @@ def test_wrong_password_and_unknown_email_read_the_same(client: FlaskClient,
     assert message in wrong.get_data(as_text=True) and message in unknown.get_data(as_text=True)
 
 
-def test_lockout_after_repeated_failures(client: FlaskClient, session: Session) -> None:
+def test_a_guesser_waits_but_cannot_lock_the_bookseller_out(
+        client: FlaskClient, session: Session, pinned_clock: Callable[[datetime], None]) -> None:
     staff = make_staff(session, shops=[make_shop(session)])
     for _ in range(5):
-        assert login(client, staff.email, "wrong password") == 401
-    assert login(client, staff.email) == 401  # locked, even with the right password
-    session.refresh(staff)
-    assert staff.locked_until is not None
+        assert login(client, staff.email, "wrong password", address="203.0.113.9") == 401
+    # The guesser must now wait, even with the right password: guessing cannot go faster...
+    assert login(client, staff.email, address="203.0.113.9") == 401
+    # ...but the bookseller, from the shop's address, signs in at once.
+    assert login(client, staff.email, address="198.51.100.7") == 302
+    # Once the wait (2 s after the 5th failure) is over, the guesser's next try is checked.
+    pinned_clock(PINNED_AT + timedelta(seconds=3))
+    assert login(client, staff.email, address="203.0.113.9") == 302
+
+
+def test_many_addresses_delay_an_account_by_seconds_only(
+        client: FlaskClient, session: Session, pinned_clock: Callable[[datetime], None]) -> None:
+    staff = make_staff(session, shops=[make_shop(session)])
+    for n in range(40):
+        assert login(client, staff.email, "wrong", address=f"203.0.113.{n}") == 401
+    assert login(client, staff.email, address="198.51.100.7") == 401  # everyone waits...
+    pinned_clock(PINNED_AT + timedelta(seconds=31))
+    assert login(client, staff.email, address="198.51.100.7") == 302  # ...30 s at most
 
 
 def test_login_attempts_are_rate_limited(client: FlaskClient) -> None:

@@ -5,13 +5,14 @@ from app.models.outbox import OutboxMail
 from app.models.reservation import Reservation
 from app.models.search import SearchMiss, SearchWord
 from app.models.shop import Network, Shop, shop_network
-from app.models.staff import StaffUser, staff_shop
+from app.models.staff import LoginFailure, StaffUser, staff_shop
 from app.models.stock import StockLine
 
 __all__ = [
     "Edition",
     "ImportRejection",
     "ImportRun",
+    "LoginFailure",
     "Network",
     "OutboxMail",
     "Reservation",

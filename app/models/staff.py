@@ -8,6 +8,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     func,
@@ -45,9 +46,19 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     # Bumped at logout and password change: sessions carry it, so an old cookie stops working.
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    locked_until: Mapped[Timestamp | None]
     last_login_at: Mapped[Timestamp | None]
     created_at: Mapped[CreatedAt]
 
     shops: Mapped[list[Shop]] = relationship(secondary=staff_shop, order_by="Shop.name")
+
+
+class LoginFailure(Base):
+    """Failed sign-ins counted per key: one account from one address, and one account from
+    anywhere (app/services/auth.py). The key is a SHA-256: no email or address is stored."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (CheckConstraint("octet_length(key) = 32", name="key_sha256"),)
+
+    key: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[Timestamp]

@@ -77,7 +77,8 @@ def login() -> ResponseReturnValue:
         db = db_session()
         try:
             user = auth.authenticate(db, email=form.email.data or "",
-                                     password=form.password.data or "", now=clock.now())
+                                     password=form.password.data or "",
+                                     address=request.remote_addr or "", now=clock.now())
         except auth.LoginRefused:
             db.commit()  # keep the failed-attempt count
             error = gettext("Wrong email or password, or account temporarily locked.")
