@@ -25,6 +25,9 @@ def open_read_api() -> bool:
 
 RESERVE_LIMIT = "10 per minute; 60 per hour"
 CODE_LOOKUP_LIMIT = "30 per minute"
+# Every way to try a reservation code (its page, cancelling, the API's read and cancel) draws
+# on one budget per address: a guesser cannot multiply their tries by switching endpoints.
+code_lookup = limiter.shared_limit(CODE_LOOKUP_LIMIT, scope="reservation-code")
 LOGIN_LIMIT = "10 per minute"
 
 

@@ -93,6 +93,16 @@ def summary_line(run: ImportRun) -> str:
             f"{run.zeroed} zeroed, {run.unchanged} unchanged")
 
 
+# A cell starting with one of these is a formula to a spreadsheet: a raw value from a shop's file
+# such as `=HYPERLINK(...)` would run when the bookseller opens the CSV.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text: str) -> str:
+    """The text as a spreadsheet shows it, never runs it: a formula start gets a quote."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def rejections_csv(session: Session, run_id: int) -> Iterator[str]:
     """The full list of rejected lines as CSV (for spreadsheet users: `;` and a BOM)."""
     buffer = io.StringIO()
@@ -100,7 +110,7 @@ def rejections_csv(session: Session, run_id: int) -> Iterator[str]:
     buffer.write("\ufeff")
     writer.writerow(["ligne", "champ", "valeur", "motif", "message"])
     for r in rejections(session, run_id):
-        writer.writerow([r.line, r.field, r.raw_value, r.reason_code, r.message])
+        writer.writerow([r.line, *map(_inert, (r.field, r.raw_value, r.reason_code, r.message))])
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -125,3 +125,10 @@ def test_a_forged_form_key_replays_nothing(client: FlaskClient, session: Session
     forged = {**fields, "idempotency_key": fields["idempotency_key"].split(".")[0] + ".0000",
               "email": "autre@example.org"}
     assert client.post(url, data=forged).status_code == 409  # a new request: no copy left
+
+
+def test_code_guesses_share_one_budget_across_pages_and_api(client: FlaskClient) -> None:
+    """A guesser cannot get 30 tries a minute from each endpoint that takes a code."""
+    statuses = [client.get(f"/reservations/guess{n}").status_code for n in range(20)]
+    statuses += [client.get(f"/api/v1/reservations/guess{n}").status_code for n in range(20)]
+    assert statuses[:30] == [404] * 30 and set(statuses[30:]) == {429}

@@ -185,3 +185,19 @@ def test_token_command(cli: FlaskCliRunner, session: Session, shop: Shop) -> Non
     assert cli.invoke(args=["stock", "token", shop.slug, "--revoke"]).exit_code == 0
     session.expire_all()
     assert shop_tokens.shop_for_token(session, slug=shop.slug, token=token) is None
+
+
+def test_the_rejections_csv_never_hands_a_spreadsheet_a_formula(
+        session: Session, shop: Shop, test_sessionmaker: object, tmp_path: Path) -> None:
+    from importers.pipeline import import_file
+    from importers.report import rejections_csv
+
+    stock = tmp_path / "stock.csv"
+    stock.write_text("EAN;Qté\n9782070368228;2\n=HYPERLINK(\"http://x\");1\n+33 1 23;1\n"
+                     "9782070360024;2\n", encoding="utf-8")
+    run = import_file(test_sessionmaker, shop=shop, path=stock)  # type: ignore[arg-type]
+    cells = [line.split(";")[2] for line in
+             "".join(rejections_csv(session, run.run_id)).splitlines()[1:]]
+    assert any(cell.startswith("'=HYPERLINK") or cell.startswith("\"'=HYPERLINK")
+               for cell in cells), cells
+    assert not any(cell.lstrip('"').startswith(("=", "+", "-", "@")) for cell in cells), cells

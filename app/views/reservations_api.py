@@ -10,7 +10,7 @@ from app import outbox
 from app.errors import Conflict, InvalidInput
 from app.input_guard import check_text
 from app.isbn import CodeError, normalize_code
-from app.limits import CODE_LOOKUP_LIMIT, RESERVE_LIMIT, limiter
+from app.limits import RESERVE_LIMIT, code_lookup, limiter
 from app.models import Reservation
 from app.reservations.codes import find_by_code
 from app.reservations.lifecycle import CANCELLED
@@ -86,14 +86,14 @@ def create() -> ResponseReturnValue:
 
 
 @bp.get("/<code>")
-@limiter.limit(CODE_LOOKUP_LIMIT)
+@code_lookup
 def read(code: str) -> ResponseReturnValue:
     reservation = find_by_code(db_session(), code)
     return jsonify(reservation_json(reservation, code)), 200, {"Cache-Control": "no-store"}
 
 
 @bp.delete("/<code>")
-@limiter.limit(CODE_LOOKUP_LIMIT)
+@code_lookup
 def cancel(code: str) -> ResponseReturnValue:
     session = db_session()
     reservation = find_by_code(session, code)

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app import clock, outbox
 from app.errors import Conflict, InvalidInput
 from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
-from app.limits import CODE_LOOKUP_LIMIT, RESERVE_LIMIT, limiter
+from app.limits import RESERVE_LIMIT, code_lookup, limiter
 from app.models import Shop
 from app.reservations.codes import checked_form_key, find_by_code, issue_form_key
 from app.reservations.lifecycle import CANCELLED, MAX_ACTIVE_PER_CONTACT
@@ -97,7 +97,7 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
 
 
 @bp.get("/reservations/<code>")
-@limiter.limit(CODE_LOOKUP_LIMIT)
+@code_lookup
 def status(code: str) -> ResponseReturnValue:
     session = db_session()
     reservation = find_by_code(session, code)  # NotFound renders the 404 page
@@ -109,7 +109,7 @@ def status(code: str) -> ResponseReturnValue:
 
 
 @bp.post("/reservations/<code>/cancel")
-@limiter.limit(CODE_LOOKUP_LIMIT)
+@code_lookup
 def cancel(code: str) -> ResponseReturnValue:
     session = db_session()
     reservation = find_by_code(session, code)
