@@ -193,7 +193,8 @@ def test_purge_also_erases_the_request_key(cli: FlaskCliRunner, session: Session
     reserve(client, idempotency_key="k4")
     r = session.scalars(select(Reservation)).one()
     r.state, r.cancelled_at = "cancelled", database_now(session) - timedelta(days=31)
+    r.cancel_reason = "Camille a appelé : elle passera jeudi"  # free text may name the reader
     session.flush()
     cli.invoke(args=["reservations", "purge"])
     session.refresh(r)
-    assert (r.idempotency_key, r.request_fingerprint) == (None, None)
+    assert (r.idempotency_key, r.request_fingerprint, r.cancel_reason) == (None, None, None)

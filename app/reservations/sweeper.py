@@ -40,7 +40,9 @@ def remind_soon_due(session: Session) -> int:
 
 
 def purge_personal_data(session: Session, *, older_than: timedelta) -> int:
-    """Erase reader names and contacts `older_than` after their reservation ended."""
+    """Erase reader names and contacts `older_than` after their reservation ended, with every
+    other copy the row holds: the scoped idempotency key and fingerprint (derived from the
+    contact) and the free-text cancel reason (staff may have named the reader in it)."""
     # An ended reservation has exactly one of these: the moment it left the active states.
     ended = func.coalesce(*(getattr(Reservation, STATE_TIMESTAMPS[state])
                             for state in ENDED_STATES))
@@ -50,7 +52,7 @@ def purge_personal_data(session: Session, *, older_than: timedelta) -> int:
                Reservation.personal_data_erased_at.is_(None),
                ended < func.now() - older_than)
         .values(customer_name=None, customer_email=None, customer_phone=None,
-                idempotency_key=None, request_fingerprint=None,
+                idempotency_key=None, request_fingerprint=None, cancel_reason=None,
                 personal_data_erased_at=func.now())
         .returning(Reservation.id)))
     return len(ids)
