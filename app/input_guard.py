@@ -8,6 +8,7 @@ bodies are checked where the API reads them (`views/reservations_api._text`), wi
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from flask import Flask, request
@@ -15,16 +16,13 @@ from flask import Flask, request
 from app.errors import InvalidInput
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-def unstorable(text: str) -> bool:
-    """A NUL byte or a lone surrogate: text PostgreSQL cannot store."""
-    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+# A NUL byte or a lone surrogate: text PostgreSQL cannot store.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def check_text(name: str, value: str) -> str:
     """`value`, or InvalidInput naming the field when it holds what no column can store."""
-    if unstorable(value):
+    if _UNSTORABLE.search(value):
         raise InvalidInput(f"{name}: invalid characters (NUL byte or lone surrogate)",
                            code="invalid_characters")
     return value

@@ -38,11 +38,14 @@ def _tile_origin(tile_url: str) -> str:
     return f"{parts.scheme}://{host}"
 
 
-def policy(*, nonce: str, tile_origin: str, embeddable: bool) -> str:
+def policy(*, nonce: str | None, tile_origin: str, embeddable: bool) -> str:
+    """The policy; `nonce` None when the answer has no inline script or style (JSON, most pages
+    of the API), which then need no random draw."""
+    inline = f" 'nonce-{nonce}'" if nonce else ""
     return "; ".join([
         "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        f"style-src 'self' 'nonce-{nonce}'",
+        f"script-src 'self'{inline}",
+        f"style-src 'self'{inline}",
         " ".join(filter(None, ["img-src 'self' data:", tile_origin])),
         "connect-src 'self'",
         "object-src 'none'",
@@ -54,13 +57,14 @@ def policy(*, nonce: str, tile_origin: str, embeddable: bool) -> str:
 
 def init_app(app: Flask) -> None:
     app.add_template_global(csp_nonce, "csp_nonce")
+    tile_origin = _tile_origin(app.config["MAP_TILE_URL"])
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
         embeddable = bool(g.get("embeddable"))
+        # A nonce exists only if a template drew one for an inline script or style.
         response.headers["Content-Security-Policy"] = policy(
-            nonce=csp_nonce(), tile_origin=_tile_origin(current_app.config["MAP_TILE_URL"]),
-            embeddable=embeddable)
+            nonce=g.get("csp_nonce"), tile_origin=tile_origin, embeddable=embeddable)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         if not embeddable:

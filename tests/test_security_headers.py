@@ -14,7 +14,8 @@ ISBN = "9782070368228"
 
 
 def test_strict_policy_with_a_fresh_nonce_per_answer(client: FlaskClient) -> None:
-    first, second = client.get("/").headers, client.get("/").headers
+    widget = f"/widget?isbn={ISBN}"  # a page with inline script and style
+    first, second = client.get(widget).headers, client.get(widget).headers
     policy = first["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "object-src 'none'" in policy
     assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
@@ -23,6 +24,11 @@ def test_strict_policy_with_a_fresh_nonce_per_answer(client: FlaskClient) -> Non
     assert first["X-Content-Type-Options"] == "nosniff"
     assert first["Referrer-Policy"] == "strict-origin-when-cross-origin"
     assert "Strict-Transport-Security" not in first  # development is plain HTTP
+
+
+def test_answers_without_inline_code_allow_none(client: FlaskClient) -> None:
+    policy = client.get("/api/v1/shops").headers["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "nonce" not in policy
 
 
 def test_inline_scripts_carry_the_answers_nonce(client: FlaskClient) -> None:

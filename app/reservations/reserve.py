@@ -33,7 +33,7 @@ from app.reservations.lifecycle import (
     hold_deadline,
 )
 from app.reservations.transitions import queue_mail
-from app.services import availability
+from app.services import availability, directory
 
 # The holds that count against a shop's copies right now (architecture §3), for one line.
 COUNTING_HOLDS = text("""
@@ -84,9 +84,11 @@ CONTACT_LENGTHS = {field: cast(String, Reservation.__table__.c[f"customer_{field
 
 
 def _check_customer(customer: Customer) -> None:
+    # As they will be stored: the name stripped, the contacts as given.
+    stored = {"name": customer.name.strip(), "email": customer.email or "",
+              "phone": customer.phone or ""}
     for field, limit in CONTACT_LENGTHS.items():
-        value = getattr(customer, field) or ""
-        if limit is not None and len(value.strip()) > limit:
+        if limit is not None and len(stored[field]) > limit:
             raise InvalidInput(f"{field} longer than {limit} characters", code="too_long")
     if not customer.name.strip():
         raise InvalidInput("name is required", code="missing_name")
@@ -129,7 +131,7 @@ def reserve(session: Session, *, shop_slug: str, isbn13: str, customer: Customer
         request_fingerprint = fingerprint((
             shop_slug, isbn13, customer.name.strip(), customer.email or "", customer.phone or "",
             customer.locale, redirected_from_shop_id, created_by_staff_id))
-    shop = session.scalar(select(Shop).where(Shop.slug == shop_slug, Shop.active.is_(True)))
+    shop = directory.active_shop(session, shop_slug)
     if shop is None:
         raise NotFound(f"unknown shop: {shop_slug}", code="unknown_shop")
     on_hand = session.execute(LOCK_LINE, {"shop_id": shop.id, "isbn13": isbn13}).scalar()
