@@ -88,6 +88,8 @@ def test_at_most_three_active_holds_per_contact(session: Session, shop) -> None:
         (Customer(name=" ", email="a@b.example", phone=None), "missing_name"),
         (Customer(name="A", email=None, phone=None), "missing_contact"),
         (Customer(name="A", email="nope", phone=None), "invalid_email"),
+        (Customer(name="A", email='"><svg/onload=alert(1)>@x.fr', phone=None), "invalid_email"),
+        (Customer(name="A", email="camille@gmail", phone=None), "invalid_email"),
         (Customer(name="A", email=None, phone="12"), "invalid_phone"),
     ],
 )

@@ -143,3 +143,26 @@ def test_demo_network_loads_through_the_same_path(cli: FlaskCliRunner, session: 
     again = cli.invoke(args=["demo", "load"])
     assert again.exit_code == 0 and "already imported" in again.output
     assert session.scalar(select(func.count()).select_from(ImportRun)) == len(shops)
+
+
+@pytest.mark.parametrize(("email", "stored"), [
+    ("contact@librairie-pau.fr", "contact@librairie-pau.fr"),
+    (" Contact@Librairie-Pau.FR ", "Contact@librairie-pau.fr"),  # the domain in its normal form
+    ("élodie@libraire.fr", "élodie@libraire.fr"),                 # internationalised addresses
+    ('"><svg/onload=alert(1)>@x.fr', None),                      # markup, not an address
+    ("contact@librairie", None),                                  # no domain
+    ("contact@librairie.test", None),                             # a reserved domain
+    ("contact@@librairie.fr", None),
+])
+def test_shop_emails_are_addresses(session: Session, tmp_path: Path, email: str,
+                                   stored: str | None) -> None:
+    path = tmp_path / "shops.csv"
+    path.write_text("nom;latitude;longitude;email\n"
+                    f"Librairie du Pont;43.2951;-0.3708;{email}\n", encoding="utf-8")
+    report = import_shops(session, path)
+    if stored is None:
+        assert [(r.line, r.field, r.reason) for r in report.rejected] == [
+            (2, "email", "invalid_email")]
+        assert report.created == []
+    else:
+        assert report.ok and shop(session, report.created[0]).email == stored

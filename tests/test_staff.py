@@ -43,6 +43,8 @@ def test_staff_add_refuses_unknown_shop_duplicate_and_weak_password(
     make_shop(session, slug="la-mouette")
     unknown = add(cli, "a@b.example", "--shop", "nowhere")
     assert unknown.exit_code == 1 and "unknown shop: nowhere" in unknown.output
+    markup = add(cli, '"><svg/onload=alert(1)>@x.fr', "--shop", "la-mouette")
+    assert markup.exit_code == 1 and "invalid email address" in markup.output
     weak = add(cli, "a@b.example", "--shop", "la-mouette", password="court")
     assert weak.exit_code == 1 and "too short" in weak.output
     assert add(cli, "a@b.example", "--shop", "la-mouette").exit_code == 0

@@ -14,6 +14,7 @@ from shapely.geometry import Point
 from sqlalchemy import String, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from app.email_address import InvalidEmail, checked_email
 from app.errors import Conflict, InvalidInput, NotFound, RayonsError
 from app.isbn import PUBLIC_CODE_KINDS
 from app.models import Edition, Reservation, Shop
@@ -95,8 +96,12 @@ def _check_customer(customer: Customer) -> None:
     if not (customer.email or customer.phone):
         raise InvalidInput("an email address or a phone number is required",
                            code="missing_contact")
-    if customer.email and "@" not in customer.email[1:-1]:
-        raise InvalidInput(f"invalid email address: {customer.email}", code="invalid_email")
+    if customer.email:
+        try:
+            checked_email(customer.email)
+        except InvalidEmail as exc:
+            raise InvalidInput(f"invalid email address: {customer.email}",
+                               code="invalid_email") from exc
     if customer.phone and len([c for c in customer.phone if c.isdigit()]) < 6:
         raise InvalidInput(f"invalid phone number: {customer.phone}", code="invalid_phone")
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.email_address import InvalidEmail, checked_email
 from app.models import Network, Shop
 from app.models.shop import SLUG_PATTERN
 from app.text import UnreadableText, fold, read_text, slugify, sniff_delimiter
@@ -140,8 +141,12 @@ def validate_row(line: int, row: dict[str, str], *, has_networks: bool) -> ShopR
                                "horaires illisibles (syntaxe OpenStreetMap attendue) : "
                                f"{exc}") from exc
     email = row.get("email", "")
-    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        raise LineRejected("email", email, "invalid_email", "adresse e-mail invalide")
+    if email:
+        try:
+            email = checked_email(email)
+        except InvalidEmail as exc:
+            raise LineRejected("email", email, "invalid_email",
+                               "adresse e-mail invalide") from exc
     website = row.get("website", "")
     if website and not re.match(r"https?://", website):
         website = "https://" + website

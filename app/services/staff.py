@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.email_address import InvalidEmail, checked_email
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Network, Shop, StaffUser
 from app.models.staff import ROLES
@@ -33,9 +34,11 @@ def add_staff(session: Session, *, email: str, password: str, shop_slugs: list[s
               role: str = "staff", network_slugs: list[str] | None = None) -> StaffUser:
     """Create an account working for the given shops and, for a network_admin, coordinating the
     given networks. Emails are unique whatever their case."""
-    email = email.strip()
-    if "@" not in email[1:]:
-        raise InvalidInput(f"invalid email address: {email!r}", code="invalid_email")
+    try:
+        email = checked_email(email)
+    except InvalidEmail as exc:
+        raise InvalidInput(f"invalid email address: {email!r} ({exc})",
+                           code="invalid_email") from exc
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r} (expected one of {', '.join(ROLES)})",
                            code="invalid_role")
