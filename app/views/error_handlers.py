@@ -27,10 +27,16 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
+        # The headers the error carries besides its body: the `Allow` list of a 405
+        # (RFC 9110 requires it), the `Retry-After` of a 429.
+        headers = [(name, value) for name, value in exc.get_headers()
+                   if name.lower() != "content-type"]
         if _wants_json():
             response = jsonify({"type": "about:blank", "title": exc.name, "status": status,
                                 "detail": exc.description})
             response.status_code = status
             response.mimetype = "application/problem+json"
+            response.headers.extend(headers)
             return response
-        return render_template("error.html", status=status, message=exc.description), status
+        return (render_template("error.html", status=status, message=exc.description), status,
+                headers)
