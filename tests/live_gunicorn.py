@@ -21,17 +21,22 @@ def _free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8) -> Iterator[str]:
+def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8,
+             error_log: Path | None = None) -> Iterator[str]:
     """Serve wsgi:app with gunicorn.conf.py; yields the base URL. Rate limits are off: every
-    request comes from 127.0.0.1, which is the point of a contention test."""
+    request comes from 127.0.0.1, which is the point of a contention test. With `error_log`,
+    gunicorn's own log and the app's (tracebacks included) are written there for the caller to
+    read; otherwise they are only shown if gunicorn does not start."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "RAYONS_BIND": f"127.0.0.1:{port}",
            "RAYONS_WORKERS": str(workers), "RAYONS_THREADS": str(threads),
            "RATELIMIT_ENABLED": "0", "MAIL_BACKEND": "locmem", "SECRET_KEY": "live-test"}
+    # gunicorn's error log and Flask's (wsgi.errors) both go to stderr.
+    stderr = subprocess.PIPE if error_log is None else error_log.open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
          "--access-logfile", "/dev/null",
-         "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -41,9 +46,9 @@ def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8) -> Iterat
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start: "
-                                       + (process.stderr.read().decode() if process.stderr else "")
-                                       ) from None
+                    output = (process.stderr.read() if process.stderr
+                              else error_log.read_bytes() if error_log else b"")
+                    raise RuntimeError("gunicorn did not start: " + output.decode()) from None
                 time.sleep(0.2)
         yield base
     finally:
@@ -55,3 +60,5 @@ def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8) -> Iterat
             process.wait(5)
         if process.stderr:
             process.stderr.close()
+        if stderr is not subprocess.PIPE:
+            stderr.close()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadHost, HTTPException
 
 from app.errors import RayonsError
 
@@ -38,5 +38,9 @@ def init_app(app: Flask) -> None:
             response.mimetype = "application/problem+json"
             response.headers.extend(headers)
             return response
+        if isinstance(exc, BadHost):
+            # A Host header that is no host name: Flask could not bind the URL map, so the page,
+            # whose links are built with url_for, cannot be rendered.
+            return exc.description or "", status, {"Content-Type": "text/plain; charset=utf-8"}
         return (render_template("error.html", status=status, message=exc.description), status,
                 headers)
