@@ -31,6 +31,11 @@ class Conflict(RayonsError):
     code = "conflict"
 
 
+class Gone(RayonsError):
+    status = 410
+    code = "gone"
+
+
 class InvalidInput(RayonsError):
     status = 422
     code = "invalid_input"

@@ -54,13 +54,28 @@ STRING = {"type": "string"}
 URL = {"type": "string", "format": "uri"}
 DATETIME = {"type": "string", "format": "date-time"}
 
-PLACE_PARAMETERS = [
-    _query("lat", {"type": "number", "minimum": -90, "maximum": 90},
-           "The reader's latitude (WGS 84). Needs `lon`; wins over `near`."),
-    _query("lon", {"type": "number", "minimum": -180, "maximum": 180},
-           "The reader's longitude (WGS 84). Needs `lat`."),
-    _query("near", STRING, "A place in words: town, postcode or address (France, Belgium)."),
-]
+# lat and lon go together: one parameter whose members are sent as `lat=..&lon=..&near=..`
+# (form style, exploded), so that the schema can say so (`dependentRequired`).
+PLACE_PARAMETER = {
+    "name": "place", "in": "query", "style": "form", "explode": True,
+    "description": ("Where the reader is: `lat` and `lon` (WGS 84), both or neither, which win "
+                    "over `near`, a place in words (town, postcode or address in France or "
+                    "Belgium). An origin that is not found answers 422 `place_not_found`."),
+    "schema": {
+        "type": "object",
+        "properties": {
+            "lat": {"type": "number", "minimum": -90, "maximum": 90},
+            "lon": {"type": "number", "minimum": -180, "maximum": 180},
+            "near": STRING,
+        },
+        "dependentRequired": {"lat": ["lon"], "lon": ["lat"]},
+    },
+}
+# What the API takes for a book's code: an ISBN-13 (978/979), with or without single spaces or
+# hyphens between digits, possibly followed by a 2 or 5 digit price add-on; or an ISBN-10.
+# The check digit is checked too, which a pattern cannot say (422 `invalid_isbn`).
+ISBN_PATTERN = (r"^(?:97[89](?:[ -]?[0-9]){10}(?:[ -]?[0-9]{2}|[ -]?[0-9]{5})?"
+                r"|[0-9](?:[ -]?[0-9]){8}[ -]?[0-9Xx])$")
 PLACE_ERRORS = ("`incomplete_coordinates`, `invalid_latitude`, `latitude_out_of_range`, "
                 "`invalid_longitude`, `longitude_out_of_range`, `place_not_found`, "
                 "`ambiguous_place` (with `candidates`)")
@@ -135,10 +150,11 @@ AVAILABILITY = {
         "the nearest ones beyond it (`beyond_radius` is then true). Without an origin, every "
         "holder by town, without distances."),
     "parameters": [
-        _query("isbn", {"type": "string", "minLength": 1},
-               "ISBN-10 or ISBN-13, with or without hyphens; an EAN with a price add-on.",
+        _query("isbn", {"type": "string", "pattern": ISBN_PATTERN},
+               "ISBN-13 or ISBN-10, with or without hyphens or spaces; an ISBN-13 may carry "
+               "its price add-on.",
                required=True),
-        *PLACE_PARAMETERS, _limit(10),
+        PLACE_PARAMETER, _limit(10),
         _query("radius_km", {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_KM,
                              "default": DEFAULT_RADIUS_KM},
                "What counts as nearby, in km (`invalid_radius`)."),
@@ -160,7 +176,7 @@ EDITIONS = {
         "distance to the nearest of them, given an origin."),
     "parameters": [
         _query("q", {"type": "string", "minLength": 1}, "What the reader typed.", required=True),
-        *PLACE_PARAMETERS, _limit(20),
+        PLACE_PARAMETER, _limit(20),
     ],
     "responses": {
         "200": _ok("EditionSearch", "The editions found, possibly none."),
@@ -175,7 +191,7 @@ SHOPS = {
     "description": ("Given an origin, the `limit` nearest active shops with distances; "
                     "otherwise every active shop by town (`limit` is then ignored). "
                     "`opening_hours` is an OpenStreetMap opening_hours expression."),
-    "parameters": [*PLACE_PARAMETERS, _limit(10)],
+    "parameters": [PLACE_PARAMETER, _limit(10)],
     "responses": {
         "200": _ok("ShopList", "The shops."),
         "422": _problem(f"`invalid_limit`, {PLACE_ERRORS}."),
@@ -232,6 +248,33 @@ def _reservation(description: str) -> Schema:
             "content": {"application/json": {"schema": RESERVATION_SCHEMA}}}
 
 
+# Text with something in it besides spaces; an optional field may also be empty or null, which
+# stands for "not given".
+FILLED = {"type": "string", "pattern": r"\S"}
+_BLANK = r"^\s*$"
+OPTIONAL_CONTACT = {
+    "email": {"type": ["string", "null"], "pattern": _BLANK + r"|^\s*[^\s@]+@[^\s@]+\.[^\s@]+\s*$",
+              "description": "An email address as mail servers accept them (RFC 5321/5322, "
+                             "internationalised addresses too; reserved domains such as "
+                             "`.test` are refused with `invalid_email`)."},
+    "phone": {"type": ["string", "null"], "pattern": _BLANK + r"|^(?:[^0-9]*[0-9]){6}",
+              "description": "At least 6 digits."},
+}
+RESERVE_BODY: Schema = {
+    **_object({
+        "shop": FILLED, "isbn": {"type": "string", "pattern": ISBN_PATTERN},
+        "name": {**FILLED, "maxLength": CONTACT_LENGTHS["name"]},
+        **{field: {**schema, "maxLength": CONTACT_LENGTHS[field]}
+           for field, schema in OPTIONAL_CONTACT.items()},
+        "locale": {"enum": ["fr", "en", None]},
+        "idempotency_key": {"type": ["string", "null"]},
+    }, optional=("email", "phone", "locale", "idempotency_key")),
+    # An email address or a phone number, at least.
+    "anyOf": [{"required": [field], "properties": {field: FILLED}} for field in OPTIONAL_CONTACT],
+}
+RESERVE_EXAMPLE = {"shop": "librairie-des-halles", "isbn": "978-2-07-036002-4",
+                   "name": "Camille Martin", "email": "camille@example.org"}
+
 RESERVE = {
     "operationId": "reserve",
     "summary": "Hold one copy for two hours of the shop's opening time",
@@ -243,15 +286,15 @@ RESERVE = {
                     "`idempotency_key_reused`."),
     "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
                     "schema": STRING}],
-    "requestBody": {"required": True, "content": {"application/json": {"schema": _object({
-        "shop": STRING, "isbn": STRING,
-        **{field: {"type": "string", "maxLength": limit}
-           for field, limit in CONTACT_LENGTHS.items() if limit is not None},
-        "locale": {"enum": ["fr", "en"]}, "idempotency_key": STRING,
-    }, optional=("email", "phone", "locale", "idempotency_key"))}}},
+    "requestBody": {"required": True, "content": {"application/json": {
+        "schema": RESERVE_BODY, "example": RESERVE_EXAMPLE}}},
     "responses": {
         "200": _reservation("The same request again: the reservation it made."),
-        "201": _reservation("Held."),
+        "201": {**_reservation("Held."), "links": {
+            "read": {"operationId": "readReservation",
+                     "parameters": {"code": "$response.body#/code"}},
+            "cancel": {"operationId": "cancelReservation",
+                       "parameters": {"code": "$response.body#/code"}}}},
         "404": _problem("`unknown_shop`."),
         "409": NO_COPY_LEFT,
         "422": _problem("`invalid_body`, `missing_field`, `invalid_isbn`, `missing_name`, "
@@ -265,6 +308,8 @@ READ_RESERVATION = {
     "parameters": [CODE_PARAMETER],
     "responses": {"200": _reservation("The reservation."),
                   "404": _problem("`unknown_reservation`."),
+                  "410": _problem("`reservation_cancelled`: cancelled (DELETE, or by the "
+                                  "shop); the code holds nothing any more."),
                   "429": _problem("Rate limit on code look-ups.")},
 }
 CANCEL_RESERVATION = {
@@ -285,7 +330,9 @@ def openapi_document() -> dict[str, Any]:
             "description": ("Which independent bookshop near a reader has a book on its shelf. "
                             "GET answers may be read from any site (CORS) and cached for a "
                             "minute. Errors are RFC 9457 problem documents whose `detail` "
-                            "is in French; `lang=en` asks for English where it exists."),
+                            "is in French; `lang=en` asks for English where it exists. Text "
+                            "holding a NUL byte or a lone surrogate is refused anywhere "
+                            "(422 `invalid_characters`)."),
             "license": {"name": "AGPL-3.0-or-later",
                         "identifier": "AGPL-3.0-or-later"},
         },

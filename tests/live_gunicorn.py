@@ -22,18 +22,22 @@ def _free_port() -> int:
 
 @contextmanager
 def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8,
-             access_log: Path | None = None) -> Iterator[str]:
+             access_log: Path | None = None, error_log: Path | None = None) -> Iterator[str]:
     """Serve wsgi:app with gunicorn.conf.py; yields the base URL. Rate limits are off: every
     request comes from 127.0.0.1, which is the point of a contention test. The access log is
-    dropped unless `access_log` names a file for it."""
+    dropped unless `access_log` names a file for it. With `error_log`, gunicorn's own log and
+    the app's (tracebacks included) are written there for the caller to read; otherwise they
+    are only shown if gunicorn does not start."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "RAYONS_BIND": f"127.0.0.1:{port}",
            "RAYONS_WORKERS": str(workers), "RAYONS_THREADS": str(threads),
            "RATELIMIT_ENABLED": "0", "MAIL_BACKEND": "locmem", "SECRET_KEY": "live-test"}
+    # gunicorn's error log and Flask's (wsgi.errors) both go to stderr.
+    stderr = subprocess.PIPE if error_log is None else error_log.open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
          "--access-logfile", str(access_log or os.devnull),
-         "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -46,9 +50,9 @@ def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8,
                     # A server that never got healthy is still running: reading its stderr to
                     # the end would wait for ever.
                     process.kill()
-                    raise RuntimeError("gunicorn did not start: "
-                                       + (process.stderr.read().decode() if process.stderr else "")
-                                       ) from None
+                    output = (process.stderr.read() if process.stderr
+                              else error_log.read_bytes() if error_log else b"")
+                    raise RuntimeError("gunicorn did not start: " + output.decode()) from None
                 time.sleep(0.2)
         yield base
     finally:
@@ -60,3 +64,5 @@ def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8,
             process.wait(5)
         if process.stderr:
             process.stderr.close()
+        if stderr is not subprocess.PIPE:
+            stderr.close()

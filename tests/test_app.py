@@ -80,3 +80,16 @@ def test_personal_data_days_from_the_environment(environ: dict[str, str], expect
 def test_a_bad_whole_number_setting_stops_start_up_with_its_name(raw: str) -> None:
     with pytest.raises(ConfigError, match="PERSONAL_DATA_DAYS"):
         Config.from_environ({"PERSONAL_DATA_DAYS": raw})
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("POST", "/api/v1/shops", {"GET", "HEAD", "OPTIONS"}),
+    ("TRACE", "/api/v1/reservations/abc", {"GET", "HEAD", "OPTIONS", "DELETE"}),
+    ("DELETE", "/healthz", {"GET", "HEAD", "OPTIONS"}),
+])
+def test_a_wrong_method_says_which_are_allowed(client: FlaskClient, method: str, path: str,
+                                               allowed: set[str]) -> None:
+    """RFC 9110: a 405 lists the methods the resource has, on API and pages alike."""
+    response = client.open(path, method=method)
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == allowed

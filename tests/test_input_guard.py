@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Reservation, Shop
-from tests.factories import make_edition, make_shop, make_stock_line
+from tests.factories import make_edition, make_shop, make_staff, make_stock_line
+from tests.test_staff_desk import sign_in
 
 ISBN = "9782070368228"
 API = "/api/v1/reservations"
@@ -73,3 +74,19 @@ def test_the_api_names_the_field(client: FlaskClient, shop: Shop) -> None:
 def test_a_long_idempotency_key_is_only_a_key(client: FlaskClient, shop: Shop) -> None:
     """It is stored as an HMAC: its length no longer meets a column's."""
     assert client.post(API, json={**READER, "idempotency_key": "k" * 5000}).status_code == 201
+
+
+@pytest.mark.parametrize(("run_id", "status"), [(2**31 - 1, 404), (2**31, 404), (10**400, 404)])
+def test_an_id_beyond_the_database_is_not_found(client: FlaskClient, session: Session,
+                                                shop: Shop, run_id: int, status: int) -> None:
+    """It once overflowed PostgreSQL's integer in the query: 500."""
+    sign_in(client, make_staff(session, shops=[shop]))
+    response = client.get(f"/staff/shops/la-mouette/imports/{run_id}")
+    assert response.status_code == status
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v1/shops"])
+def test_a_host_that_is_no_host_name_is_a_bad_request(client: FlaskClient, path: str) -> None:
+    """The error page, which builds links, once failed for want of a URL adapter: 500."""
+    response = client.get(path, headers={"Host": "x" * 4000})
+    assert response.status_code == 400

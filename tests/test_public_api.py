@@ -1,6 +1,7 @@
 """The open read API: availability, editions, shops; its problem documents, CORS and caching."""
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from werkzeug.test import TestResponse
 from app import create_app
 from app.limits import open_read_api
 from app.models import Shop
+from app.openapi import ISBN_PATTERN
 from importers.pipeline import import_file
 from tests.factories import make_edition, make_reservation, make_shop, make_stock_line
 from tests.stock_helpers import write_csv
@@ -159,10 +161,36 @@ def test_in_shop_codes_are_never_answered(client: FlaskClient, network: dict[str
         (f"isbn={ISBN}&radius_km=0", "invalid_radius"),
         (f"isbn={ISBN}&radius_km=501", "invalid_radius"),
         (f"isbn={ISBN}&radius_km=inf", "invalid_radius"),
+        # Present but empty is no number; nor is what only Python's float() or int() reads.
+        (f"isbn={ISBN}&lat=&lon=0", "invalid_latitude"),
+        (f"isbn={ISBN}&lat=0&lon=", "invalid_longitude"),
+        (f"isbn={ISBN}&lat=1_0&lon=0", "invalid_latitude"),
+        (f"isbn={ISBN}&lat=%2043&lon=0", "invalid_latitude"),
+        (f"isbn={ISBN}&limit=", "invalid_limit"),
+        (f"isbn={ISBN}&limit=1_0", "invalid_limit"),
+        (f"isbn={ISBN}&radius_km=", "invalid_radius"),
     ],
 )
 def test_availability_problems(client: FlaskClient, query: str, code: str) -> None:
     problem(client.get(f"/api/v1/availability?{query}"), code)
+
+
+@pytest.mark.parametrize(("isbn", "status"), [
+    ("978-2-07-036002-4", 200), ("978 2 07 036002 4", 200), ("2070360024", 200),
+    ("9782070360024 12", 200),
+    # Valid codes, but not in the form the document gives: the site's forms take them.
+    ("ISBN 978-2-07-036002-4", 422), ("978--2-07-036002-4", 422), ('="9782070360024"', 422),
+    (" 9782070360024", 422), ("306406152", 422),
+])
+def test_the_api_takes_isbns_in_the_documented_form(client: FlaskClient, isbn: str,
+                                                    status: int) -> None:
+    response = client.get("/api/v1/availability", query_string={"isbn": isbn})
+    assert response.status_code == status
+    if status == 422:
+        assert problem(response, "invalid_isbn")["reason"] == "invalid_format"
+        assert re.fullmatch(ISBN_PATTERN, isbn) is None
+    else:
+        assert re.fullmatch(ISBN_PATTERN, isbn)
 
 
 def test_problems_say_precisely_what_is_wrong(client: FlaskClient) -> None:

@@ -50,6 +50,31 @@ def test_create_read_cancel(client: FlaskClient, shop: Shop) -> None:
     assert cancelled.get_json()["state"] == "cancelled"
     again = client.delete(f"/api/v1/reservations/{body['code']}")
     assert again.status_code == 409 and again.mimetype == "application/problem+json"
+    # Deleted, so gone: a read no longer answers the reservation (RFC 9110).
+    gone = client.get(f"/api/v1/reservations/{body['code']}")
+    assert gone.status_code == 410 and gone.get_json()["code"] == "reservation_cancelled"
+
+
+@pytest.mark.parametrize(("overrides", "status", "code"), [
+    ({"locale": "en"}, 201, None),
+    ({"locale": None}, 201, None),
+    ({"email": None, "phone": "06 12 34 56 78"}, 201, None),
+    ({"email": "   ", "phone": "06 12 34 56 78"}, 201, None),  # blank: not given
+    ({"locale": "de"}, 422, "invalid_body"),
+    ({"locale": {}}, 422, "invalid_body"),
+    ({"locale": " fr"}, 422, "invalid_body"),
+    ({"email": None, "phone": "²²²²²²"}, 422, "invalid_phone"),  # not digits one can dial
+    # Held to the document's maxLength as sent, blanks included.
+    ({"email": None, "phone": "06 12 34 56 78" + " " * 40}, 422, "too_long"),
+    ({"phone": " " * 41}, 422, "too_long"),
+    ({"isbn": "ISBN 978-2-07-036822-8"}, 422, "invalid_isbn"),
+])
+def test_the_body_is_read_as_documented(client: FlaskClient, shop: Shop,
+                                        overrides: dict[str, object], status: int,
+                                        code: str | None) -> None:
+    response = reserve(client, **overrides)
+    assert response.status_code == status, response.get_json()
+    assert response.get_json().get("code") == code or status == 201
 
 
 def test_errors(client: FlaskClient, session: Session, shop: Shop) -> None:

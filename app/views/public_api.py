@@ -10,6 +10,7 @@ parameter and what is wrong with it, so a client can react without parsing the m
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from flask_babel import gettext
 from app import clock
 from app.errors import InvalidInput
 from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
-from app.openapi import openapi_document
+from app.openapi import ISBN_PATTERN, openapi_document
 from app.services import availability, directory, editions, search
 from app.services.places import Located, locate
 from app.session import read_session, reads_only
@@ -29,6 +30,10 @@ from geo.opening_hours import OpenStatus
 
 bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
 CACHE_SECONDS = 60
+# Numbers as the document types them (JSON's grammar): not Python's `float()`, which also takes
+# "nan", "1_000" or surrounding spaces.
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 
 @bp.after_request
@@ -48,6 +53,18 @@ def _required(name: str, *, code: str) -> str:
     if not value:
         raise InvalidInput(gettext("The %(param)s parameter is required.", param=name), code=code)
     return value
+
+
+def api_isbn(raw: str) -> str:
+    """The ISBN-13 of a code an API client sent, or a 422. The site's forms and the widget take
+    a code however it was pasted (`parse_isbn`); a client is also held to the form the document
+    gives (ISBN_PATTERN), so that the document says what is accepted. What is wrong with the
+    code itself (length, check digit, not a book) is said first, more precisely."""
+    isbn13 = parse_isbn(raw)
+    if not re.fullmatch(ISBN_PATTERN, raw):
+        raise InvalidInput(gettext("Send the code as digits, with hyphens or spaces at most."),
+                           code="invalid_isbn", extra={"reason": "invalid_format"})
+    return isbn13
 
 
 def parse_isbn(raw: str) -> str:
@@ -70,14 +87,12 @@ def parse_isbn(raw: str) -> str:
 def _number(name: str, *, low: float, high: float, invalid: str, out_of_range: str,
             low_open: bool = False) -> float | None:
     """A finite number within bounds, None when absent; `invalid` and `out_of_range` may be
-    different codes so that a client can tell a typo from a wrong value."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
+    different codes so that a client can tell a typo from a wrong value. Present but empty is
+    not absent: `lat=` is no number."""
+    raw = request.args.get(name)
+    if raw is None:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
+    value = float(raw) if _NUMBER.fullmatch(raw) else math.nan
     if not math.isfinite(value):
         raise InvalidInput(gettext("The %(param)s parameter must be a number.", param=name),
                            code=invalid)
@@ -89,13 +104,10 @@ def _number(name: str, *, low: float, high: float, invalid: str, out_of_range: s
 
 
 def _limit(default: int) -> int:
-    raw = request.args.get("limit", "").strip()
-    if not raw:
+    raw = request.args.get("limit")
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
+    value = int(raw) if _INTEGER.fullmatch(raw) else 0
     if not 1 <= value <= availability.MAX_LIMIT:
         raise InvalidInput(gettext("The limit parameter must be a whole number between 1 and "
                                    "%(max)d.", max=availability.MAX_LIMIT), code="invalid_limit")
@@ -175,7 +187,8 @@ def _edition_json(edition: editions.EditionSummary | None) -> dict[str, str] | N
 @bp.get("/availability")
 @reads_only
 def availability_view() -> ResponseReturnValue:
-    isbn13 = parse_isbn(_required("isbn", code="missing_isbn"))
+    _required("isbn", code="missing_isbn")
+    isbn13 = api_isbn(request.args["isbn"])
     located = _located()
     limit = _limit(10)
     radius = _number("radius_km", low=0, high=availability.MAX_RADIUS_KM, low_open=True,

@@ -7,19 +7,20 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app import outbox
-from app.errors import Conflict, InvalidInput
+from app.errors import Conflict, Gone, InvalidInput
 from app.input_guard import check_text
-from app.isbn import CodeError, normalize_code
 from app.limits import RESERVE_LIMIT, code_lookup, limiter
 from app.models import Reservation
 from app.reservations.codes import find_by_code
 from app.reservations.lifecycle import CANCELLED
-from app.reservations.reserve import Customer, NoCopyLeft, reserve
+from app.reservations.reserve import CONTACT_LENGTHS, Customer, NoCopyLeft, reserve
 from app.reservations.transitions import transition
 from app.services.availability import Holder
 from app.session import db_session, session_factory
+from app.views.public_api import api_isbn
 
 bp = Blueprint("reservations_api", __name__, url_prefix="/api/v1/reservations")
+LOCALES = ("fr", "en")
 
 
 def reservation_json(r: Reservation, code: str) -> dict[str, Any]:
@@ -47,9 +48,14 @@ def _body() -> dict[str, Any]:
 
 
 def _text(body: dict[str, Any], name: str) -> str | None:
+    """A text member, stripped; None when absent, null or blank. Contacts are held to the
+    document's `maxLength` as sent, before stripping, as the document says."""
     value = body.get(name)
     if value is not None and not isinstance(value, str):
         raise InvalidInput(f"{name} must be a string", code="invalid_body")
+    limit = CONTACT_LENGTHS.get(name)
+    if value and limit is not None and len(value) > limit:
+        raise InvalidInput(f"{name} longer than {limit} characters", code="too_long")
     return check_text(name, value).strip() if value else None
 
 
@@ -60,14 +66,15 @@ def create() -> ResponseReturnValue:
     shop, raw_isbn = _text(body, "shop"), _text(body, "isbn")
     if not shop or not raw_isbn:
         raise InvalidInput("shop and isbn are required", code="missing_field")
-    try:
-        isbn13 = normalize_code(raw_isbn).code
-    except CodeError as exc:
-        raise InvalidInput(str(exc), code="invalid_isbn") from exc
-    locale = _text(body, "locale")
+    isbn13 = api_isbn(body["isbn"])
+    locale = body.get("locale")
+    if locale is None:
+        locale = LOCALES[0]
+    elif locale not in LOCALES:
+        raise InvalidInput(f"locale must be one of {', '.join(LOCALES)}", code="invalid_body")
     customer = Customer(
         name=_text(body, "name") or "", email=_text(body, "email"), phone=_text(body, "phone"),
-        locale=locale if locale in ("fr", "en") else "fr")
+        locale=locale)
     session = db_session()
     try:
         done = reserve(
@@ -88,7 +95,11 @@ def create() -> ResponseReturnValue:
 @bp.get("/<code>")
 @code_lookup
 def read(code: str) -> ResponseReturnValue:
+    """A cancelled reservation is gone (410): DELETE cancels, and after a DELETE the resource
+    must not answer 200 (RFC 9110). Other ended reservations still tell their state."""
     reservation = find_by_code(db_session(), code)
+    if reservation.state == CANCELLED:
+        raise Gone("this reservation was cancelled", code="reservation_cancelled")
     return jsonify(reservation_json(reservation, code)), 200, {"Cache-Control": "no-store"}
 
 

@@ -10,6 +10,10 @@ connections are accepted in threads, and requests pass through the app one at a 
 Every request that is not for 127.0.0.1 is aborted and recorded, so a passing test proves the page
 needs no network. Maps are drawn without tiles for the same reason.
 
+Every frame of every page reports its Content-Security-Policy violations (the browser's
+`securitypolicyviolation` events) into `page_problems.csp_violations`: a clean page broke no rule
+of the policy the app sends (app/security_headers.py), framed in another site or not.
+
 API: `live_server.url("/path")`, `page` (a Playwright Page in a fr-FR context),
 `page_problems` (what went wrong in the browser; `page_problems.assert_clean()`),
 `screenshot("name")` (saved under test-output/screenshots/).
@@ -29,6 +33,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import (
     Browser,
+    BrowserContext,
     ConsoleMessage,
     Dialog,
     Page,
@@ -41,8 +46,12 @@ from playwright.sync_api import (
 from werkzeug.serving import make_server
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+# Local Network Access checks off: a page of another site (served by a route, so taken for a
+# public one) framing the widget of the test server on 127.0.0.1 would be refused, where a
+# publisher's real site framing the real, public Rayons is not.
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-features=LocalNetworkAccessChecks"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class PageProblems:
     error_responses: list[str] = field(default_factory=list)
     blocked_requests: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
 
     def assert_clean(self) -> None:
         problems = {name: value for name, value in vars(self).items() if value}
@@ -138,6 +148,22 @@ def _only_local(problems: PageProblems) -> Callable[[Route], None]:
     return handle
 
 
+# Run by the browser in every frame before the frame's own scripts; Playwright's bindings and
+# init scripts are not subject to the page's policy, so the report itself cannot be blocked.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportCspViolation(`${event.effectiveDirective} blocked ${event.blockedURI || "inline"}`
+                            + ` in ${event.documentURI}`);
+});
+"""
+
+
+def _watch_policy(context: BrowserContext, problems: PageProblems) -> None:
+    context.expose_binding("reportCspViolation",
+                           lambda _source, text: problems.csp_violations.append(text))
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+
+
 def _watch(page: Page, problems: PageProblems) -> None:
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":
@@ -173,6 +199,7 @@ def page(browser: Browser, page_problems: PageProblems) -> Iterator[Page]:
                                   reduced_motion="reduce")
     context.set_default_timeout(10_000)
     context.route("**/*", _only_local(page_problems))
+    _watch_policy(context, page_problems)
     page = context.new_page()
     _watch(page, page_problems)
     yield page
