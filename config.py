@@ -9,6 +9,11 @@ import os
 from pathlib import Path
 
 DEVELOPMENT_SECRET = "rayons-development-secret-do-not-use-in-production"
+_HERE = Path(__file__).resolve().parent
+# Uploads, development mail and demo files: `var/` of the checkout; an installed Rayons (this
+# file then sits in site-packages, no place for data) uses `var/` of its working directory.
+# RAYONS_VAR_DIR overrides both.
+DEFAULT_VAR_DIR = _HERE / "var" if (_HERE / "setup.cfg").is_file() else Path("var").resolve()
 
 
 class ConfigError(RuntimeError):
@@ -33,10 +38,10 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     # Stock files (upload page and push API) are streamed to disk, up to this size.
     MAX_CONTENT_LENGTH = 200 * 1024 * 1024
-    UPLOAD_DIR = str(Path(__file__).resolve().parent / "var" / "uploads")
+    UPLOAD_DIR = str(DEFAULT_VAR_DIR / "uploads")
     # Mail: "smtp" in production; during development messages are written to var/mail/.
     MAIL_BACKEND = "file"
-    MAIL_FILE_PATH = str(Path(__file__).resolve().parent / "var" / "mail")
+    MAIL_FILE_PATH = str(DEFAULT_VAR_DIR / "mail")
     MAIL_SERVER = "localhost"
     MAIL_PORT = 25
     MAIL_USE_TLS = False
@@ -52,7 +57,7 @@ class Config:
     # Readers' names and contacts are erased this many days after their reservation ended.
     PERSONAL_DATA_DAYS = 30
     # Where `demo load` writes the demo shops' generated till files.
-    DEMO_STOCK_DIR = str(Path(__file__).resolve().parent / "var" / "demo-stock")
+    DEMO_STOCK_DIR = str(DEFAULT_VAR_DIR / "demo-stock")
     # Map background tiles, fetched by the reader's browser. Empty: no tiles, markers only (tests,
     # offline demo). The attribution is HTML shown as is, as the tile provider's licence requires.
     MAP_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -69,6 +74,10 @@ class Config:
             key: getattr(cls, key) for key in dir(cls) if key.isupper()
         }
         values["ENV"] = env.get("RAYONS_ENV", cls.ENV)
+        if env.get("RAYONS_VAR_DIR"):
+            var = Path(env["RAYONS_VAR_DIR"])
+            values.update(UPLOAD_DIR=str(var / "uploads"), MAIL_FILE_PATH=str(var / "mail"),
+                          DEMO_STOCK_DIR=str(var / "demo-stock"))
         for key in ("SECRET_KEY", "DATABASE_URL", "NETWORK_NAME", "UPLOAD_DIR", "PUBLIC_URL",
                     "MAIL_BACKEND", "MAIL_FILE_PATH", "MAIL_SERVER", "MAIL_USERNAME",
                     "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "RATELIMIT_STORAGE_URI"):
@@ -84,8 +93,10 @@ class Config:
         values["MAIL_USE_TLS"] = env.get("MAIL_USE_TLS", "") == "1"
         if values["ENV"] == "production" and not env.get("MAIL_BACKEND"):
             values["MAIL_BACKEND"] = "smtp"
-        # Production is served over HTTPS: the session cookie never travels in clear.
-        values["SESSION_COOKIE_SECURE"] = values["ENV"] == "production"
+        # Production is served over HTTPS: the session cookie never travels in clear. "0" is for
+        # a production-like stack served over plain HTTP on a private network (a demo, a test).
+        values["SESSION_COOKIE_SECURE"] = env.get(
+            "SESSION_COOKIE_SECURE", "1" if values["ENV"] == "production" else "0") == "1"
         values["SQLALCHEMY_ECHO"] = env.get("SQLALCHEMY_ECHO", "") == "1"
         # Only for load tests and benchmarks that hammer one endpoint from one address.
         values["RATELIMIT_ENABLED"] = env.get("RATELIMIT_ENABLED", "1") != "0"

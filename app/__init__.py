@@ -1,13 +1,12 @@
 """The Rayons web application: `create_app()` builds it without touching the database."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from app.paths import SITE_ROOT
 
 if TYPE_CHECKING:
     from flask import Flask
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -38,8 +37,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(SITE_ROOT / "templates"),
+        static_folder=str(SITE_ROOT / "static"),
     )
     app.config.update(Config.from_environ())
     if overrides:

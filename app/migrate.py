@@ -8,7 +8,7 @@ from alembic.config import Config as AlembicConfig
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import Connection
 
-from app import PROJECT_ROOT
+from app.paths import SITE_ROOT
 
 # Expression indexes with an operator class that Alembic cannot compare with the database: the
 # migrations create them, and tests/test_schema.py checks them by name instead.
@@ -25,8 +25,8 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
 
 def alembic_config(url: str | None = None, *,
                    connection: Connection | None = None) -> AlembicConfig:
-    cfg = AlembicConfig(str(PROJECT_ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    cfg = AlembicConfig(str(SITE_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(SITE_ROOT / "migrations"))
     cfg.attributes["configure_logging"] = False
     if url:
         # ConfigParser interpolation would read a password's '%' as a placeholder.

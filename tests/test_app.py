@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -74,6 +75,13 @@ def test_environment_variables_configure_the_app(monkeypatch: pytest.MonkeyPatch
 @pytest.mark.parametrize(("environ", "expected"), [({}, 30), ({"PERSONAL_DATA_DAYS": "90"}, 90)])
 def test_personal_data_days_from_the_environment(environ: dict[str, str], expected: int) -> None:
     assert Config.from_environ(environ)["PERSONAL_DATA_DAYS"] == expected
+
+
+def test_var_dir_moves_every_data_folder(tmp_path: Path) -> None:
+    """An installed Rayons has no checkout to keep its files in: one setting places them."""
+    values = Config.from_environ({"RAYONS_VAR_DIR": str(tmp_path)})
+    assert [values[key] for key in ("UPLOAD_DIR", "MAIL_FILE_PATH", "DEMO_STOCK_DIR")] == [
+        str(tmp_path / "uploads"), str(tmp_path / "mail"), str(tmp_path / "demo-stock")]
 
 
 @pytest.mark.parametrize("raw", ["thirty", "0", "-5", "1.5"])

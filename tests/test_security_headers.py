@@ -52,6 +52,9 @@ def test_the_session_cookie_is_secure_in_production() -> None:
     from config import Config
     assert Config.from_environ({"RAYONS_ENV": "production"})["SESSION_COOKIE_SECURE"] is True
     assert Config.from_environ({})["SESSION_COOKIE_SECURE"] is False
+    # A production-like stack over plain HTTP on a private network may say so.
+    assert Config.from_environ({"RAYONS_ENV": "production", "SESSION_COOKIE_SECURE": "0"})[
+        "SESSION_COOKIE_SECURE"] is False
 
 
 def test_tile_origins() -> None:

@@ -10,7 +10,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app import PROJECT_ROOT, clock, migrate
+import demo
+from app import clock, migrate
 from app.cli.shops import print_shop_report
 from app.services import shop_import
 from app.session import session_factory, unit_of_work
@@ -19,7 +20,7 @@ from importers.report import shops_with_fresh_stock
 
 demo_cli = AppGroup("demo", help="The demonstration network.")
 
-DEMO_SHOPS = PROJECT_ROOT / "demo" / "shops.csv"
+DEMO_SHOPS = Path(demo.__file__).resolve().parent / "shops.csv"
 DEMO_STOCK_MAX_AGE = timedelta(hours=20)
 
 
