@@ -161,7 +161,8 @@ class TabularSource(ABC):
             return Columns(self.headerless_columns, header=False)
         missing = [FIELD_LABELS[field] for field in self.required_fields if field not in positions]
         if missing:
-            found_header = " ; ".join(cell_text(cell) for cell in first_row)
+            # Spreadsheet rows come padded to a fixed width: the empty cells say nothing.
+            found_header = " ; ".join(map(cell_text, first_row)).rstrip(" ;")
             raise FileRefused(
                 "missing_columns",
                 f"colonne introuvable : {', '.join(missing)} (en-tête lu : « {found_header} »)",

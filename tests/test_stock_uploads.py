@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.errors import PayloadTooLarge
 from app.models import Shop
 from app.services import shop_tokens
-from importers.pipeline import import_push
+from importers.pipeline import import_file, import_push
 from importers.report import run_by_id
+from tests import hostile_files
 from tests.factories import make_shop, make_staff
 from tests.stock_helpers import STOCK_DATA, shelf
 
@@ -132,3 +133,58 @@ def test_our_limit_and_a_failing_read_leave_no_file(
     with pytest.raises(error):
         import_push(test_sessionmaker, shop=shop, body=body, spool_dir=tmp_path, max_bytes=1000)
     assert left_in(tmp_path) == []
+
+
+# --- hostile files: each a refusal or a line problem, recorded as a run ------------------------
+
+def hostile(tmp_path: Path, kind: str) -> Path:
+    """Smaller cousins of the probe's files (bench/hostile_bench.py has the full sizes)."""
+    match kind:
+        case "long_line":
+            return hostile_files.long_line_csv(tmp_path / "stock.csv", line_bytes=5 << 20)
+        case "shared_strings":
+            return hostile_files.xlsx_many_shared_strings(tmp_path / "stock.xlsx",
+                                                          count=600_000, distinct=True)
+        case "zip_bomb":
+            return hostile_files.xlsx_many_shared_strings(tmp_path / "stock.xlsx",
+                                                          count=200_000)
+        case "empty_rows":
+            return hostile_files.xlsx_empty_rows(tmp_path / "stock.xlsx", rows=400_000)
+        case "deep_json":
+            return hostile_files.deep_json(tmp_path / "stock.json", depth=100_000)
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(("kind", "gate", "says"), [
+    ("long_line", "line_too_long", "ligne 3 trop longue (plus de 65\u202f536 caractères)"),
+    ("shared_strings", "workbook_too_large", "plus de 500\u202f000 textes différents"),
+    ("zip_bomb", "workbook_too_large", "« xl/sharedStrings.xml » du classeur se décompresse"),
+    ("empty_rows", "workbook_too_large", "une feuille compte plus de 400\u202f000 lignes"),
+    ("deep_json", "too_deep", "imbriqué sur plus de 64 niveaux"),
+])
+def test_a_hostile_push_is_a_refused_run_with_its_reason(
+        client: FlaskClient, session: Session, shop: Shop, token: str, uploads: Path,
+        tmp_path: Path, kind: str, gate: str, says: str) -> None:
+    path = hostile(tmp_path, kind)
+    with path.open("rb") as body:
+        response = client.put(f"/api/v1/shops/{shop.slug}/stock", input_stream=body,
+                              headers={"Authorization": f"Bearer {token}"},
+                              environ_overrides={"CONTENT_LENGTH": str(path.stat().st_size)})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    report = response.get_json()
+    assert (report["status"], report["gate"]) == ("rejected", gate)
+    assert says in report["gate_message"]
+    assert left_in(uploads) == []
+
+
+def test_a_sheet_ends_after_ten_thousand_empty_rows(
+        test_sessionmaker: sessionmaker[Session], session: Session, shop: Shop,
+        tmp_path: Path) -> None:
+    """Formatting applied far down a sheet is not a million blank lines to read; the whole grid
+    declared in a few kilobytes, with a cell in its last column, reads as its two real rows."""
+    for path in (hostile_files.xlsx_empty_rows(tmp_path / "formatted.xlsx", rows=300_000),
+                 hostile_files.xlsx_huge_dimensions(tmp_path / "grid.xlsx")):
+        result = import_file(test_sessionmaker, shop=shop, path=path, force=True)
+        run = run_by_id(session, result.run_id)
+        assert (run.status, run.lines_read, run.accepted) == ("applied", 1, 1)
+    assert shelf(session, shop.id) == {"9782070368228": 1}
