@@ -5,10 +5,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,18 +22,37 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Served:
+    base: str  # http://127.0.0.1:<port>
+    master_pid: int
+
+
 @contextmanager
 def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8) -> Iterator[str]:
     """Serve wsgi:app with gunicorn.conf.py; yields the base URL. Rate limits are off: every
     request comes from 127.0.0.1, which is the point of a contention test."""
+    with serve(database_url, workers=workers, threads=threads) as served:
+        yield served.base
+
+
+@contextmanager
+def serve(database_url: str, *, workers: int, threads: int, root: Path = ROOT,
+          env: Mapping[str, str] | None = None) -> Iterator[Served]:
+    """`gunicorn` for benchmarks too: the checkout to serve (`root`, e.g. an older commit's
+    worktree) and extra environment, and the master's pid to find its workers by."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "RAYONS_BIND": f"127.0.0.1:{port}",
-           "RAYONS_WORKERS": str(workers), "RAYONS_THREADS": str(threads),
-           "RATELIMIT_ENABLED": "0", "MAIL_BACKEND": "locmem", "SECRET_KEY": "live-test"}
+    full_env = {**os.environ, "DATABASE_URL": database_url, "RAYONS_BIND": f"127.0.0.1:{port}",
+                "RAYONS_WORKERS": str(workers), "RAYONS_THREADS": str(threads),
+                "RATELIMIT_ENABLED": "0", "MAIL_BACKEND": "locmem", "SECRET_KEY": "live-test",
+                **(env or {})}
+    # A file, not a pipe nobody reads while serving: a long traceback would fill the pipe and
+    # block the worker writing it.
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
          "--access-logfile", "/dev/null",
-         "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         "wsgi:app"], cwd=root, env=full_env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -41,11 +62,10 @@ def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8) -> Iterat
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start: "
-                                       + (process.stderr.read().decode() if process.stderr else "")
-                                       ) from None
+                    log.seek(0)
+                    raise RuntimeError("gunicorn did not start: " + log.read().decode()) from None
                 time.sleep(0.2)
-        yield base
+        yield Served(base, process.pid)
     finally:
         process.terminate()
         try:
@@ -53,5 +73,4 @@ def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8) -> Iterat
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
-        if process.stderr:
-            process.stderr.close()
+        log.close()

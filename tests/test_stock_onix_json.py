@@ -50,6 +50,12 @@ def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
     return path
 
 
+def issue_rows(items: list[StockRecord | LineIssue], *fields: str) -> list[tuple[object, ...]]:
+    """The issues among a source's items, each as a tuple of the named fields."""
+    return [tuple(getattr(item, name) for name in fields)
+            for item in items if isinstance(item, LineIssue)]
+
+
 def refusal(source: Any) -> FileRefused:
     with pytest.raises(FileRefused) as caught:
         list(source)
@@ -270,12 +276,11 @@ def test_json_line_problems(tmp_path: Path) -> None:
         {"ref": "978-2-07-036822-8", "available": 1, "price": "8,90 €"},
     ]}))
     items = list(JsonFileSource(path))
-    issues = [(i.line, i.field, i.reason_code, i.rejected)
-              for i in items if isinstance(i, LineIssue)]
-    assert issues == [(1, "available", "negative_quantity", False),
-                      (2, "ref", "missing_code", True),
-                      (3, "available", "invalid_quantity", True),
-                      (4, "stocks", "invalid_entry", True)]
+    assert issue_rows(items, "line", "field", "reason_code", "rejected") == [
+        (1, "available", "negative_quantity", False),
+        (2, "ref", "missing_code", True),
+        (3, "available", "invalid_quantity", True),
+        (4, "stocks", "invalid_entry", True)]
     records = [(r.line, r.quantity, r.price_cents) for r in items if isinstance(r, StockRecord)]
     assert records == [(1, 0, 890), (5, 1, 890)]
 
@@ -291,14 +296,13 @@ def test_json_numbers_out_of_bounds_are_line_problems(tmp_path: Path) -> None:
                  b'{"ref": "9782070368228", "available": 1, "extra": {"a": [1, 2]}},'
                  b'[1, 2]]}')
     items = list(JsonFileSource(path))
-    issues = [(i.line, i.raw_value, i.reason_code, i.rejected)
-              for i in items if isinstance(i, LineIssue)]
-    assert issues == [(1, "1E+400", "implausible_quantity", True),
-                      (2, "3000000000", "implausible_quantity", True),
-                      (3, "99999999", "invalid_price", False),
-                      (4, "1E+400", "invalid_price", False),
-                      (5, "{…}", "invalid_quantity", True),
-                      (7, "{…}", "invalid_entry", True)]
+    assert issue_rows(items, "line", "raw_value", "reason_code", "rejected") == [
+        (1, "1E+400", "implausible_quantity", True),
+        (2, "3000000000", "implausible_quantity", True),
+        (3, "99999999", "invalid_price", False),
+        (4, "1E+400", "invalid_price", False),
+        (5, "{…}", "invalid_quantity", True),
+        (7, "{…}", "invalid_entry", True)]
     records = [(r.line, r.quantity, r.price_cents) for r in items if isinstance(r, StockRecord)]
     assert records == [(3, 2, None), (4, 2, None), (6, 1, None)]
 
