@@ -196,8 +196,8 @@ def main() -> None:
         with factory() as session:
             session.execute(delete(Shop).where(Shop.slug == SLUG))
             session.commit()
-    print(f"\n| class | upload MB | answer | worker peak RSS MB | worker CPU s | wall s "
-          f"| left in UPLOAD_DIR MB |\n|---|---:|---|---:|---:|---:|---:|")
+    print("\n| class | upload MB | answer | worker peak RSS MB | worker CPU s | wall s "
+          "| left in UPLOAD_DIR MB |\n|---|---:|---|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r.name} | {r.upload_mb:.1f} | {r.status} | {r.peak_mb:.0f} | {r.cpu_s:.1f} "
               f"| {r.wall_s:.1f} | {r.left_mb:.0f} |")
