@@ -1,9 +1,9 @@
 """Hostile stock uploads through one real gunicorn worker (`make bench-hostile`).
 
 Generates each file class a chaos probe of the push API found (tests/hostile_files.py), pushes
-it with a valid token to a gunicorn serving one worker with one thread, and reads that worker's
-peak resident memory (VmHWM, reset before each push through /proc/<pid>/clear_refs) and CPU
-seconds (/proc/<pid>/stat) around the request. `--root` serves another checkout (an older commit
+it with a valid token to a fresh gunicorn serving one worker with one thread, and reads that
+worker's peak resident memory (VmHWM, reset before the push through /proc/<pid>/clear_refs) and
+CPU seconds (/proc/<pid>/stat) around the request. `--root` serves another checkout (an older commit
 in a temporary worktree) against the same database, for a before/after table.
 """
 from __future__ import annotations
@@ -179,28 +179,29 @@ def main() -> None:
     url = os.environ["DATABASE_URL"]
     factory = sessionmaker(bind=make_engine(url), expire_on_commit=False)
     token = prepare(factory)
-    results = []
+    results: list[tuple[float, Measure]] = []
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
         work, uploads = Path(tmp) / "files", Path(tmp) / "uploads"
         work.mkdir()
         env = {"UPLOAD_DIR": str(uploads)}
-        with serve(url, workers=1, threads=1, root=args.root.resolve(), env=env) as served:
-            pid = worker_pid(served.master_pid)
-            idle = peak_mb(pid)
-            print(f"serving {args.root.resolve()} (worker {pid}, {idle:.0f} MB after start)")
-            for hostile in CLASSES:
-                if args.only.lower() in hostile.name.lower():
-                    results.append(measure(served.base, served.master_pid, token, hostile, work,
-                                           uploads, args.scale))
+        print(f"serving {args.root.resolve()}")
+        for hostile in CLASSES:
+            if args.only.lower() not in hostile.name.lower():
+                continue
+            # A fresh worker each: Python keeps the memory a previous push made it take.
+            with serve(url, workers=1, threads=1, root=args.root.resolve(), env=env) as served:
+                idle = peak_mb(worker_pid(served.master_pid))
+                results.append((idle, measure(served.base, served.master_pid, token, hostile,
+                                              work, uploads, args.scale)))
     if not args.keep:
         with factory() as session:
             session.execute(delete(Shop).where(Shop.slug == SLUG))
             session.commit()
-    print("\n| class | upload MB | answer | worker peak RSS MB | worker CPU s | wall s "
+    print("\n| class | upload MB | answer | worker RSS idle → peak MB | worker CPU s | wall s "
           "| left in UPLOAD_DIR MB |\n|---|---:|---|---:|---:|---:|---:|")
-    for r in results:
-        print(f"| {r.name} | {r.upload_mb:.1f} | {r.status} | {r.peak_mb:.0f} | {r.cpu_s:.1f} "
-              f"| {r.wall_s:.1f} | {r.left_mb:.0f} |")
+    for idle, r in results:
+        print(f"| {r.name} | {r.upload_mb:.1f} | {r.status} | {idle:.0f} → {r.peak_mb:.0f} "
+              f"| {r.cpu_s:.1f} | {r.wall_s:.1f} | {r.left_mb:.0f} |")
 
 
 if __name__ == "__main__":
