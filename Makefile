@@ -1,6 +1,6 @@
 # The README's two commands: `make run` and `make test`. Everything they need is installed by
 # scripts/rayons.sh on first use; see README.md.
-.PHONY: run test lint stop translations bench-import bench-reserve bench-search
+.PHONY: run test lint stop translations bench-import bench-reserve bench-search bench-hostile
 
 run:
 	@bash scripts/rayons.sh run
@@ -37,3 +37,8 @@ bench-search:
 		$$as_root apt-get update -q && \
 		$$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk; }
 	@eval "$$(bash scripts/rayons.sh env)" && .venv/bin/python bench/search_bench.py $(ARGS)
+
+# Hostile stock uploads through one gunicorn worker: its peak memory and CPU per file class (not
+# a test); see bench/README.md. E.g. `make bench-hostile ARGS="--scale 0.1"`.
+bench-hostile:
+	@eval "$$(bash scripts/rayons.sh env)" && .venv/bin/python bench/hostile_bench.py $(ARGS)

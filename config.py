@@ -36,7 +36,8 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
-    # Stock files (upload page and push API) are streamed to disk, up to this size.
+    # Bytes of a request body: stock files (upload page and push API) are streamed to disk, up to
+    # this size, and removed once imported.
     MAX_CONTENT_LENGTH = 200 * 1024 * 1024
     UPLOAD_DIR = str(DEFAULT_VAR_DIR / "uploads")
     # Mail: "smtp" in production; during development messages are written to var/mail/.
@@ -87,7 +88,7 @@ class Config:
         for key in ("MAP_TILE_URL", "MAP_TILE_ATTRIBUTION"):
             if key in env:
                 values[key] = env[key]
-        for key in ("MAIL_PORT", "PERSONAL_DATA_DAYS"):
+        for key in ("MAIL_PORT", "PERSONAL_DATA_DAYS", "MAX_CONTENT_LENGTH"):
             if env.get(key):
                 values[key] = _positive_int(env, key)
         values["MAIL_USE_TLS"] = env.get("MAIL_USE_TLS", "") == "1"

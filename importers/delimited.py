@@ -10,6 +10,7 @@ import codecs
 import csv
 import os
 from collections.abc import Iterable, Iterator
+from functools import partial
 from itertools import chain
 from pathlib import Path
 from typing import ClassVar, TextIO
@@ -22,6 +23,10 @@ SAMPLE_BYTES = 64 * 1024
 # A title may hold a line break or two; a quote never closed swallows every following line, which
 # the snapshot would then zero, so a row spanning more lines than this refuses the file.
 MAX_LINES_PER_ROW = 10
+# A stock line is a few hundred characters, a title with its blurb a few thousand. A longer line
+# is a binary file or a broken export: the file is refused as soon as it is seen, without ever
+# holding the line whole (a single 190 MB line took a worker to 1.4 GB).
+MAX_LINE_CHARS = 65_536
 
 
 def choose_encoding(path: Path) -> str:
@@ -53,6 +58,21 @@ def open_text(path: Path, encoding: str | None) -> TextIO:
         # Same decoding, but a BOM does not end up glued to the first header cell.
         encoding = "utf-8-sig"
     return path.open(encoding=encoding, newline="")
+
+
+def bounded_lines(handle: TextIO) -> Iterator[str]:
+    """The handle's lines, each read at most MAX_LINE_CHARS (its line end included) at a time;
+    FileRefused at the first longer one, with its number."""
+    for number, text in enumerate(iter(partial(handle.readline, MAX_LINE_CHARS + 1), ""), 1):
+        if len(text) > MAX_LINE_CHARS:
+            limit = f"{MAX_LINE_CHARS:,}".replace(",", "\u202f")  # 65 536, as written in French
+            raise FileRefused(
+                "line_too_long",
+                f"ligne {number} trop longue (plus de {limit} caractères) : ce n'est pas une "
+                "ligne de stock, le fichier est endommagé ou n'est pas un export de stock ; le "
+                "stock précédent est conservé",
+            )
+        yield text
 
 
 def ends_with_newline(path: Path) -> bool:
@@ -89,14 +109,15 @@ class DelimitedSource(TabularSource):
 
     def _split(self, handle: TextIO) -> Iterator[Row]:
         """Rows with the physical line they start on (a quoted field may span a few lines)."""
+        lines = bounded_lines(handle)
         skipped = 0
-        for first in handle:
+        for first in lines:
             if first.strip():
                 break
             skipped += 1
         else:
             return
-        reader = csv.reader(chain([first], handle),
+        reader = csv.reader(chain([first], lines),
                             delimiter=sniff_delimiter(first, self.delimiters))
         start = skipped + 1
         try:

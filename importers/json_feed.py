@@ -9,48 +9,129 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+import ijson
 import requests
 
 from app.isbn import CodeError, normalize_code
+from app.text import UTF8_BOM
 from geo.timezones import DEFAULT_ZONE
 from importers.records import FileRefused, LineIssue, StockRecord, negative_quantity_notice
 from importers.validate import PRICE_UNIT_FACTORS, ValueProblem, parse_price, parse_quantity
 
 _EXPORT_TIME_KEYS = ("exported_at", "generated_at", "date")
+# Far beyond any stock feed's nesting (3: the document, `stocks`, an entry), far below what
+# would strain the parser.
+MAX_JSON_DEPTH = 64
+_OPENING = frozenset({"start_map", "start_array"})
+_CLOSING = frozenset({"end_map", "end_array"})
+# A nested value in a stock entry: never read, only reported when it stands where a value is due.
+SKIPPED = "{…}"
 _LOCAL_ZONE = ZoneInfo(DEFAULT_ZONE)
 
 
 class JsonFileSource:
-    """A JSON stock file, loaded whole: fine up to ~100 MB, which is far beyond a shop's stock.
+    """A JSON stock file, streamed: memory stays flat whatever the file's size or nesting.
 
-    The file is read at construction (its export time is inside); a refusal is kept and raised
-    when iterating, inside the merge, which records it like any other refused file.
+    One pass reads the entries and the top-level export time; `exported_at` asked before
+    the entries were read (a file sent twice) costs a pass of its own. Every refusal is raised
+    while iterating, inside the merge, which records it like any other refused file.
     """
 
     format = "json"
 
     def __init__(self, path: Path, *, price_unit: str = "euros") -> None:
+        self.path = path
         self.price_unit = _checked_unit(price_unit)
-        self.exported_at: datetime | None = None
-        self._stocks: list[Any] = []
-        self._refusal: FileRefused | None = None
-        try:
-            document = _load(path.read_bytes())
-            self._stocks = _stocks_of(document)
-        except FileRefused as refusal:
-            self._refusal = refusal
-            return
-        self.exported_at = _export_time(document)
+        self._times: dict[str, str] | None = None
+
+    @property
+    def exported_at(self) -> datetime | None:
+        if self._times is None:
+            try:
+                for _ in self._walk():
+                    pass
+            except FileRefused:
+                return None  # iterating reports the refusal, inside the merge
+        return _export_time(self._times or {})
 
     def __iter__(self) -> Iterator[StockRecord | LineIssue]:
-        if self._refusal is not None:
-            raise self._refusal
-        for line, entry in enumerate(self._stocks, start=1):
+        for line, entry in enumerate(self._walk(), start=1):
             yield from _read_entry(line, entry, self.price_unit)
+
+    def _walk(self) -> Iterator[Any]:
+        """The entries of `stocks`, keeping the top-level strings that may date the file."""
+        times: dict[str, str] = {}
+        with self.path.open("rb") as handle:
+            if handle.read(len(UTF8_BOM)) != UTF8_BOM:
+                handle.seek(0)
+            yield from stock_entries(handle, times)
+        self._times = times
+
+
+def stock_entries(handle: IO[bytes], times: dict[str, str]) -> Iterator[Any]:
+    """Each element of the top-level `stocks` list, as read by `_read_entry`; `times` gets the
+    top-level keys that may date the export.
+
+    Built from the parser's events, not by the parser: an entry keeps only its scalar members
+    (a nested value becomes SKIPPED, unread), so no entry, however large or deep, is ever held
+    whole. Nesting past MAX_JSON_DEPTH refuses the file: no stock file needs it.
+    """
+    depth = 0
+    stocks_depth = 0  # depth inside `stocks` (1: between its entries), 0 outside it
+    key: str | None = None
+    entry: dict[str, Any] | None = None
+    seen_stocks = False
+    try:
+        for event, value in ijson.basic_parse(handle, use_float=False):
+            if event in _OPENING:
+                depth += 1
+                if depth > MAX_JSON_DEPTH:
+                    raise FileRefused("too_deep", f"Le JSON est imbriqué sur plus de "
+                                                  f"{MAX_JSON_DEPTH} niveaux : ce n'est pas un "
+                                                  "fichier de stock.")
+                if depth == 1 and event != "start_map":
+                    raise _not_stock_json()
+                if depth == 2 and key == "stocks":
+                    if event != "start_array":
+                        raise _not_stock_json()
+                    seen_stocks, stocks_depth = True, 1
+                elif stocks_depth:
+                    stocks_depth += 1
+                    if stocks_depth == 2:
+                        entry = {} if event == "start_map" else None
+                        if entry is None:
+                            yield SKIPPED
+                    elif stocks_depth == 3 and entry is not None and key is not None:
+                        entry[key] = SKIPPED
+            elif event in _CLOSING:
+                depth -= 1
+                if stocks_depth:
+                    stocks_depth -= 1
+                    if stocks_depth == 1 and entry is not None:
+                        yield entry
+                        entry = None
+            elif event == "map_key":
+                key = value
+            elif depth == 1:
+                if key in _EXPORT_TIME_KEYS and event == "string":
+                    times[key] = value
+                elif key == "stocks":
+                    raise _not_stock_json()
+            elif stocks_depth == 1:
+                yield value
+            elif stocks_depth == 2 and entry is not None and key is not None:
+                entry[key] = value
+    except ijson.JSONError as exc:
+        raise _unreadable(str(exc), started=depth > 0 or seen_stocks) from None
+    except (ValueError, SystemError):  # a number of thousands of digits, refused by int()
+        raise FileRefused("invalid_json", "JSON illisible : un nombre y compte des milliers de "
+                                          "chiffres.") from None
+    if not seen_stocks:
+        raise _not_stock_json()
 
 
 def pull_auth(url: str) -> tuple[str, tuple[str, str] | None]:
@@ -137,6 +218,7 @@ def _checked_unit(price_unit: str) -> str:
 
 
 def _load(data: bytes) -> Any:
+    """A pulled page, small enough to parse whole (`limit` entries)."""
     if not data.strip():
         raise FileRefused("empty_file", "Le fichier est vide.")
     try:
@@ -146,6 +228,9 @@ def _load(data: bytes) -> Any:
                                           f"{exc.start}).") from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise FileRefused("too_deep", f"Le JSON est imbriqué sur plus de {MAX_JSON_DEPTH} "
+                                      "niveaux : ce n'est pas un fichier de stock.") from None
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
             raise FileRefused("truncated", f"Le JSON s'arrête avant la fin (ligne {exc.lineno}, "
@@ -158,9 +243,30 @@ def _load(data: bytes) -> Any:
 def _stocks_of(document: Any) -> list[Any]:
     stocks = document.get("stocks") if isinstance(document, dict) else None
     if not isinstance(stocks, list):
-        raise FileRefused("not_stock_json", "Ce JSON n'est pas un fichier de stock : la liste "
-                                            "« stocks » est absente.")
+        raise _not_stock_json()
     return stocks
+
+
+def _not_stock_json() -> FileRefused:
+    return FileRefused("not_stock_json", "Ce JSON n'est pas un fichier de stock : la liste "
+                                         "« stocks » est absente.")
+
+
+def _unreadable(error: str, *, started: bool) -> FileRefused:
+    """The streaming parser's error in the shop's words; its second line shows the spot."""
+    if "premature EOF" in error:
+        if not started:
+            return FileRefused("empty_file", "Le fichier est vide.")
+        return FileRefused("truncated", "Le JSON s'arrête avant la fin : il a peut-être été "
+                                        "coupé pendant l'envoi.")
+    if "UTF8" in error:
+        return FileRefused("invalid_json", "Le JSON n'est pas encodé en UTF-8.")
+    lines = error.splitlines()
+    spot = lines[1].strip() if len(lines) > 1 else ""
+    if "NaN" in spot or "Infinity" in spot:
+        return FileRefused("invalid_json", f"JSON illisible près de « {spot} » : NaN et Infinity "
+                                           "ne sont pas des nombres JSON, écrivez null.")
+    return FileRefused("invalid_json", f"JSON illisible près de « {spot} ».")
 
 
 def _export_time(document: dict[str, Any]) -> datetime | None:
@@ -179,7 +285,8 @@ def _export_time(document: dict[str, Any]) -> datetime | None:
 
 def _read_entry(line: int, entry: Any, price_unit: str) -> Iterator[StockRecord | LineIssue]:
     if not isinstance(entry, dict):
-        yield LineIssue(line, "stocks", json.dumps(entry)[:200], "invalid_entry",
+        raw = entry if entry is SKIPPED else json.dumps(entry, ensure_ascii=False)[:200]
+        yield LineIssue(line, "stocks", raw, "invalid_entry",
                         "Cet élément de « stocks » n'est pas un objet JSON.")
         return
     ref = entry.get("ref")

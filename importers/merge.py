@@ -264,10 +264,10 @@ def apply_snapshot(session: Session, *, shop_id: int, source: StockSource, file:
                     format=source.format, forced=force, status="running")
     session.add(run)
     session.flush()
-    exported_at = exported_at or source.exported_at or file.mtime or clock.now()
     if previous is not None and previous.sha256 == file.sha256 and not force:
         # The same content exported again: nothing to merge, but the stock is confirmed as of
         # this newer export.
+        exported_at = _snapshot_time(exported_at, source, file)
         session.execute(update(Shop).where(
             Shop.id == shop_id,
             or_(Shop.stock_exported_at.is_(None), Shop.stock_exported_at < exported_at),
@@ -282,11 +282,18 @@ def apply_snapshot(session: Session, *, shop_id: int, source: StockSource, file:
     verdict = gates.check(run, previous, force=force)
     if verdict is not None:
         return _finish(session, run, "rejected", gate=verdict.gate, message=verdict.message)
+    exported_at = _snapshot_time(exported_at, source, file)
     run.exported_at = exported_at
     _merge(session, shop_id, run, exported_at)
     logger.info("shop %s: run %s applied (+%s ~%s 0:%s)", shop_id, run.id, run.added,
                 run.changed, run.zeroed)
     return _finish(session, run, "applied")
+
+
+def _snapshot_time(given: datetime | None, source: StockSource, file: SourceFile) -> datetime:
+    """The caller's date, else the file's own (asked once read: see StockSource), else its
+    mtime, else now."""
+    return given or source.exported_at or file.mtime or clock.now()
 
 
 def _finish(session: Session, run: ImportRun, status: str, *, gate: str | None = None,

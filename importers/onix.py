@@ -20,7 +20,7 @@ from lxml import etree
 from app.isbn import Code, CodeError, normalize_code
 from geo.timezones import DEFAULT_ZONE
 from importers.records import FileRefused, LineIssue, StockRecord, negative_quantity_notice
-from importers.validate import ValueProblem, parse_price, parse_quantity
+from importers.validate import ValueProblem, parse_price, parse_quantity, plausible_quantity
 
 _LOCAL_ZONE = ZoneInfo(DEFAULT_ZONE)
 _PARSER_OPTIONS: dict[str, Any] = {"resolve_entities": False, "no_network": True,
@@ -137,10 +137,11 @@ class OnixSource:
         if not amounts:
             return LineIssue(line, "OnHand", "", "missing_quantity",
                              "Aucune quantité en stock (Stock/OnHand) pour ce produit.")
+        raw = " + ".join(amounts)
         try:
-            return sum(parse_quantity(amount) for amount in amounts)
+            return plausible_quantity(sum(parse_quantity(amount) for amount in amounts), raw)
         except ValueProblem as exc:
-            return LineIssue(line, "OnHand", " + ".join(amounts), exc.reason, str(exc))
+            return LineIssue(line, "OnHand", raw, exc.reason, str(exc))
 
 
 def _read_head(path: Path) -> tuple[dict[str, str], datetime | None]:

@@ -3,7 +3,8 @@
 Every way a shop's stock arrives is one typed function here:
 
 - `import_file`: a file on disk (the staff upload page, `flask stock import`, the demo);
-- `import_push`: a body the till streams to the push API, spooled to a file, then imported;
+- `import_push`: a body the till streams to the push API (or the upload page received), spooled
+  to a file, imported, then removed;
 - `import_pull`: a snapshot pulled from the shop's till vendor API (`shop.feed_pull_url`);
 - `import_night`: every drop folder, then every active shop with a pull URL.
 
@@ -32,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
-from app.errors import NotFound, PayloadTooLarge
+from app.errors import NotFound, PayloadTooLarge, RayonsError
 from app.models import Shop
 from importers import nightly
 from importers.json_feed import JsonPullSource, pull_auth
@@ -41,14 +42,20 @@ from importers.records import StockSource
 from importers.registry import FORMATS, open_source
 from importers.report import RunResult, run_by_id
 
-__all__ = ["FORMATS", "Night", "NightLine", "OnFinished", "import_file", "import_night",
-           "import_pull", "import_push", "shop_by_slug"]
+__all__ = ["FORMATS", "IncompleteBody", "Night", "NightLine", "OnFinished", "import_file",
+           "import_night", "import_pull", "import_push", "shop_by_slug"]
 
 logger = logging.getLogger(__name__)
 
 # Told about each run once it has committed (the report mail); it may raise: see import_night.
 OnFinished = Callable[[RunResult], None]
 PUSH_CHUNK_BYTES = 1 << 16
+
+
+class IncompleteBody(RayonsError):
+    """A body shorter than its announced length: the sender went away mid-file."""
+
+    code = "incomplete_body"
 
 
 def shop_by_slug(session: Session, slug: str) -> Shop:
@@ -82,17 +89,24 @@ def import_file(factory: sessionmaker[Session], *, shop: Shop, path: Path,
 
 
 def import_push(factory: sessionmaker[Session], *, shop: Shop, body: IO[bytes], spool_dir: Path,
-                max_bytes: int, source_name: str | None = None, force: bool = False,
+                max_bytes: int, expected_bytes: int | None = None,
+                source_name: str | None = None, force: bool = False,
                 on_finished: OnFinished | None = None) -> RunResult:
-    """Import a snapshot the till sends as a request body.
+    """Import a snapshot received as a stream: the till's push body, or a staff upload.
 
     The body is streamed to a file in `spool_dir`, never held in memory, and refused with
-    PayloadTooLarge past `max_bytes` (nothing is recorded then); the file is then imported as
-    by `import_file`, under `source_name` (the till's own file name) when given.
+    PayloadTooLarge past `max_bytes`, or with IncompleteBody when it ends before the
+    `expected_bytes` its sender announced (nothing is recorded then); the file is imported as
+    by `import_file`, under `source_name` (the shop's own file name) when given. The spool file
+    is removed whatever happens: the run keeps the file's name, hash and rejected lines, and the
+    shop keeps its file, so a copy here would only fill the disk.
     """
-    path = _spool(body, spool_dir, max_bytes)
-    return import_file(factory, shop=shop, path=path, source_name=source_name or path.name,
-                       force=force, on_finished=on_finished)
+    path = _spool(body, spool_dir, max_bytes, expected_bytes)
+    try:
+        return import_file(factory, shop=shop, path=path, source_name=source_name or path.name,
+                           force=force, on_finished=on_finished)
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def import_pull(factory: sessionmaker[Session], *, shop: Shop, force: bool = False,
@@ -195,20 +209,33 @@ def _finished(result: RunResult, on_finished: OnFinished | None) -> RunResult:
     return result
 
 
-def _spool(body: IO[bytes], folder: Path, max_bytes: int) -> Path:
+def _spool(body: IO[bytes], folder: Path, max_bytes: int, expected_bytes: int | None) -> Path:
+    """The body in a new file of `folder`, which no failure leaves behind.
+
+    Reading may raise on its own: werkzeug's 413 past MAX_CONTENT_LENGTH for a chunked body, a
+    client that disconnects mid-body, a full disk. Each would otherwise leave a partial file.
+    A disconnect may also look like a clean end: gunicorn hands the application a body that
+    simply stops, so the byte count is checked against the announced length.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     handle = tempfile.NamedTemporaryFile(dir=folder, prefix="push-", delete=False)
+    path = Path(handle.name)
     written = 0
-    with handle:
-        while chunk := body.read(PUSH_CHUNK_BYTES):
-            written += len(chunk)
-            if written > max_bytes:
-                handle.close()
-                Path(handle.name).unlink()
-                raise PayloadTooLarge(f"file larger than {max_bytes} bytes",
-                                      code="file_too_large")
-            handle.write(chunk)
-    return Path(handle.name)
+    try:
+        with handle:
+            while chunk := body.read(PUSH_CHUNK_BYTES):
+                written += len(chunk)
+                if written > max_bytes:
+                    raise PayloadTooLarge(f"file larger than {max_bytes} bytes",
+                                          code="file_too_large")
+                handle.write(chunk)
+        if expected_bytes is not None and written < expected_bytes:
+            raise IncompleteBody(f"body ended after {written} of the {expected_bytes} bytes "
+                                 "announced: the connection was cut", code="incomplete_body")
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _shops_by_slug(session: Session, slugs: Collection[str]) -> dict[str, Shop]:

@@ -57,6 +57,10 @@ class StockSource(Protocol):
     """A parsed file, iterated once."""
 
     format: str  # delimited | scanner | xlsx | onix | json
-    exported_at: datetime | None  # from the file's content when it says; else None
+
+    @property
+    def exported_at(self) -> datetime | None:
+        """From the file's content when it says; else None. A source may learn it only while
+        being iterated (a streamed JSON's top-level keys), so the merge reads it afterwards."""
 
     def __iter__(self) -> Iterator[StockRecord | LineIssue]: ...

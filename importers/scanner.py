@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import ClassVar, TextIO
 
-from importers.delimited import DelimitedSource
+from importers.delimited import DelimitedSource, bounded_lines
 from importers.tabular import Row
 
 
@@ -20,5 +20,5 @@ class ScannerSource(DelimitedSource):
     may_have_header: ClassVar[bool] = False
 
     def _split(self, handle: TextIO) -> Iterator[Row]:
-        for line, text in enumerate(handle, start=1):
+        for line, text in enumerate(bounded_lines(handle), start=1):
             yield line, [text.strip()]

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from app.isbn import Code, CodeError, normalize_code, plain_kind
 from importers.records import FileRefused, LineIssue, StockRecord, negative_quantity_notice
-from importers.validate import ValueProblem, parse_price, parse_quantity
+from importers.validate import MAX_QUANTITY, ValueProblem, parse_price, parse_quantity
 
 # Each spelled once: case, accents, spaces and punctuation are folded away (`Qte`, `on hand`).
 # In priority order within a field: a barcode column beats the till's own reference, and `sku`
@@ -33,10 +33,9 @@ HEADER_SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "price": ("Prix TTC", "Prix", "PVP", "price"),
 }
 FIELD_LABELS = {"code": "code (EAN/ISBN)", "quantity": "quantité"}
-# Beyond these a value is a shifted column (a code read as a quantity), not a real count or price;
-# they would also overflow the 32-bit columns of the stock table.
-MAX_QUANTITY = 100_000
-MAX_PRICE_CENTS = 10_000_000
+# Digits of MAX_QUANTITY: a longer count leaves the fast path before `int()` (which refuses
+# strings of thousands of digits) and is reported by the general one.
+_MAX_QUANTITY_DIGITS = len(str(MAX_QUANTITY))
 REPAIR_MESSAGES = {
     "isbn10_converted": "ISBN à 10 chiffres converti en {code}",
     "leading_zero_restored": "zéro initial perdu par le tableur, rétabli : {code}",
@@ -162,7 +161,8 @@ class TabularSource(ABC):
             return Columns(self.headerless_columns, header=False)
         missing = [FIELD_LABELS[field] for field in self.required_fields if field not in positions]
         if missing:
-            found_header = " ; ".join(cell_text(cell) for cell in first_row)
+            # Spreadsheet rows come padded to a fixed width: the empty cells say nothing.
+            found_header = " ; ".join(map(cell_text, first_row)).rstrip(" ;")
             raise FileRefused(
                 "missing_columns",
                 f"colonne introuvable : {', '.join(missing)} (en-tête lu : « {found_header} »)",
@@ -203,8 +203,8 @@ class TabularSource(ABC):
         quantity = 1
         if layout.quantity is not None:
             raw_quantity = cells[layout.quantity]
-            if type(raw_quantity) is not str or not (raw_quantity.isdigit()
-                                                      and raw_quantity.isascii()):
+            if (type(raw_quantity) is not str or len(raw_quantity) > _MAX_QUANTITY_DIGITS
+                    or not (raw_quantity.isdigit() and raw_quantity.isascii())):
                 return None
             quantity = int(raw_quantity)
             if quantity > MAX_QUANTITY:
@@ -261,15 +261,8 @@ class TabularSource(ABC):
 
     @staticmethod
     def _quantity(raw: object) -> int:
-        quantity = parse_quantity(raw if isinstance(raw, int | float) else cell_text(raw) or None)
-        if quantity > MAX_QUANTITY:
-            raise ValueProblem("implausible_quantity",
-                               f"quantité invraisemblable : « {cell_text(raw)} »")
-        return quantity
+        return parse_quantity(raw if isinstance(raw, int | float) else cell_text(raw) or None)
 
     def _price(self, raw: object) -> int | None:
-        price = parse_price(raw if isinstance(raw, int | float) else cell_text(raw),
-                            unit=self.price_unit)
-        if price is not None and price > MAX_PRICE_CENTS:
-            raise ValueProblem("invalid_price", f"prix invraisemblable : « {cell_text(raw)} »")
-        return price
+        return parse_price(raw if isinstance(raw, int | float) else cell_text(raw),
+                           unit=self.price_unit)

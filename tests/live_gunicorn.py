@@ -5,10 +5,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,24 +22,42 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Served:
+    base: str  # http://127.0.0.1:<port>
+    master_pid: int
+
+
 @contextmanager
 def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8,
              access_log: Path | None = None, error_log: Path | None = None) -> Iterator[str]:
     """Serve wsgi:app with gunicorn.conf.py; yields the base URL. Rate limits are off: every
     request comes from 127.0.0.1, which is the point of a contention test. The access log is
-    dropped unless `access_log` names a file for it. With `error_log`, gunicorn's own log and
-    the app's (tracebacks included) are written there for the caller to read; otherwise they
-    are only shown if gunicorn does not start."""
+    dropped unless `access_log` names a file for it; `error_log` keeps gunicorn's own log and
+    the app's (tracebacks included) for the caller to read."""
+    with serve(database_url, workers=workers, threads=threads, access_log=access_log,
+               error_log=error_log) as served:
+        yield served.base
+
+
+@contextmanager
+def serve(database_url: str, *, workers: int, threads: int, root: Path = ROOT,
+          env: Mapping[str, str] | None = None, access_log: Path | None = None,
+          error_log: Path | None = None) -> Iterator[Served]:
+    """`gunicorn` for benchmarks too: the checkout to serve (`root`, e.g. an older commit's
+    worktree) and extra environment, and the master's pid to find its workers by."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "RAYONS_BIND": f"127.0.0.1:{port}",
-           "RAYONS_WORKERS": str(workers), "RAYONS_THREADS": str(threads),
-           "RATELIMIT_ENABLED": "0", "MAIL_BACKEND": "locmem", "SECRET_KEY": "live-test"}
-    # gunicorn's error log and Flask's (wsgi.errors) both go to stderr.
-    stderr = subprocess.PIPE if error_log is None else error_log.open("ab")
+    full_env = {**os.environ, "DATABASE_URL": database_url, "RAYONS_BIND": f"127.0.0.1:{port}",
+                "RAYONS_WORKERS": str(workers), "RAYONS_THREADS": str(threads),
+                "RATELIMIT_ENABLED": "0", "MAIL_BACKEND": "locmem", "SECRET_KEY": "live-test",
+                **(env or {})}
+    # gunicorn's error log and Flask's (wsgi.errors) both go to stderr: a file, not a pipe nobody
+    # reads while serving, where a long traceback would fill the pipe and block its worker.
+    log = error_log.open("w+b") if error_log else tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
          "--access-logfile", str(access_log or os.devnull),
-         "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+         "wsgi:app"], cwd=root, env=full_env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -47,14 +67,10 @@ def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8,
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    # A server that never got healthy is still running: reading its stderr to
-                    # the end would wait for ever.
-                    process.kill()
-                    output = (process.stderr.read() if process.stderr
-                              else error_log.read_bytes() if error_log else b"")
-                    raise RuntimeError("gunicorn did not start: " + output.decode()) from None
+                    log.seek(0)
+                    raise RuntimeError("gunicorn did not start: " + log.read().decode()) from None
                 time.sleep(0.2)
-        yield base
+        yield Served(base, process.pid)
     finally:
         process.terminate()
         try:
@@ -62,7 +78,4 @@ def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
-        if process.stderr:
-            process.stderr.close()
-        if stderr is not subprocess.PIPE:
-            stderr.close()
+        log.close()

@@ -72,9 +72,15 @@ def test_environment_variables_configure_the_app(monkeypatch: pytest.MonkeyPatch
     assert app.config["DATABASE_URL"] == "postgresql://someone@db.example/rayons"
 
 
-@pytest.mark.parametrize(("environ", "expected"), [({}, 30), ({"PERSONAL_DATA_DAYS": "90"}, 90)])
-def test_personal_data_days_from_the_environment(environ: dict[str, str], expected: int) -> None:
-    assert Config.from_environ(environ)["PERSONAL_DATA_DAYS"] == expected
+@pytest.mark.parametrize(("key", "environ", "expected"), [
+    ("PERSONAL_DATA_DAYS", {}, 30),
+    ("PERSONAL_DATA_DAYS", {"PERSONAL_DATA_DAYS": "90"}, 90),
+    ("MAX_CONTENT_LENGTH", {}, 200 * 1024 * 1024),
+    ("MAX_CONTENT_LENGTH", {"MAX_CONTENT_LENGTH": "1048576"}, 1048576),
+])
+def test_whole_number_settings_from_the_environment(key: str, environ: dict[str, str],
+                                                    expected: int) -> None:
+    assert Config.from_environ(environ)[key] == expected
 
 
 def test_var_dir_moves_every_data_folder(tmp_path: Path) -> None:

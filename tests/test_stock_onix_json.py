@@ -50,6 +50,12 @@ def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
     return path
 
 
+def issue_rows(items: list[StockRecord | LineIssue], *fields: str) -> list[tuple[object, ...]]:
+    """The issues among a source's items, each as a tuple of the named fields."""
+    return [tuple(getattr(item, name) for name in fields)
+            for item in items if isinstance(item, LineIssue)]
+
+
 def refusal(source: Any) -> FileRefused:
     with pytest.raises(FileRefused) as caught:
         list(source)
@@ -147,6 +153,24 @@ def test_a_bad_product_never_stops_the_others(tmp_path: Path) -> None:
     assert records == [(5, 0, 950), (6, 2, None), (8, 2, 950)]
 
 
+def test_onix_counts_and_prices_past_the_column_bounds_are_line_problems(tmp_path: Path) -> None:
+    """Bounded as in every other format, never an overflow that ends the run in PostgreSQL."""
+    good = ean13("978207036822")
+    two_stocks = product(good, "60000").replace("</SupplyDetail>", "<Stock><LocationIdentifier>"
+                                                 f"<LocationIDType>06</LocationIDType><IDValue>"
+                                                 f"{LYON}</IDValue></LocationIdentifier>"
+                                                 "<OnHand>60000</OnHand></Stock></SupplyDetail>")
+    path = write(tmp_path, "big.xml", onix(product(good, "3000000000") + two_stocks
+                                           + product(good, price="99999999.00")))
+    items = list(OnixSource(path))
+    issues = [(i.raw_value, i.reason_code, i.rejected) for i in items if isinstance(i, LineIssue)]
+    assert issues == [("3000000000", "implausible_quantity", True),
+                      ("60000 + 60000", "implausible_quantity", True),
+                      ("99999999.00", "invalid_price", False)]
+    assert [(r.quantity, r.price_cents) for r in items if isinstance(r, StockRecord)] == [
+        (2, None)]
+
+
 def test_truncated_file_is_refused_with_its_line(tmp_path: Path) -> None:
     data = REF.read_bytes()
     refused = refusal(OnixSource(write(tmp_path, "cut.xml", data[: len(data) // 2]),
@@ -232,6 +256,11 @@ def test_json_prices_in_cents_and_export_time(tmp_path: Path) -> None:
     (b'[1, 2]', "not_stock_json"),
     (b"", "empty_file"),
     (b'{"stocks": ["\xe9"]}', "invalid_json"),
+    (b'{"stocks": 3}', "not_stock_json"),
+    (b'{"stocks": [1]} x', "invalid_json"),
+    (b" \n ", "empty_file"),
+    (b'{"stocks": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}", "too_deep"),
+    (b"[" * 100_000, "not_stock_json"),
 ])
 def test_unusable_json_is_refused(tmp_path: Path, content: bytes, reason: str) -> None:
     refused = refusal(JsonFileSource(write(tmp_path, "bad.json", content)))
@@ -247,14 +276,71 @@ def test_json_line_problems(tmp_path: Path) -> None:
         {"ref": "978-2-07-036822-8", "available": 1, "price": "8,90 €"},
     ]}))
     items = list(JsonFileSource(path))
-    issues = [(i.line, i.field, i.reason_code, i.rejected)
-              for i in items if isinstance(i, LineIssue)]
-    assert issues == [(1, "available", "negative_quantity", False),
-                      (2, "ref", "missing_code", True),
-                      (3, "available", "invalid_quantity", True),
-                      (4, "stocks", "invalid_entry", True)]
+    assert issue_rows(items, "line", "field", "reason_code", "rejected") == [
+        (1, "available", "negative_quantity", False),
+        (2, "ref", "missing_code", True),
+        (3, "available", "invalid_quantity", True),
+        (4, "stocks", "invalid_entry", True)]
     records = [(r.line, r.quantity, r.price_cents) for r in items if isinstance(r, StockRecord)]
     assert records == [(1, 0, 890), (5, 1, 890)]
+
+
+def test_json_numbers_out_of_bounds_are_line_problems(tmp_path: Path) -> None:
+    """Numbers are read exactly (never as float): 1e400 is not infinity, 3e9 not an overflow."""
+    path = write(tmp_path, "numbers.json", b'{"stocks": ['
+                 b'{"ref": "9782070368228", "available": 1e400},'
+                 b'{"ref": "9782070368228", "available": 3000000000},'
+                 b'{"ref": "9782070368228", "available": 2, "price": 99999999},'
+                 b'{"ref": "9782070368228", "available": 2, "price": 1e400},'
+                 b'{"ref": "9782070368228", "available": {"deep": [[[1]]]}},'
+                 b'{"ref": "9782070368228", "available": 1, "extra": {"a": [1, 2]}},'
+                 b'[1, 2]]}')
+    items = list(JsonFileSource(path))
+    assert issue_rows(items, "line", "raw_value", "reason_code", "rejected") == [
+        (1, "1E+400", "implausible_quantity", True),
+        (2, "3000000000", "implausible_quantity", True),
+        (3, "99999999", "invalid_price", False),
+        (4, "1E+400", "invalid_price", False),
+        (5, "{…}", "invalid_quantity", True),
+        (7, "{…}", "invalid_entry", True)]
+    records = [(r.line, r.quantity, r.price_cents) for r in items if isinstance(r, StockRecord)]
+    assert records == [(3, 2, None), (4, 2, None), (6, 1, None)]
+
+
+def test_json_nan_refuses_the_file_and_shows_where(tmp_path: Path) -> None:
+    """NaN is no JSON number (RFC 8259): the parser stops there, and says where."""
+    path = write(tmp_path, "nan.json",
+                 b'{"stocks": [{"ref": "9782070368228", "available": NaN}]}')
+    refused = refusal(JsonFileSource(path))
+    assert refused.reason_code == "invalid_json"
+    assert '"available": NaN' in refused.message and "null" in refused.message
+
+
+def test_json_export_time_may_follow_the_stocks(tmp_path: Path) -> None:
+    path = write(tmp_path, "late.json", b'{"stocks": [{"ref": "9782070368228", "available": 1}],'
+                                        b' "exported_at": "2025-03-14T02:05:00+00:00"}')
+    source = JsonFileSource(path)
+    assert source.exported_at == datetime(2025, 3, 14, 2, 5, tzinfo=UTC)
+    assert len(list(source)) == 1
+    assert source.exported_at == datetime(2025, 3, 14, 2, 5, tzinfo=UTC)
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs Linux /proc")
+def test_a_large_json_file_streams_in_constant_memory(tmp_path: Path) -> None:
+    """Loaded whole, these 300,000 entries (17 MB) would take some 120 MB."""
+    count = 300_000
+    path = tmp_path / "big.json"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write('{"stocks": [')
+        handle.write(",".join(f'{{"ref": "{ean13(f"978{n:09d}")}", "available": 2, '
+                              f'"price": 8.9}}' for n in range(count)))
+        handle.write("]}")
+    seen, baseline = 0, 0
+    for seen, _ in enumerate(JsonFileSource(path), start=1):
+        if seen == 1000:
+            baseline = resident_bytes()
+    assert seen == count
+    assert resident_bytes() - baseline < 20 * 1024 * 1024
 
 
 # --- JSON pulled over HTTP --------------------------------------------------------------------

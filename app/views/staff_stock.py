@@ -18,10 +18,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from werkzeug.datastructures import FileStorage
-from werkzeug.utils import secure_filename
 
-from app import clock
 from app.import_report_mail import report_mailer
 from app.models import ImportRun
 from app.session import db_session, session_factory
@@ -35,16 +32,6 @@ REPORT_REJECTIONS = 50
 
 class UploadForm(FlaskForm):
     stock_file = FileField(validators=[FileRequired()])
-
-
-def _save_upload(slug: str, storage: FileStorage) -> Path:
-    folder = Path(current_app.config["UPLOAD_DIR"]) / slug
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = clock.now().strftime("%Y%m%dT%H%M%S%f")
-    name = secure_filename(storage.filename or "") or "stock"
-    path = folder / f"{stamp}-{name}"
-    storage.save(path)
-    return path
 
 
 @bp.route("/shops/<slug>/stock", methods=["GET", "POST"])
@@ -61,11 +48,13 @@ def stock(slug: str) -> ResponseReturnValue:
         assert storage is not None  # FileRequired refused the form without a file
         # The import runs in its own transaction; do not keep this one open while it works.
         db_session().commit()
-        path = _save_upload(shop.slug, storage)
         factory = session_factory()
-        result = pipeline.import_file(factory, shop=shop, path=path,
-                                      source_name=storage.filename or path.name,
-                                      on_finished=report_mailer(factory))
+        result = pipeline.import_push(
+            factory, shop=shop, body=storage.stream,
+            spool_dir=Path(current_app.config["UPLOAD_DIR"]) / shop.slug,
+            max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            source_name=storage.filename or None,
+            on_finished=report_mailer(factory))
         return redirect(url_for("staff_stock.import_run", slug=shop.slug, run_id=result.run_id))
     runs = report.recent_runs(db_session(), shop_id=shop.id, limit=HISTORY_LENGTH)
     return render_template("staff/stock.html", shop=shop, form=form if works_here else None,

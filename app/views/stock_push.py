@@ -36,7 +36,7 @@ def push_stock(slug: str) -> ResponseReturnValue:
     result = pipeline.import_push(
         factory, shop=shop, body=request.stream,
         spool_dir=Path(current_app.config["UPLOAD_DIR"]) / shop.slug,
-        max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+        max_bytes=current_app.config["MAX_CONTENT_LENGTH"], expected_bytes=request.content_length,
         source_name=request.headers.get("X-Filename") or request.args.get("filename"),
         force=request.args.get("force") == "1", on_finished=report_mailer(factory))
     session = db_session()
