@@ -99,6 +99,12 @@ class Config:
         values["SESSION_COOKIE_SECURE"] = env.get(
             "SESSION_COOKIE_SECURE", "1" if values["ENV"] == "production" else "0") == "1"
         values["SQLALCHEMY_ECHO"] = env.get("SQLALCHEMY_ECHO", "") == "1"
+        # JSON lines for the log collector in production, readable text on a developer's screen.
+        values["LOG_FORMAT"] = env.get("LOG_FORMAT") or (
+            "json" if values["ENV"] == "production" else "text")
+        values["LOG_LEVEL"] = env.get("LOG_LEVEL") or "INFO"
+        # Bearer token for GET /metrics; unset, the endpoint does not exist.
+        values["METRICS_TOKEN"] = env.get("METRICS_TOKEN", "")
         # Only for load tests and benchmarks that hammer one endpoint from one address.
         values["RATELIMIT_ENABLED"] = env.get("RATELIMIT_ENABLED", "1") != "0"
         return values

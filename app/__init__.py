@@ -19,7 +19,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
     from flask_wtf.csrf import CSRFProtect
 
-    from app import i18n, input_guard, limits, mail, security_headers, session, templating
+    from app import (
+        i18n,
+        input_guard,
+        limits,
+        logs,
+        mail,
+        security_headers,
+        session,
+        telemetry,
+        templating,
+    )
     from app.cli import register_commands
     from app.views import error_handlers
     from app.views.books import bp as books_bp
@@ -44,7 +54,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     check_production(app.config)
+    if not app.testing:  # a test's log capture stays as pytest set it
+        logs.configure(log_format=app.config["LOG_FORMAT"], level=app.config["LOG_LEVEL"])
 
+    # First: a request refused by the checks below still gets its request id and its timing.
+    telemetry.init_app(app)
     session.init_app(app)
     i18n.init_app(app)
     mail.init_app(app)

@@ -8,10 +8,13 @@ personal-data purge and are read by more people than the database, so every code
 the first hex digits of the SHA-256 that the database stores (`reservation.code_hash`): an
 operator can still find the reservation a line is about, nobody can use it.
 
-`gunicorn.conf.py` names `RedactingLogger` as its `logger_class`.
+`gunicorn.conf.py` names `RedactingLogger` as its `logger_class`. With `LOG_FORMAT=json` (the
+production default, see config.py) each access is one JSON object, like the app's own lines
+(`app/logs.py`), with the request id the app put in `X-Request-Id`.
 """
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -19,6 +22,7 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 from app.reservations.codes import hash_code
+from config import Config
 
 # The reader's routes only: a path that starts there, in a request line (after the method and a
 # space) or in a full URL (after the host). Staff routes (`/staff/reservations/<id>/...`) carry a
@@ -40,6 +44,24 @@ def _hashed(match: re.Match[str]) -> str:
 
 class RedactingLogger(Logger):
     """gunicorn's logger, with codes redacted from every value an access-log format can print."""
+
+    def __init__(self, cfg: Any) -> None:
+        super().__init__(cfg)
+        self._json = Config.from_environ()["LOG_FORMAT"] == "json"
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any],
+               request_time: timedelta) -> None:
+        if not self._json:
+            super().access(resp, req, environ, request_time)
+            return
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        line = {"time": atoms["t"], "level": "INFO", "logger": "access",
+                "request_id": atoms.get("{x-request-id}o", "-"), "remote": atoms["h"],
+                "request": atoms["r"], "status": atoms["s"], "bytes": atoms["B"] or 0,
+                "duration_ms": atoms["M"], "referer": atoms["f"], "user_agent": atoms["a"]}
+        self.access_log.info(json.dumps(line, ensure_ascii=False))
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any],
               request_time: timedelta) -> dict[str, Any]:

@@ -6,6 +6,7 @@ copy. The deadline, the per-reader limit and the mail queued come from `lifecycl
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import cast
 
@@ -35,6 +36,8 @@ from app.reservations.lifecycle import (
 )
 from app.reservations.transitions import queue_mail
 from app.services import availability, directory
+
+logger = logging.getLogger(__name__)
 
 # The holds that count against a shop's copies right now (architecture §3), for one line.
 COUNTING_HOLDS = text("""
@@ -179,6 +182,9 @@ def reserve(session: Session, *, shop_slug: str, isbn13: str, customer: Customer
     session.flush()
     for kind in MAIL_ON_RESERVE:
         queue_mail(session, reservation.id, kind)
+    # Ids only: the reader's name, contact and code stay out of the logs.
+    logger.info("reservation %s: %s held at shop %s until %s", reservation.id, isbn13, shop.id,
+                reservation.expires_at.isoformat())
     return Reserved(reservation, code, replayed=False)
 
 
