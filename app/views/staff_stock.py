@@ -14,7 +14,7 @@ from werkzeug.utils import secure_filename
 from app import clock
 from app.import_report_mail import report_mailer
 from app.models import ImportRun
-from app.session import db_session, session_factory
+from app.session import db_session, import_limits, session_factory
 from app.views.staff_auth import shop_or_404, staff_required
 from importers import pipeline, report
 
@@ -51,7 +51,8 @@ def stock(slug: str) -> ResponseReturnValue:
         factory = session_factory()
         result = pipeline.import_file(factory, shop=shop, path=path,
                                       source_name=storage.filename or path.name,
-                                      on_finished=report_mailer(factory))
+                                      on_finished=report_mailer(factory),
+                                      limits=import_limits())
         return redirect(url_for("staff_stock.import_run", slug=shop.slug, run_id=result.run_id))
     runs = report.recent_runs(db_session(), shop_id=shop.id, limit=HISTORY_LENGTH)
     return render_template("staff/stock.html", shop=shop, form=form, runs=runs)
