@@ -7,7 +7,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from app import create_app
+from app.session import import_limits
 from config import DEVELOPMENT_SECRET, Config, ConfigError
+from importers.merge import ImportLimits
 
 
 def closed_port() -> int:
@@ -80,3 +82,15 @@ def test_personal_data_days_from_the_environment(environ: dict[str, str], expect
 def test_a_bad_whole_number_setting_stops_start_up_with_its_name(raw: str) -> None:
     with pytest.raises(ConfigError, match="PERSONAL_DATA_DAYS"):
         Config.from_environ({"PERSONAL_DATA_DAYS": raw})
+
+
+def test_import_limits_from_the_environment() -> None:
+    """Each bound set in the environment replaces the importer's default; the others stay."""
+    values = Config.from_environ({"RAYONS_IMPORT_STATEMENT_TIMEOUT": "900",
+                                  "RAYONS_IMPORT_LOCK_WAIT": "2"})
+    app = create_app({**values, "DATABASE_URL": unreachable_url()})
+    assert import_limits(app) == ImportLimits(statement_timeout_s=900, lock_wait_s=2,
+                                              idle_timeout_s=ImportLimits().idle_timeout_s)
+    assert import_limits(create_app({"DATABASE_URL": unreachable_url()})) == ImportLimits()
+    with pytest.raises(ConfigError, match="RAYONS_IMPORT_IDLE_TIMEOUT"):
+        Config.from_environ({"RAYONS_IMPORT_IDLE_TIMEOUT": "0"})
