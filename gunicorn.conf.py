@@ -10,4 +10,6 @@ threads = int(os.environ.get("RAYONS_THREADS", 4))
 timeout = 30
 graceful_timeout = 20
 accesslog = "-"
+# Reservation codes in URLs are logged as a hash prefix (app/access_log.py).
+logger_class = "app.access_log.RedactingLogger"
 forwarded_allow_ips = os.environ.get("RAYONS_FORWARDED_ALLOW_IPS", "127.0.0.1")

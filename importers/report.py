@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from app.models import ImportRejection, ImportRun, Shop
@@ -49,6 +50,16 @@ def recent_runs(session: Session, *, shop_id: int, limit: int) -> list[ImportRun
     return list(session.scalars(
         select(ImportRun).where(ImportRun.shop_id == shop_id)
         .order_by(ImportRun.started_at.desc(), ImportRun.id.desc()).limit(limit)))
+
+
+def latest_runs(session: Session, *, shop_ids: Collection[int]) -> dict[int, ImportRun]:
+    """Each shop's newest run, by shop id (a shop never imported has none): what a network
+    coordinator scans to see which shops' files were refused last night."""
+    runs = session.scalars(
+        select(ImportRun).where(ImportRun.shop_id.in_(shop_ids))
+        .order_by(ImportRun.shop_id, ImportRun.started_at.desc(), ImportRun.id.desc())
+        .ext(distinct_on(ImportRun.shop_id)))
+    return {run.shop_id: run for run in runs}
 
 
 def shops_with_fresh_stock(session: Session, *, slugs: Collection[str],

@@ -21,16 +21,18 @@ def _free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8) -> Iterator[str]:
+def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8,
+             access_log: Path | None = None) -> Iterator[str]:
     """Serve wsgi:app with gunicorn.conf.py; yields the base URL. Rate limits are off: every
-    request comes from 127.0.0.1, which is the point of a contention test."""
+    request comes from 127.0.0.1, which is the point of a contention test. The access log is
+    dropped unless `access_log` names a file for it."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "RAYONS_BIND": f"127.0.0.1:{port}",
            "RAYONS_WORKERS": str(workers), "RAYONS_THREADS": str(threads),
            "RATELIMIT_ENABLED": "0", "MAIL_BACKEND": "locmem", "SECRET_KEY": "live-test"}
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-         "--access-logfile", "/dev/null",
+         "--access-logfile", str(access_log or os.devnull),
          "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -41,6 +43,9 @@ def gunicorn(database_url: str, *, workers: int = 4, threads: int = 8) -> Iterat
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
+                    # A server that never got healthy is still running: reading its stderr to
+                    # the end would wait for ever.
+                    process.kill()
                     raise RuntimeError("gunicorn did not start: "
                                        + (process.stderr.read().decode() if process.stderr else "")
                                        ) from None

@@ -1,7 +1,9 @@
 """POST/GET/DELETE /api/v1/reservations, the sweeper, the purge, and mail through real SMTP."""
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -9,7 +11,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import create_app, outbox
+from app import clock, create_app, outbox
 from app.clock import database_now
 from app.models import OutboxMail, Reservation, Shop
 from app.reservations import codes
@@ -194,7 +196,24 @@ def test_purge_also_erases_the_request_key(cli: FlaskCliRunner, session: Session
     r = session.scalars(select(Reservation)).one()
     r.state, r.cancelled_at = "cancelled", database_now(session) - timedelta(days=31)
     r.cancel_reason = "Camille a appelé : elle passera jeudi"  # free text may name the reader
+    mail = session.scalars(select(OutboxMail).where(OutboxMail.reservation_id == r.id)).first()
+    assert mail is not None
+    mail.last_error = "550 <camille@example.org>: recipient refused"
     session.flush()
     cli.invoke(args=["reservations", "purge"])
     session.refresh(r)
+    session.refresh(mail)
     assert (r.idempotency_key, r.request_fingerprint, r.cancel_reason) == (None, None, None)
+    assert mail.last_error is None
+
+
+def test_purge_erases_old_mail_files(app: Flask, cli: FlaskCliRunner, tmp_path: Path) -> None:
+    """The file mail backend keeps each mail, code and contact included: as long as the rows."""
+    app.config.update(MAIL_BACKEND="file", MAIL_FILE_PATH=str(tmp_path))
+    now = clock.now().timestamp()
+    ages = {"old.log": timedelta(days=31), "recent.log": timedelta(days=29)}
+    for name, age in ages.items():
+        (tmp_path / name).write_text("To: camille@example.org")
+        os.utime(tmp_path / name, (now - age.total_seconds(),) * 2)
+    assert "mail files erased: 1" in cli.invoke(args=["reservations", "purge"]).output
+    assert [path.name for path in tmp_path.iterdir()] == ["recent.log"]

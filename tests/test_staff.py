@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.models import StaffUser
 from app.services.staff import verify_password
-from tests.factories import make_shop
+from tests.factories import make_network, make_shop
 
 
 def add(cli: FlaskCliRunner, *args: str, password: str = "un mot de passe solide") -> object:
@@ -29,11 +29,12 @@ def test_staff_add_hashes_with_argon2id(cli: FlaskCliRunner, session: Session) -
 def test_network_admin_role_and_several_shops(cli: FlaskCliRunner, session: Session) -> None:
     make_shop(session, slug="a-shop")
     make_shop(session, slug="b-shop")
+    make_network(session, slug="gironde")
     result = add(cli, "coord@reseau.example", "--shop", "a-shop", "--shop", "b-shop",
-                 "--role", "network_admin")
+                 "--role", "network_admin", "--network", "gironde")
     assert result.exit_code == 0, result.output
     user = session.scalars(select(StaffUser)).one()
-    assert user.role == "network_admin" and len(user.shops) == 2
+    assert user.role == "network_admin" and len(user.shops) == 2 and len(user.networks) == 1
 
 
 def test_staff_add_refuses_unknown_shop_duplicate_and_weak_password(

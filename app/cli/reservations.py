@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -29,9 +30,13 @@ def sweep() -> None:
               help="Erase readers' details this many days after their reservation ended "
                    "[default: the PERSONAL_DATA_DAYS setting].")
 def purge(days: int | None) -> None:
-    """Erase names, emails and phone numbers of reservations that ended long enough ago."""
-    if days is None:
-        days = int(current_app.config["PERSONAL_DATA_DAYS"])
+    """Erase names, emails and phone numbers of reservations that ended long enough ago, and the
+    mail files of the file backend written as long ago."""
+    config = current_app.config
+    delay = timedelta(days=days if days is not None else int(config["PERSONAL_DATA_DAYS"]))
     with unit_of_work() as session:
-        erased = sweeper.purge_personal_data(session, older_than=timedelta(days=days))
+        erased = sweeper.purge_personal_data(session, older_than=delay)
     click.echo(f"personal data erased from {erased} reservations")
+    if config["MAIL_BACKEND"] == "file":
+        files = sweeper.erase_mail_files(Path(config["MAIL_FILE_PATH"]), older_than=delay)
+        click.echo(f"mail files erased: {files}")

@@ -5,7 +5,7 @@ from app.models.outbox import OutboxMail
 from app.models.reservation import Reservation
 from app.models.search import SearchMiss, SearchWord
 from app.models.shop import Network, Shop, shop_network
-from app.models.staff import LoginFailure, StaffUser, staff_shop
+from app.models.staff import LoginFailure, StaffUser, staff_network, staff_shop
 from app.models.stock import StockLine
 
 __all__ = [
@@ -22,5 +22,6 @@ __all__ = [
     "StaffUser",
     "StockLine",
     "shop_network",
+    "staff_network",
     "staff_shop",
 ]

@@ -16,9 +16,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base
-from app.models.shop import Shop
+from app.models.shop import Network, Shop
 from app.models.types import CreatedAt, Timestamp, in_list
 
+# `staff` works for its shops (desk, stock); `network_admin` coordinates networks: it follows
+# every shop of its networks (their stock and imports, read only) and acts for its own shops only.
 ROLES = ("staff", "network_admin")
 
 staff_shop = Table(
@@ -26,6 +28,13 @@ staff_shop = Table(
     Base.metadata,
     Column("staff_user_id", ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True),
     Column("shop_id", ForeignKey("shop.id", ondelete="CASCADE"), primary_key=True),
+)
+
+staff_network = Table(
+    "staff_network",
+    Base.metadata,
+    Column("staff_user_id", ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True),
+    Column("network_id", ForeignKey("network.id", ondelete="CASCADE"), primary_key=True),
 )
 
 
@@ -50,6 +59,9 @@ class StaffUser(Base):
     created_at: Mapped[CreatedAt]
 
     shops: Mapped[list[Shop]] = relationship(secondary=staff_shop, order_by="Shop.name")
+    # Only a network_admin has any (app/services/staff.py).
+    networks: Mapped[list[Network]] = relationship(secondary=staff_network,
+                                                   order_by="Network.name")
 
 
 class LoginFailure(Base):

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.errors import Unauthorized
-from app.models import LoginFailure, Shop, StaffUser
+from app.models import LoginFailure, Network, Shop, StaffUser
 from app.services.staff import hash_password, verify_password
 
 
@@ -98,3 +98,17 @@ def signed_in_user(session: Session, *, user_id: int, session_version: int) -> S
 def staff_shop(session: Session, *, user: StaffUser, slug: str) -> Shop | None:
     """The shop if this user works for it; None otherwise (the caller answers 404)."""
     return next((s for s in user.shops if s.slug == slug), None)
+
+
+def coordinated_network(session: Session, *, user: StaffUser, slug: str) -> Network | None:
+    """The network if this user coordinates it; None otherwise (the caller answers 404)."""
+    return next((n for n in user.networks if n.slug == slug), None)
+
+
+def followed_shop(session: Session, *, user: StaffUser, slug: str) -> Shop | None:
+    """The shop if this user may read its stock and imports: one it works for, or one of a
+    network it coordinates. Acting for a shop (reservations, uploads) needs `staff_shop`."""
+    shop = staff_shop(session, user=user, slug=slug)
+    if shop is not None:
+        return shop
+    return next((s for n in user.networks for s in n.shops if s.slug == slug), None)

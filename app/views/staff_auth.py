@@ -1,5 +1,6 @@
 """Staff sign in and out, and who is signed in: the staff member behind the session cookie,
-checked on every request (`staff_required`, `shop_or_404`)."""
+checked on every request (`staff_required`, `shop_or_404` for the shops a user works for,
+`followed_shop_or_404` and `network_or_404` for what a network coordinator follows)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from wtforms.validators import DataRequired
 
 from app import clock
 from app.limits import LOGIN_LIMIT, limiter
-from app.models import Shop, StaffUser
+from app.models import Network, Shop, StaffUser
 from app.services import auth
 from app.session import db_session
 
@@ -54,13 +55,32 @@ def staff_required(view: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def shop_or_404(slug: str) -> Shop:
-    """Another shop's pages do not exist for this user: 404, not 403, so nothing leaks."""
+T = TypeVar("T")
+
+
+def _mine_or_404(lookup: Callable[..., T | None], slug: str) -> T:
+    """Another shop's or network's pages do not exist for this user: 404, not 403, so nothing
+    leaks."""
     user = current_staff()
-    shop = auth.staff_shop(db_session(), user=user, slug=slug) if user else None
-    if shop is None:
+    found = lookup(db_session(), user=user, slug=slug) if user else None
+    if found is None:
         abort(404)
-    return shop
+    return found
+
+
+def shop_or_404(slug: str) -> Shop:
+    """A shop this user works for: its desk, uploads and everything else."""
+    return _mine_or_404(auth.staff_shop, slug)
+
+
+def followed_shop_or_404(slug: str) -> Shop:
+    """A shop whose stock and imports this user may read (its own, or a coordinated network's)."""
+    return _mine_or_404(auth.followed_shop, slug)
+
+
+def network_or_404(slug: str) -> Network:
+    """A network this user coordinates."""
+    return _mine_or_404(auth.coordinated_network, slug)
 
 
 class LoginForm(FlaskForm):

@@ -1,10 +1,20 @@
 """A shop's stock pages for its staff: upload a file, the import history, one run's report and
-its rejected lines as CSV. Imports go through the pipeline's front door (`importers.pipeline`)."""
+its rejected lines as CSV. Imports go through the pipeline's front door (`importers.pipeline`).
+The coordinators of the shop's networks read the history and reports, without the upload form."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -15,7 +25,7 @@ from app import clock
 from app.import_report_mail import report_mailer
 from app.models import ImportRun
 from app.session import db_session, import_limits, session_factory
-from app.views.staff_auth import shop_or_404, staff_required
+from app.views.staff_auth import current_staff, followed_shop_or_404, staff_required
 from importers import pipeline, report
 
 bp = Blueprint("staff_stock", __name__, url_prefix="/staff")
@@ -40,7 +50,11 @@ def _save_upload(slug: str, storage: FileStorage) -> Path:
 @bp.route("/shops/<slug>/stock", methods=["GET", "POST"])
 @staff_required
 def stock(slug: str) -> ResponseReturnValue:
-    shop = shop_or_404(slug)
+    user = current_staff()
+    shop = followed_shop_or_404(slug)
+    works_here = shop in user.shops if user else False
+    if request.method == "POST" and not works_here:
+        abort(404)  # a coordinator reads a shop's imports; only its staff sends its stock
     form = UploadForm()
     if form.validate_on_submit():
         storage = form.stock_file.data
@@ -55,7 +69,8 @@ def stock(slug: str) -> ResponseReturnValue:
                                       limits=import_limits())
         return redirect(url_for("staff_stock.import_run", slug=shop.slug, run_id=result.run_id))
     runs = report.recent_runs(db_session(), shop_id=shop.id, limit=HISTORY_LENGTH)
-    return render_template("staff/stock.html", shop=shop, form=form, runs=runs)
+    return render_template("staff/stock.html", shop=shop, form=form if works_here else None,
+                           runs=runs)
 
 
 def _run_or_404(shop_id: int, run_id: int) -> ImportRun:
@@ -68,7 +83,7 @@ def _run_or_404(shop_id: int, run_id: int) -> ImportRun:
 @bp.get("/shops/<slug>/imports/<int:run_id>")
 @staff_required
 def import_run(slug: str, run_id: int) -> ResponseReturnValue:
-    shop = shop_or_404(slug)
+    shop = followed_shop_or_404(slug)
     run = _run_or_404(shop.id, run_id)
     rejections = report.rejections(db_session(), run.id, limit=REPORT_REJECTIONS)
     return render_template("staff/import_run.html", shop=shop, run=run, rejections=rejections,
@@ -78,7 +93,7 @@ def import_run(slug: str, run_id: int) -> ResponseReturnValue:
 @bp.get("/shops/<slug>/imports/<int:run_id>/rejections.csv")
 @staff_required
 def import_rejections_csv(slug: str, run_id: int) -> ResponseReturnValue:
-    shop = shop_or_404(slug)
+    shop = followed_shop_or_404(slug)
     run = _run_or_404(shop.id, run_id)
     chunks = list(report.rejections_csv(db_session(), run.id))
     filename = f"rejets-{shop.slug}-{run.id}.csv"

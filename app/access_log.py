@@ -1,0 +1,48 @@
+"""gunicorn's access log without readers' reservation codes.
+
+A reservation code is the reader's only proof of their hold: whoever reads it can see the
+reader's name and cancel. It travels in URLs (`/reservations/<code>`, the API's
+`/api/v1/reservations/<code>`), and from there into the request line and, through the Referer
+header, into the log lines of every asset the confirmation page loads. Log files outlive the
+personal-data purge and are read by more people than the database, so every code is replaced by
+the first hex digits of the SHA-256 that the database stores (`reservation.code_hash`): an
+operator can still find the reservation a line is about, nobody can use it.
+
+`gunicorn.conf.py` names `RedactingLogger` as its `logger_class`.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+from app.reservations.codes import hash_code
+
+# The reader's routes only: a path that starts there, in a request line (after the method and a
+# space) or in a full URL (after the host). Staff routes (`/staff/reservations/<id>/...`) carry a
+# row id, not a code, and stay readable.
+_CODE_IN_URL = re.compile(r'(?P<before>(?:^|\s|//[^/\s"]*)(?:/api/v1)?/reservations/)'
+                          r'(?P<code>[^/?#\s"]+)')
+HASH_HEX_DIGITS = 12
+
+
+def redact_codes(text: str) -> str:
+    """`text` with every reservation code in a URL replaced by `#` and its hash's first digits."""
+    return _CODE_IN_URL.sub(_hashed, text)
+
+
+def _hashed(match: re.Match[str]) -> str:
+    digest = hash_code(match["code"]).hex()[:HASH_HEX_DIGITS]
+    return f"{match['before']}#{digest}"
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, with codes redacted from every value an access-log format can print."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any],
+              request_time: timedelta) -> dict[str, Any]:
+        values: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        return {key: redact_codes(value) if isinstance(value, str) else value
+                for key, value in values.items()}
