@@ -5,13 +5,13 @@ process was killed leaves it behind; the next import of that shop marks it `inte
 (importers/merge.py, `open_run`).
 
 Revision ID: a3f8c1d2e4b6
-Revises: e7a2c5d19f30
+Revises: a3f8c1e26b57
 Create Date: 2026-12-05 18:10:00
 """
 from alembic import op
 
 revision = "a3f8c1d2e4b6"
-down_revision = "e7a2c5d19f30"
+down_revision = "a3f8c1e26b57"
 branch_labels = None
 depends_on = None
 
