@@ -197,7 +197,7 @@ class ImportLimits:
     shop waited behind it for as long.
     """
 
-    statement_timeout_s: int = 600  # per statement: the longest, for 250,000 lines, takes ~30 s
+    statement_timeout_s: int = 600  # per statement: the longest, for 250,000 lines, takes ~20 s
     lock_wait_s: int = 10  # then "une autre importation de cette librairie est en cours"
     idle_timeout_s: int = 60  # between two statements the import's work is a few ms
 

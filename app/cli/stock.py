@@ -113,3 +113,8 @@ def _print_table(lines: list[pipeline.NightLine]) -> None:
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    # Under the table, which has no room for them: why a shop failed without a run, which dead
+    # runs an import found (shown by the progress lines only when there is no progress bar).
+    for line in lines:
+        if line.detail:
+            click.echo(f"{line.slug}: {line.detail}")
