@@ -16,6 +16,14 @@ _HERE = Path(__file__).resolve().parent
 DEFAULT_VAR_DIR = _HERE / "var" if (_HERE / "setup.cfg").is_file() else Path("var").resolve()
 
 
+# Settings read from variables of another name than their own.
+IMPORT_LIMIT_VARIABLES = {
+    "IMPORT_STATEMENT_TIMEOUT_S": "RAYONS_IMPORT_STATEMENT_TIMEOUT",
+    "IMPORT_LOCK_WAIT_S": "RAYONS_IMPORT_LOCK_WAIT",
+    "IMPORT_IDLE_TIMEOUT_S": "RAYONS_IMPORT_IDLE_TIMEOUT",
+}
+
+
 class ConfigError(RuntimeError):
     """The configuration is unsafe or incomplete for the chosen mode."""
 
@@ -57,6 +65,12 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     # Readers' names and contacts are erased this many days after their reservation ended.
     PERSONAL_DATA_DAYS = 30
+    # Bounds on one stock import, in seconds (importers.merge.ImportLimits; unset: its defaults):
+    # the longest any statement may run, how long to wait for another import of the same shop
+    # before refusing the file, and how long the import may sit idle inside its transaction.
+    IMPORT_STATEMENT_TIMEOUT_S: int | None = None
+    IMPORT_LOCK_WAIT_S: int | None = None
+    IMPORT_IDLE_TIMEOUT_S: int | None = None
     # Where `demo load` writes the demo shops' generated till files.
     DEMO_STOCK_DIR = str(DEFAULT_VAR_DIR / "demo-stock")
     # Map background tiles, fetched by the reader's browser. Empty: no tiles, markers only (tests,
@@ -91,6 +105,9 @@ class Config:
         for key in ("MAIL_PORT", "PERSONAL_DATA_DAYS", "MAX_CONTENT_LENGTH"):
             if env.get(key):
                 values[key] = _positive_int(env, key)
+        for key, variable in IMPORT_LIMIT_VARIABLES.items():
+            if env.get(variable):
+                values[key] = _positive_int(env, variable)
         values["MAIL_USE_TLS"] = env.get("MAIL_USE_TLS", "") == "1"
         if values["ENV"] == "production" and not env.get("MAIL_BACKEND"):
             values["MAIL_BACKEND"] = "smtp"

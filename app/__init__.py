@@ -23,7 +23,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         i18n,
         input_guard,
         limits,
-        logs,
         mail,
         security_headers,
         session,
@@ -54,8 +53,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     check_production(app.config)
-    if not app.testing:  # a test's log capture stays as pytest set it
-        logs.configure(log_format=app.config["LOG_FORMAT"], level=app.config["LOG_LEVEL"])
 
     # First: a request refused by the checks below still gets its request id and its timing.
     telemetry.init_app(app)
@@ -85,4 +82,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public_api_bp)
     app.register_blueprint(widget_bp)
     register_commands(app)
+    return app
+
+
+def create_process_app() -> Flask:
+    """The app of a process that serves or runs commands (`wsgi.py`, the `rayons` command):
+    `create_app()`, and the process's logging (`app/logs.py`). Tests build apps with
+    `create_app` and keep their own log capture."""
+    from app import logs
+
+    app = create_app()
+    logs.configure(log_format=app.config["LOG_FORMAT"], level=app.config["LOG_LEVEL"])
     return app

@@ -136,6 +136,7 @@ SCHEMAS: dict[str, Schema] = {
         "added": INT, "changed": INT, "zeroed": INT, "unchanged": INT,
         "gate": _nullable(STRING), "gate_message": _nullable(STRING),
         "exported_at": _nullable(DATETIME),
+        "interrupted_runs": {"type": "array", "items": INT},
         "rejections": {"type": "array", "items": _object({
             "line": INT, "field": STRING, "value": STRING, "reason": STRING, "message": STRING})},
     }),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import ParamSpec, TypeVar
 
 from flask import Flask, current_app, g
@@ -17,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from app.db import is_read_sql, make_engine, make_read_engine
+from importers.merge import ImportLimits
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -157,3 +159,17 @@ def unit_of_work(app: Flask | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# The app's settings behind each bound of a stock import.
+IMPORT_LIMIT_SETTINGS = {"IMPORT_STATEMENT_TIMEOUT_S": "statement_timeout_s",
+                         "IMPORT_LOCK_WAIT_S": "lock_wait_s",
+                         "IMPORT_IDLE_TIMEOUT_S": "idle_timeout_s"}
+
+
+def import_limits(app: Flask | None = None) -> ImportLimits:
+    """The bounds the app's settings give a stock import; the importer's own where unset."""
+    config = (app or current_app).config
+    return replace(ImportLimits(), **{field: config[key]
+                                      for key, field in IMPORT_LIMIT_SETTINGS.items()
+                                      if config.get(key) is not None})

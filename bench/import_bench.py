@@ -8,7 +8,9 @@ Run with `make bench-import` (see bench/README.md). It builds a synthetic networ
     comparison, a delete-and-reinsert of the same shop, rolled back;
 (c) a few nights of different shops through the nightly command's own loop, with one worker and
     with two worker threads, extrapolated to a 3,000-shop night;
-(d) the peak memory of one import as its file grows from 50k to 500k lines.
+(d) the peak memory of one import as its file grows from 50k to 500k lines;
+(e) the first import of a new shop whose file names its books (title, authors, publisher) against
+    the same import of a file giving only codes and quantities.
 
 A benchmark rather than a test: the numbers depend on the machine and on whatever else runs on
 it, so they are printed for a human to judge, never asserted. What is asserted is that each merge
@@ -70,6 +72,17 @@ NIGHT_TARGET_S = 15 * 60
 RATIO_TARGET = 0.30
 MEMORY_LINES = (50_000, 500_000)
 NIGHT_WORKERS = 2
+# (e): the first file of a new shop, with and without titles, on codes above the pool's ranks
+# that neither the network nor any edition has: both imports create every edition they name.
+FIRST_LINES = 50_000
+FIRST_RANK = POOL_SIZE
+FIRST_TARGET_RATIO = 3.0
+FIRST_WORDS = ("voyage", "nuit", "jardin", "mer", "secret", "histoire", "ville", "hiver",
+               "lumière", "silence", "mémoire", "enfants", "rivière", "montagne", "lettres",
+               "ombre", "printemps", "royaume", "chemin", "maison", "étoiles", "fleuve")
+FIRST_NAMES = ("Claire", "Louis", "Nadia", "Hugo", "Marie", "Amadou", "Inès", "Paul")
+FIRST_SURNAMES = ("Martin", "Bernard", "Diallo", "Moreau", "Lefèvre", "Nguyen", "Roux", "Garnier")
+FIRST_PUBLISHERS = ("Éditions du Banc", "Le Seuil d'essai", "Gallimard d'essai", "Actes Bancs")
 
 
 def pool_code(rank: int) -> str:
@@ -496,6 +509,73 @@ def memory_peak(conn: psycopg.Connection, folder: Path, lines: int) -> ChildRepo
     return report
 
 
+@dataclass(frozen=True)
+class FirstImport:
+    """(e): seconds of a new shop's first import, the same codes without and with titles."""
+
+    lines: int
+    blank_s: float
+    titled_s: float
+
+
+def write_first_file(path: Path, first_rank: int, lines: int, *, titled: bool) -> None:
+    """A new shop's whole stock, `lines` fresh codes; with titled, each names its book."""
+    rng = random.Random(first_rank)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write("EAN;Titre;Auteur;Éditeur;Stock\n" if titled else "EAN;Stock\n")
+        for rank in range(first_rank, first_rank + lines):
+            quantity = rng.randint(1, 4)
+            if not titled:
+                out.write(f"{pool_code(rank)};{quantity}\n")
+                continue
+            title = " ".join(rng.choices(FIRST_WORDS, k=rng.randint(2, 5))).capitalize()
+            author = f"{rng.choice(FIRST_NAMES)} {rng.choice(FIRST_SURNAMES)}"
+            out.write(f"{pool_code(rank)};{title};{author};"
+                      f"{rng.choice(FIRST_PUBLISHERS)};{quantity}\n")
+
+
+def delete_first_editions(conn: psycopg.Connection, lines: int) -> None:
+    """The editions (e) created, once its shops and their stock are gone: its codes' range,
+    above the pool's ranks, which nothing else in the benchmark uses. (Asking each edition
+    whether a stock line still holds its code, on statistics that predate the shops' deletion,
+    was planned as a nested loop over the half-million dead stock lines: minutes.)"""
+    conn.execute("DELETE FROM edition WHERE isbn13 BETWEEN %s AND %s",
+                 (pool_code(FIRST_RANK), pool_code(FIRST_RANK + 2 * lines - 1)))
+
+
+def first_import(conn: psycopg.Connection, factory: sessionmaker[Session], folder: Path,
+                 lines: int) -> FirstImport:
+    """(e): two new shops, each importing `lines` codes nobody has: first a file of codes and
+    quantities (the baseline), then one that also names every book, on other fresh codes."""
+    slugs = [f"{SLUG_PREFIX}first-blank", f"{SLUG_PREFIX}first-titled"]
+    conn.execute("DELETE FROM shop WHERE slug = ANY(%s)", (slugs,))
+    delete_first_editions(conn, lines)
+    shops = insert_shops(conn, slugs, datetime.now(UTC) - timedelta(days=1))
+    seconds = []
+    for position, (shop, titled) in enumerate(zip(shops, (False, True), strict=True)):
+        path = folder / f"{shop.slug}.csv"
+        write_first_file(path, FIRST_RANK + position * lines, lines, titled=titled)
+        orm = orm_shop(factory, shop.slug)
+        start = time.perf_counter()
+        result = import_file(factory, shop=orm, path=path)
+        seconds.append(time.perf_counter() - start)
+        row = conn.execute("SELECT status, added FROM import_run WHERE id = %s",
+                           (result.run_id,)).fetchone()
+        if row != ("applied", lines):
+            raise SystemExit(f"{shop.slug}: run {result.run_id} gave {row}, expected applied "
+                             f"with {lines} added")
+    conn.execute("DELETE FROM shop WHERE slug = ANY(%s)", (slugs,))
+    delete_first_editions(conn, lines)
+    return FirstImport(lines, seconds[0], seconds[1])
+
+
+def first_import_line(first: FirstImport) -> str:
+    ratio = first.titled_s / first.blank_s
+    return (f"(e) first import of a new shop, {first.lines:,} lines: codes only "
+            f"{first.blank_s:.1f} s, with titles {first.titled_s:.1f} s: ratio {ratio:.1f} "
+            f"(target <= {FIRST_TARGET_RATIO:.0f}): {verdict(ratio <= FIRST_TARGET_RATIO)}")
+
+
 # --- the report --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -512,6 +592,7 @@ class Results:
     sequential_s: float
     parallel_s: float
     memory: tuple[ChildReport, ChildReport]
+    first: FirstImport
 
 
 def ms(seconds: float) -> str:
@@ -581,6 +662,7 @@ def report(r: Results) -> str:
         f"{MEMORY_LINES[1]:,} lines {mib(large.peak_kib)}: ratio "
         f"{large.peak_kib / small.peak_kib:.2f} (flat = 1.00; {mib(small.peak_ready_kib)} "
         "before importing)",
+        first_import_line(r.first),
     ])
 
 
@@ -592,12 +674,21 @@ def main() -> None:
                         help="nightly imports timed for the night's extrapolation")
     parser.add_argument("--keep", action="store_true",
                         help=f"keep the synthetic data (shops {SLUG_PREFIX}*)")
+    parser.add_argument("--first-lines", type=int, default=FIRST_LINES,
+                        help="lines of the new shop's first file in (e)")
+    parser.add_argument("--first-only", action="store_true",
+                        help="measure only (e), without building the network")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if "DATABASE_URL" not in os.environ:
         raise SystemExit("DATABASE_URL is not set: run `make bench-import`")
     if args.child:
         child_main(args.child)
+        return
+    if not 0 < args.first_lines <= (10 ** RANK_DIGITS - FIRST_RANK) // 2:
+        parser.error("--first-lines is out of the codes' range")
+    if args.first_only:
+        print(first_import_line(run_first_only(args.first_lines)))
         return
     # Warm-up, REPETITIONS merges, then the night sequentially and with workers: all distinct
     # shops, so every merge finds yesterday's stock, cold, as a real night does.
@@ -646,6 +737,9 @@ def run(args: argparse.Namespace) -> Results:
         with Step("(d) peak memory"):
             small, large = (memory_peak(conn, folder, lines) for lines in MEMORY_LINES)
 
+        with Step(f"(e) first import, {args.first_lines:,} lines"):
+            first_run = first_import(conn, factory, folder, args.first_lines)
+
         if args.keep:
             print(f"  .. synthetic data kept (shops {SLUG_PREFIX}*)", flush=True)
         else:
@@ -655,8 +749,17 @@ def run(args: argparse.Namespace) -> Results:
         shops=args.shops, lines=args.lines, server=(version, fsync, synchronous_commit),
         load=(load_before, os.getloadavg()[0]), generation_s=generation.seconds,
         merged=merged, samples=samples, rewrite=rewrite, night_shops=args.sample_shops,
-        sequential_s=sequential_s, parallel_s=parallel_s, memory=(small, large),
+        sequential_s=sequential_s, parallel_s=parallel_s, memory=(small, large), first=first_run,
     )
+
+
+def run_first_only(lines: int) -> FirstImport:
+    """`--first-only`: (e) alone, on whatever the database holds."""
+    factory = sessionmaker(bind=make_engine(os.environ["DATABASE_URL"]), expire_on_commit=False)
+    with psycopg.connect(libpq_url(os.environ["DATABASE_URL"]), autocommit=True) as conn, \
+            tempfile.TemporaryDirectory(prefix="rayons-bench-") as tmp, \
+            Step(f"(e) first import, {lines:,} lines"):
+        return first_import(conn, factory, Path(tmp), lines)
 
 
 if __name__ == "__main__":

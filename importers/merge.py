@@ -1,9 +1,14 @@
 """Apply one stock file to one shop: stage with COPY, check the gates, merge in set-based SQL.
 
-Everything happens in the caller's transaction, under a per-shop advisory lock, so two imports of
+The work happens in the caller's transaction, under a per-shop advisory lock, so two imports of
 one shop never interleave and a crash (even a killed process) leaves either the previous stock or
 the new one, never a mix. A refused file leaves every stock line as it was; its run and the reasons
 are still recorded when the caller commits.
+
+The run itself is recorded apart, by `open_run` in a transaction of its own committed before the
+work starts, so a run whose process dies still shows in the shop's history, as `running` until
+the shop's next import marks it `interrupted`. `bound_transaction` keeps a stuck or orphaned
+import from holding the shop's lock for long (docs/operations.md).
 """
 from __future__ import annotations
 
@@ -14,7 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from psycopg import errors as pg_errors
 from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -114,24 +121,26 @@ def _fill(column: str) -> str:
 
 
 FILL_EDITIONS = text(f"""
-    WITH described AS (
+    -- Per code the best-described line of the file; a code new to this shop with no description
+    -- comes as a blank line, which only ever creates an edition: the shop's other codes got
+    -- theirs when they first came in, so `EAN;qty` files cost no edition lookups beyond the
+    -- night's new codes. One sort picks the winner per code, whatever the planner guesses of the
+    -- sizes: an anti join of the new codes against the described ones was planned as a nested
+    -- loop over a 4-row estimate and took 20 minutes for a new shop's 250,000 titled lines.
+    WITH best AS (
         SELECT DISTINCT ON (code COLLATE "C") code, title, authors, publisher
-        FROM stock_staging
-        WHERE reason_code IS NULL AND {in_list('kind', PUBLIC_CODE_KINDS)}
-          AND (title <> '' OR authors <> '' OR publisher <> '')
-        ORDER BY code COLLATE "C",
-                 (title <> '')::int + (authors <> '')::int + (publisher <> '')::int DESC,
-                 length(title) + length(authors) + length(publisher) DESC
-    ),
-    -- A blank line can only create an edition, and only a code new to this shop can lack one:
-    -- the shop's other codes got theirs when they first came in. `EAN;qty` files then cost
-    -- no edition lookups beyond the night's new codes.
-    best AS (
-        SELECT * FROM described
-        UNION ALL
-        SELECT d.code, '', '', '' FROM stock_diff d
-        WHERE d.change = 'added' AND {in_list('d.kind', PUBLIC_CODE_KINDS)}
-          AND NOT EXISTS (SELECT 1 FROM described x WHERE x.code = d.code)
+        FROM (
+            SELECT code, title, authors, publisher,
+                   (title <> '')::int + (authors <> '')::int + (publisher <> '')::int AS filled,
+                   length(title) + length(authors) + length(publisher) AS length
+            FROM stock_staging
+            WHERE reason_code IS NULL AND {in_list('kind', PUBLIC_CODE_KINDS)}
+              AND (title <> '' OR authors <> '' OR publisher <> '')
+            UNION ALL
+            SELECT d.code, '', '', '', 0, 0 FROM stock_diff d
+            WHERE d.change = 'added' AND {in_list('d.kind', PUBLIC_CODE_KINDS)}
+        ) AS candidate
+        ORDER BY code COLLATE "C", filled DESC, length DESC
     ),
     -- Lines that would change nothing stay out of the upsert: ON CONFLICT locks (and logs)
     -- every row it meets, even when its WHERE then leaves the row alone.
@@ -179,10 +188,95 @@ def describe_file(path: Path, *, name: str | None = None) -> SourceFile:
     return SourceFile(name=name or path.name, sha256=digest.hexdigest(), mtime=mtime)
 
 
-def lock_shop(session: Session, shop_id: int) -> None:
-    """Wait for any other import of this shop to finish; released at commit or rollback."""
-    session.execute(text("SELECT pg_advisory_xact_lock(:ns, :shop)"),
-                    {"ns": ADVISORY_NAMESPACE, "shop": shop_id})
+@dataclass(frozen=True)
+class ImportLimits:
+    """How long one import may take a step, wait for its shop, or sit idle (in seconds).
+
+    Without them an import whose process died in the middle of a long statement kept its
+    backend, and with it the shop's lock, until the statement ended, and the next import of the
+    shop waited behind it for as long.
+    """
+
+    statement_timeout_s: int = 600  # per statement: the longest, for 250,000 lines, takes ~20 s
+    lock_wait_s: int = 10  # then "une autre importation de cette librairie est en cours"
+    idle_timeout_s: int = 60  # between two statements the import's work is a few ms
+
+
+# How often a running statement checks that its client is still there, and stops if not: a killed
+# import's statement then ends within this rather than running on to its end, holding the lock.
+CLIENT_CHECK_INTERVAL = "2s"
+
+
+class ShopBusy(Exception):
+    """Another import of the shop held its lock for longer than the import's wait."""
+
+    gate = "import_in_progress"
+    message = "une autre importation de cette librairie est en cours ; réessayez plus tard"
+
+
+def bound_transaction(session: Session, limits: ImportLimits) -> None:
+    """Bound the statements of the session's transaction (SET LOCAL: gone at its end)."""
+    session.execute(text(
+        "SELECT set_config('statement_timeout', :statement, true),"
+        " set_config('idle_in_transaction_session_timeout', :idle, true),"
+        " set_config('client_connection_check_interval', :check, true)"
+    ), {"statement": f"{limits.statement_timeout_s}s", "idle": f"{limits.idle_timeout_s}s",
+        "check": CLIENT_CHECK_INTERVAL})
+
+
+def lock_shop(session: Session, shop_id: int, *, wait_s: int | None = None) -> None:
+    """Wait for any other import of this shop to finish; released at commit or rollback.
+
+    With `wait_s`, ShopBusy once that has passed (the transaction is then aborted). Only this
+    wait is bounded so: the merge's own row locks wait as long as its statement timeout allows.
+    """
+    lock = text("SELECT pg_advisory_xact_lock(:ns, :shop)")
+    params = {"ns": ADVISORY_NAMESPACE, "shop": shop_id}
+    if wait_s is None:
+        session.execute(lock, params)
+        return
+    session.execute(text("SELECT set_config('lock_timeout', :wait, true)"),
+                    {"wait": f"{wait_s}s"})
+    try:
+        session.execute(lock, params)
+    except OperationalError as exc:
+        if isinstance(exc.orig, pg_errors.LockNotAvailable):
+            raise ShopBusy(f"shop {shop_id} is being imported") from exc
+        raise
+    session.execute(text("SELECT set_config('lock_timeout', '0', true)"))
+
+
+INTERRUPTED_MESSAGE = ("l'importation s'est arrêtée avant la fin (son processus a été interrompu) ;"
+                       " constaté par l'importation n° {run_id}")
+
+
+@dataclass(frozen=True)
+class OpenedRun:
+    run_id: int
+    interrupted: tuple[int, ...]  # the shop's dead runs this one found, now `interrupted`
+
+
+def open_run(session: Session, *, shop_id: int, file: SourceFile, format: str | None,
+             force: bool) -> OpenedRun:
+    """Record a run as `running`, for the caller to commit before the work starts.
+
+    The caller holds the shop's lock (on another connection: the work's), which every live
+    import of the shop takes before its run is recorded and keeps to its end. A `running` run of
+    the shop is therefore a dead one: its process was killed or its connection cut, and its
+    transaction rolled back. It is marked `interrupted`, with this run's number.
+    """
+    run = _new_run(session, shop_id=shop_id, file=file, format=format, force=force)
+    interrupted = session.scalars(
+        update(ImportRun).where(ImportRun.shop_id == shop_id, ImportRun.status == "running",
+                                ImportRun.id != run.id)
+        .values(status="interrupted", finished_at=func.clock_timestamp(),
+                gate_message=INTERRUPTED_MESSAGE.format(run_id=run.id))
+        .returning(ImportRun.id)
+        .execution_options(synchronize_session=False)).all()
+    if interrupted:
+        logger.warning("shop %s: run %s found runs %s interrupted", shop_id, run.id,
+                       sorted(interrupted))
+    return OpenedRun(run.id, tuple(sorted(interrupted)))
 
 
 def last_applied_run(session: Session, shop_id: int) -> ImportRun | None:
@@ -251,19 +345,18 @@ def _merge(session: Session, shop_id: int, run: ImportRun, exported_at: datetime
     session.execute(update(Shop).where(Shop.id == shop_id).values(stock_exported_at=exported_at))
 
 
-def apply_snapshot(session: Session, *, shop_id: int, source: StockSource, file: SourceFile,
+def apply_snapshot(session: Session, *, run_id: int, source: StockSource, file: SourceFile,
                    force: bool = False, exported_at: datetime | None = None) -> ImportRun:
-    """Stage, gate and merge one full snapshot of a shop's stock. The caller commits.
+    """Stage, gate and merge one full snapshot of a shop's stock into its opened run (see
+    `open_run`), under the shop's lock the caller holds. The caller commits.
 
     Never deletes a shop's stock when a gate fails: the previous snapshot stays visible. The shop
-    is named by its id: its row is only written (its stock date), under the shop's lock.
+    is named by the run: its row is only written (its stock date), under the shop's lock.
     """
-    lock_shop(session, shop_id)
+    run = session.get(ImportRun, run_id)
+    assert run is not None and run.status == "running", f"run {run_id} is not open"
+    shop_id = run.shop_id
     previous = last_applied_run(session, shop_id)
-    run = ImportRun(shop_id=shop_id, source_name=_text(file.name), sha256=file.sha256,
-                    format=source.format, forced=force, status="running")
-    session.add(run)
-    session.flush()
     if previous is not None and previous.sha256 == file.sha256 and not force:
         # The same content exported again: nothing to merge, but the stock is confirmed as of
         # this newer export.
@@ -307,11 +400,35 @@ def _finish(session: Session, run: ImportRun, status: str, *, gate: str | None =
 
 
 def record_failure(session: Session, *, shop_id: int, file: SourceFile, format: str | None,
-                   error: BaseException) -> ImportRun:
-    """After a rollback: keep a trace of a run that crashed, for the shop's history."""
-    run = ImportRun(shop_id=shop_id, source_name=file.name, sha256=file.sha256, format=format,
-                    status="running")
-    session.add(run)
-    session.flush()
+                   error: BaseException, run_id: int | None = None) -> ImportRun:
+    """After a rollback: keep a trace of a run that crashed, for the shop's history.
+
+    `run_id` names the run `open_run` recorded, if the crash came after; it stays as it is if
+    another import has meanwhile found it dead (`interrupted`).
+    """
+    run = session.get(ImportRun, run_id) if run_id is not None else None
+    if run is None:
+        run = _new_run(session, shop_id=shop_id, file=file, format=format)
+    elif run.status != "running":
+        return run
+    if isinstance(error, OperationalError) and isinstance(error.orig, pg_errors.QueryCanceled):
+        return _finish(session, run, "failed", gate="timeout",
+                       message="l'importation a dépassé le temps permis pour une étape")
     return _finish(session, run, "failed", gate="internal_error",
                    message=f"erreur inattendue pendant l'import : {type(error).__name__}")
+
+
+def record_busy(session: Session, *, shop_id: int, file: SourceFile,
+                format: str | None) -> ImportRun:
+    """A file refused because another import of the shop held its lock past the wait."""
+    run = _new_run(session, shop_id=shop_id, file=file, format=format)
+    return _finish(session, run, "rejected", gate=ShopBusy.gate, message=ShopBusy.message)
+
+
+def _new_run(session: Session, *, shop_id: int, file: SourceFile, format: str | None,
+             force: bool = False) -> ImportRun:
+    run = ImportRun(shop_id=shop_id, source_name=_text(file.name), sha256=file.sha256,
+                    format=format, forced=force, status="running")
+    session.add(run)
+    session.flush()
+    return run

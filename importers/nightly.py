@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.models.import_run import STOCK_KEPT
-from importers.report import RunResult
+from importers.report import RunResult, interrupted_note
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,11 @@ class Outcome:
     status: str
     run_id: int | None
     detail: str = ""
+
+
+def outcome(result: RunResult) -> Outcome:
+    """A run's outcome for the night's report, which says if it found earlier runs dead."""
+    return Outcome(result.status, result.run_id, interrupted_note(result.interrupted))
 
 
 def find_drops(drop_dir: Path) -> list[DropJob]:
@@ -62,7 +67,7 @@ def run_job(job: DropJob, *, import_newest: Callable[[Path], RunResult]) -> Outc
     _archive(job.newest, "rejected" if result.status in STOCK_KEPT else "done")
     for old in job.superseded:
         _archive(old, "done")
-    return Outcome(result.status, result.run_id)
+    return outcome(result)
 
 
 # One shop's work for the night: its slug, and the import (of a drop or a pull) to run.

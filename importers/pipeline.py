@@ -10,10 +10,14 @@ Every way a shop's stock arrives is one typed function here:
 
 The caller resolves the shop once (a staff page through the signed-in user's shops, the push API
 through the shop's token, a command with `shop_by_slug`) and passes it in: the pipeline reads its
-id and feed settings and never looks it up again. One run is one unit of work: read and validate
-(`registry` picks the format's parser), stage, gate and merge (`merge`, `gates`), commit. A crash
-rolls all of it back and becomes a `failed` run, recorded in a transaction of its own, so the
-shop's previous stock stays and its history says what happened. Once the run has committed, the
+id and feed settings and never looks it up again. One run is one unit of work: take the shop's
+lock, record the run as `running` (committed at once, on a second connection, so a killed process
+still leaves a trace), read and validate (`registry` picks the format's parser), stage, gate and
+merge (`merge`, `gates`), commit. A crash rolls all of it back and marks the run `failed` in a
+transaction of its own, so the shop's previous stock stays and its history says what happened; a
+run whose process died is marked `interrupted` by the shop's next import. Every statement is
+bounded by `ImportLimits`, and a shop already being imported for longer than their lock wait
+gets its file refused (`import_in_progress`). Once the run has committed, the
 caller's `on_finished` step hears about it (the web and CLI edges pass the report mail); the
 pipeline itself sends nothing. What a run did is read with `importers/report.py`.
 """
@@ -37,19 +41,32 @@ from app.errors import NotFound, PayloadTooLarge, RayonsError
 from app.models import Shop
 from importers import nightly
 from importers.json_feed import JsonPullSource, pull_auth
-from importers.merge import SourceFile, apply_snapshot, describe_file, record_failure
+from importers.merge import (
+    ImportLimits,
+    OpenedRun,
+    ShopBusy,
+    SourceFile,
+    apply_snapshot,
+    bound_transaction,
+    describe_file,
+    lock_shop,
+    open_run,
+    record_busy,
+    record_failure,
+)
 from importers.records import StockSource
 from importers.registry import FORMATS, open_source
 from importers.report import RunResult, run_by_id
 
-__all__ = ["FORMATS", "IncompleteBody", "Night", "NightLine", "OnFinished", "import_file",
-           "import_night", "import_pull", "import_push", "shop_by_slug"]
+__all__ = ["FORMATS", "ImportLimits", "IncompleteBody", "Night", "NightLine", "OnFinished",
+           "import_file", "import_night", "import_pull", "import_push", "shop_by_slug"]
 
 logger = logging.getLogger(__name__)
 
 # Told about each run once it has committed (the report mail); it may raise: see import_night.
 OnFinished = Callable[[RunResult], None]
 PUSH_CHUNK_BYTES = 1 << 16
+DEFAULT_LIMITS = ImportLimits()
 
 
 class IncompleteBody(RayonsError):
@@ -68,13 +85,15 @@ def shop_by_slug(session: Session, slug: str) -> Shop:
 
 def import_file(factory: sessionmaker[Session], *, shop: Shop, path: Path,
                 source_name: str | None = None, format: str | None = None, force: bool = False,
-                exported_at: datetime | None = None,
-                on_finished: OnFinished | None = None) -> RunResult:
+                exported_at: datetime | None = None, on_finished: OnFinished | None = None,
+                limits: ImportLimits = DEFAULT_LIMITS) -> RunResult:
     """Import one file for one shop and commit.
 
     `format` (one of FORMATS) overrides the shop's feed setting and content detection; an
     unknown one is a `failed` run. `force` applies a file the shrink or duplicate gates would
     refuse. `exported_at` dates the snapshot when the file does not say (else its mtime).
+    `limits` bound the import's statements and its wait for the shop (the edges pass the
+    app's settings).
     """
     file = describe_file(path, name=source_name)
     try:
@@ -84,14 +103,16 @@ def import_file(factory: sessionmaker[Session], *, shop: Shop, path: Path,
     except ValueError as exc:  # an unknown forced format
         result = _record_failure(factory, shop.id, file, format, exc)
     else:
-        result = _apply(factory, shop.id, source, file, force=force, exported_at=exported_at)
+        result = _apply(factory, shop.id, source, file, force=force, exported_at=exported_at,
+                        limits=limits)
     return _finished(result, on_finished)
 
 
 def import_push(factory: sessionmaker[Session], *, shop: Shop, body: IO[bytes], spool_dir: Path,
                 max_bytes: int, expected_bytes: int | None = None,
                 source_name: str | None = None, force: bool = False,
-                on_finished: OnFinished | None = None) -> RunResult:
+                on_finished: OnFinished | None = None,
+                limits: ImportLimits = DEFAULT_LIMITS) -> RunResult:
     """Import a snapshot received as a stream: the till's push body, or a staff upload.
 
     The body is streamed to a file in `spool_dir`, never held in memory, and refused with
@@ -104,13 +125,14 @@ def import_push(factory: sessionmaker[Session], *, shop: Shop, body: IO[bytes], 
     path = _spool(body, spool_dir, max_bytes, expected_bytes)
     try:
         return import_file(factory, shop=shop, path=path, source_name=source_name or path.name,
-                           force=force, on_finished=on_finished)
+                           force=force, on_finished=on_finished, limits=limits)
     finally:
         path.unlink(missing_ok=True)
 
 
 def import_pull(factory: sessionmaker[Session], *, shop: Shop, force: bool = False,
-                timeout_s: float = 20, on_finished: OnFinished | None = None) -> RunResult:
+                timeout_s: float = 20, on_finished: OnFinished | None = None,
+                limits: ImportLimits = DEFAULT_LIMITS) -> RunResult:
     """Pull a shop's stock from its till vendor's API (`feed_pull_url`) and apply it.
 
     A pulled snapshot has no file to hash: its fingerprint is the URL and the pull time, so the
@@ -123,7 +145,7 @@ def import_pull(factory: sessionmaker[Session], *, shop: Shop, force: bool = Fal
     fingerprint = hashlib.sha256(f"{url}\n{pulled_at.isoformat()}".encode()).hexdigest()
     file = SourceFile(name=url, sha256=fingerprint, mtime=pulled_at)
     source = JsonPullSource(url, price_unit=shop.feed_price_unit, auth=auth, timeout_s=timeout_s)
-    result = _apply(factory, shop.id, source, file, force=force, exported_at=None)
+    result = _apply(factory, shop.id, source, file, force=force, exported_at=None, limits=limits)
     return _finished(result, on_finished)
 
 
@@ -163,7 +185,8 @@ class Night:
 
 
 def import_night(factory: sessionmaker[Session], *, drop_dir: Path, workers: int,
-                 on_finished: OnFinished | None = None) -> Night:
+                 on_finished: OnFinished | None = None,
+                 limits: ImportLimits = DEFAULT_LIMITS) -> Night:
     """The night: the newest file of every `drop_dir/<shop-slug>/` folder (see `nightly`), then
     a pull for every active shop with a pull URL, `workers` shops at a time.
 
@@ -175,32 +198,58 @@ def import_night(factory: sessionmaker[Session], *, drop_dir: Path, workers: int
         shops = _shops_by_slug(session, [job.shop_slug for job in jobs])
         pulled = _pulled_shops(session)
     tasks: list[nightly.Task] = [
-        (job.shop_slug, _drop_task(factory, job, shops.get(job.shop_slug), on_finished))
+        (job.shop_slug, _drop_task(factory, job, shops.get(job.shop_slug), on_finished, limits))
         for job in jobs
     ]
-    tasks += [(shop.slug, partial(_pull_task, factory, shop, on_finished)) for shop in pulled]
+    tasks += [(shop.slug, partial(_pull_task, factory, shop, on_finished, limits))
+              for shop in pulled]
     return Night(factory, tasks, workers)
 
 
 def _apply(factory: sessionmaker[Session], shop_id: int, source: StockSource, file: SourceFile,
-           *, force: bool, exported_at: datetime | None) -> RunResult:
+           *, force: bool, exported_at: datetime | None, limits: ImportLimits) -> RunResult:
+    opened: OpenedRun | None = None
     try:
         with factory() as session:  # closing it rolls back whatever a crash left
-            run = apply_snapshot(session, shop_id=shop_id, source=source, file=file, force=force,
-                                 exported_at=exported_at)
+            bound_transaction(session, limits)
+            lock_shop(session, shop_id, wait_s=limits.lock_wait_s)
+            opened = _open_run(factory, shop_id, file, source.format, force, limits)
+            run = apply_snapshot(session, run_id=opened.run_id, source=source, file=file,
+                                 force=force, exported_at=exported_at)
+            session.commit()
+            return RunResult(run.id, run.status, opened.interrupted)
+    except ShopBusy:
+        logger.warning("shop %s: import of %s refused, another one holds the shop", shop_id,
+                       file.name)
+        with factory() as session:
+            run = record_busy(session, shop_id=shop_id, file=file, format=source.format)
             session.commit()
             return RunResult(run.id, run.status)
     except Exception as exc:
-        return _record_failure(factory, shop_id, file, source.format, exc)
+        return _record_failure(factory, shop_id, file, source.format, exc, opened)
+
+
+def _open_run(factory: sessionmaker[Session], shop_id: int, file: SourceFile,
+              format: str | None, force: bool, limits: ImportLimits) -> OpenedRun:
+    """The run's `running` row, committed on a connection of its own while the work's
+    connection holds the shop's lock (see `merge.open_run`): an import needs two connections
+    for that moment, which bounds the night's workers (app/cli/stock.py)."""
+    with factory() as ledger:
+        bound_transaction(ledger, limits)
+        opened = open_run(ledger, shop_id=shop_id, file=file, format=format, force=force)
+        ledger.commit()
+        return opened
 
 
 def _record_failure(factory: sessionmaker[Session], shop_id: int, file: SourceFile,
-                    format: str | None, error: Exception) -> RunResult:
+                    format: str | None, error: Exception,
+                    opened: OpenedRun | None = None) -> RunResult:
     logger.error("shop %s: import of %s failed", shop_id, file.name, exc_info=error)
     with factory() as session:
-        run = record_failure(session, shop_id=shop_id, file=file, format=format, error=error)
+        run = record_failure(session, shop_id=shop_id, file=file, format=format, error=error,
+                             run_id=opened.run_id if opened is not None else None)
         session.commit()
-        return RunResult(run.id, run.status)
+        return RunResult(run.id, run.status, opened.interrupted if opened is not None else ())
 
 
 def _finished(result: RunResult, on_finished: OnFinished | None) -> RunResult:
@@ -250,12 +299,14 @@ def _pulled_shops(session: Session) -> list[Shop]:
 
 
 def _drop_task(factory: sessionmaker[Session], job: nightly.DropJob, shop: Shop | None,
-               on_finished: OnFinished | None) -> Callable[[], nightly.Outcome]:
+               on_finished: OnFinished | None,
+               limits: ImportLimits) -> Callable[[], nightly.Outcome]:
     if shop is None:
         return partial(_unknown_drop_shop, job.shop_slug)
 
     def import_newest(path: Path) -> RunResult:
-        return import_file(factory, shop=shop, path=path, on_finished=on_finished)
+        return import_file(factory, shop=shop, path=path, on_finished=on_finished,
+                           limits=limits)
 
     return partial(nightly.run_job, job, import_newest=import_newest)
 
@@ -267,10 +318,10 @@ def _unknown_drop_shop(slug: str) -> nightly.Outcome:
     return nightly.Outcome("failed", None, message)
 
 
-def _pull_task(factory: sessionmaker[Session], shop: Shop,
-               on_finished: OnFinished | None) -> nightly.Outcome:
-    result = import_pull(factory, shop=shop, on_finished=on_finished)
-    return nightly.Outcome(result.status, result.run_id)
+def _pull_task(factory: sessionmaker[Session], shop: Shop, on_finished: OnFinished | None,
+               limits: ImportLimits) -> nightly.Outcome:
+    return nightly.outcome(import_pull(factory, shop=shop, on_finished=on_finished,
+                                       limits=limits))
 
 
 def _night_line(factory: sessionmaker[Session], done: nightly.Finished) -> NightLine:

@@ -28,6 +28,8 @@ class RunResult:
 
     run_id: int
     status: str  # applied | rejected | failed | skipped_duplicate
+    # The shop's earlier runs this one found dead and marked `interrupted` (see merge.open_run).
+    interrupted: tuple[int, ...] = ()
 
 
 def run_by_id(session: Session, run_id: int) -> ImportRun:
@@ -73,6 +75,14 @@ def shops_with_fresh_stock(session: Session, *, slugs: Collection[str],
     return count or 0
 
 
+def interrupted_note(run_ids: Collection[int]) -> str:
+    """For the operator: the shop's earlier runs a run found dead (`interrupted`), if any."""
+    if not run_ids:
+        return ""
+    listed = ", ".join(map(str, sorted(run_ids)))
+    return f"found earlier run(s) {listed} interrupted (process stopped; previous stock kept)"
+
+
 def rejections(session: Session, run_id: int, *, limit: int | None = None) -> list[ImportRejection]:
     query = (select(ImportRejection).where(ImportRejection.import_run_id == run_id)
              .order_by(ImportRejection.line, ImportRejection.id))
@@ -81,13 +91,16 @@ def rejections(session: Session, run_id: int, *, limit: int | None = None) -> li
     return list(session.scalars(query))
 
 
-def as_dict(session: Session, run: ImportRun, *, limit: int | None = None) -> dict[str, Any]:
-    """The JSON report of the CLI and the push API: counts, the gate, the rejected lines."""
+def as_dict(session: Session, run: ImportRun, *, limit: int | None = None,
+            interrupted: Collection[int] = ()) -> dict[str, Any]:
+    """The JSON report of the CLI and the push API: counts, the gate, the rejected lines, and
+    the shop's earlier runs this one found `interrupted` (from its RunResult)."""
     body: dict[str, Any] = {"run_id": run.id, "status": run.status, "format": run.format}
     body.update({name: getattr(run, name) for name in COUNTS})
     body["gate"] = run.gate
     body["gate_message"] = run.gate_message
     body["exported_at"] = run.exported_at.isoformat() if run.exported_at else None
+    body["interrupted_runs"] = sorted(interrupted)
     body["rejections"] = [
         {"line": r.line, "field": r.field, "value": r.raw_value, "reason": r.reason_code,
          "message": r.message}

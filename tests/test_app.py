@@ -8,7 +8,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from app import create_app
+from app.session import import_limits
 from config import DEVELOPMENT_SECRET, Config, ConfigError
+from importers.merge import ImportLimits
 
 
 def closed_port() -> int:
@@ -107,3 +109,15 @@ def test_a_wrong_method_says_which_are_allowed(client: FlaskClient, method: str,
     response = client.open(path, method=method)
     assert response.status_code == 405
     assert set(response.headers["Allow"].split(", ")) == allowed
+
+
+def test_import_limits_from_the_environment() -> None:
+    """Each bound set in the environment replaces the importer's default; the others stay."""
+    values = Config.from_environ({"RAYONS_IMPORT_STATEMENT_TIMEOUT": "900",
+                                  "RAYONS_IMPORT_LOCK_WAIT": "2"})
+    app = create_app({**values, "DATABASE_URL": unreachable_url()})
+    assert import_limits(app) == ImportLimits(statement_timeout_s=900, lock_wait_s=2,
+                                              idle_timeout_s=ImportLimits().idle_timeout_s)
+    assert import_limits(create_app({"DATABASE_URL": unreachable_url()})) == ImportLimits()
+    with pytest.raises(ConfigError, match="RAYONS_IMPORT_IDLE_TIMEOUT"):
+        Config.from_environ({"RAYONS_IMPORT_IDLE_TIMEOUT": "0"})

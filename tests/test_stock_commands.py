@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Shop
 from app.services import shop_tokens
+from importers.merge import SourceFile, open_run
 from tests.factories import make_shop, make_staff
 from tests.stock_api_server import serve
 from tests.stock_helpers import STOCK_DATA, shelf
@@ -115,6 +116,42 @@ def test_upload_page_report_history_and_csv(client: FlaskClient, session: Sessio
     assert "invalid_check_digit" in csv_body
     history = client.get(f"/staff/shops/{shop.slug}/stock").get_data(as_text=True)
     assert "export.xlsx" in history
+
+
+def record_dead_run(session: Session, shop: Shop) -> int:
+    """The trace an import leaves when its process is killed mid-work: its `running` run."""
+    dead = open_run(session, shop_id=shop.id, file=SourceFile("night.csv", "0" * 64),
+                    format="delimited", force=False)
+    return dead.run_id
+
+
+def test_a_dead_run_shows_as_interrupted_in_the_night_the_push_and_the_history(
+    cli: FlaskCliRunner, client: FlaskClient, session: Session, shop: Shop, app: Flask,
+    tmp_path: Path
+) -> None:
+    dead = record_dead_run(session, shop)
+    (tmp_path / shop.slug).mkdir()
+    shutil.copy(STOCK_DATA / "scanner_dump.txt", tmp_path / shop.slug / "stock.txt")
+    night = cli.invoke(args=["stock", "nightly", "--workers", "1", str(tmp_path)])
+    assert night.exit_code == 0, night.output
+    note = f"found earlier run(s) {dead} interrupted (process stopped; previous stock kept)"
+    progress, *_, last = night.output.splitlines()
+    assert progress.startswith(f"{shop.slug}: applied (5 lines, ") and progress.endswith(note)
+    assert last == f"{shop.slug}: {note}"  # under the table, for a terminal's progress bar
+    # Once found, a dead run is told about once; the push API's report lists it too.
+    app.config["UPLOAD_DIR"] = str(tmp_path)
+    again = record_dead_run(session, shop)
+    token = shop_tokens.issue_token(session, shop=shop)
+    pushed = client.put(f"/api/v1/shops/{shop.slug}/stock?force=1",
+                        data=(STOCK_DATA / "scanner_dump.txt").read_bytes(),
+                        headers={"Authorization": f"Bearer {token}"})
+    assert pushed.get_json()["interrupted_runs"] == [again]
+    sign_in(client, make_staff(session, shops=[shop]).email)
+    history = client.get(f"/staff/shops/{shop.slug}/stock").get_data(as_text=True)
+    assert history.count("Interrompu : stock précédent conservé") == 2
+    report = client.get(f"/staff/shops/{shop.slug}/imports/{dead}").get_data(as_text=True)
+    assert "Interrompu : stock précédent conservé" in report
+    assert "son processus a été interrompu" in report
 
 
 def test_staff_never_see_another_shops_imports(client: FlaskClient, session: Session,

@@ -50,8 +50,9 @@ def test_a_crash_inside_the_merge_is_a_failed_run_and_the_stock_stays(
     assert shelf(session, shop.id) == SCANNER_SHELF
     assert stock_date(session, shop) == dated
     runs = runs_of(session, shop.id)
-    # The crashed run's own row went with its rollback; the failure was recorded afterwards, in
-    # a transaction of its own, and nothing else of the crashed run survives.
+    # The crash rolled the work back; the run ends `failed`, recorded in a transaction of its
+    # own, and nothing else of the crashed run survives (the run's row itself was committed
+    # before the work: test_stock_concurrency shows it with real connections).
     assert [(r.id, r.status) for r in runs] == [(first.run_id, "applied"),
                                                  (failed.run_id, "failed")]
     run = runs[1]

@@ -196,6 +196,31 @@ def test_edition_merge_rules(session: Session, test_sessionmaker: sessionmaker[S
         ("Le Phare des brumes", "Dutilleul, Claire", "Gallimard")
 
 
+def test_a_new_shops_file_names_each_edition_by_its_best_line(
+    session: Session, test_sessionmaker: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Per code, the line naming the most fields wins, then the longest; a code no line
+    describes still gets its (blank) edition, and a blank line never beats a described one."""
+    path = write_csv(tmp_path, "first.csv", [
+        "EAN;Titre;Auteur;Editeur;Stock",
+        "9782070368228;;;;1",
+        "9782070368228;Le Phare;;;1",
+        "9782070368228;Le Phare des brumes;Dutilleul;;1",
+        "9782070368228;Phare (le);Dutilleul, C.;;1",
+        "9782890061231;;;;2",
+        "9791035200121;Les Mots;;;1",
+        "9791035200121;Les Mots passants;;;1",
+    ])
+    result = import_file(test_sessionmaker, shop=make_shop(session), path=path)
+    assert result.status == "applied"
+    named = {code: (e.title, e.authors) for code in ("9782070368228", "9782890061231",
+                                                     "9791035200121")
+             if (e := session.get(Edition, code, populate_existing=True)) is not None}
+    assert named == {"9782070368228": ("Le Phare des brumes", "Dutilleul"),
+                     "9782890061231": ("", ""),
+                     "9791035200121": ("Les Mots passants", "")}
+
+
 def test_unknown_shop_is_a_clear_error(session: Session) -> None:
     from app.errors import NotFound
 

@@ -28,6 +28,6 @@ def main() -> None:
     Rayons needs neither `--app` nor the checkout."""
     from flask.cli import FlaskGroup
 
-    from app import create_app
+    from app import create_process_app
 
-    FlaskGroup(create_app=create_app, help="Rayons: bookshops pooling their stock.")()
+    FlaskGroup(create_app=create_process_app, help="Rayons: bookshops pooling their stock.")()

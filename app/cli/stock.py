@@ -12,7 +12,7 @@ from app.errors import RayonsError
 from app.import_report_mail import report_mailer
 from app.models.import_run import STOCK_KEPT
 from app.services import shop_tokens
-from app.session import session_factory, unit_of_work
+from app.session import import_limits, session_factory, unit_of_work
 from importers import pipeline, report
 
 stock_cli = AppGroup("stock", help="Shops' stock files.")
@@ -35,16 +35,19 @@ def stock_import(shop_slug: str, file: Path, format_: str | None, force: bool,
     except RayonsError as exc:
         raise click.ClickException(exc.message) from exc
     result = pipeline.import_file(factory, shop=shop, path=file, format=format_, force=force,
-                                  on_finished=report_mailer(factory))
+                                  on_finished=report_mailer(factory), limits=import_limits())
     with factory() as session:
         run = report.run_by_id(session, result.run_id)
         if as_json:
-            click.echo(json.dumps(report.as_dict(session, run), ensure_ascii=False))
+            click.echo(json.dumps(report.as_dict(session, run, interrupted=result.interrupted),
+                                  ensure_ascii=False))
         else:
             for r in report.rejections(session, run.id, limit=20):
                 click.echo(f"line {r.line}, field {r.field}: {r.reason_code}: {r.message} "
                            f"[{r.raw_value}]", err=True)
             click.echo(report.summary_line(run))
+            if result.interrupted:
+                click.echo(report.interrupted_note(result.interrupted))
     if result.status in STOCK_KEPT:
         sys.exit(1)
 
@@ -71,9 +74,14 @@ def stock_token(shop_slug: str, revoke: bool) -> None:
         click.echo(token)
 
 
+# Each import briefly holds two of the pool's 15 connections (its work and its run's record):
+# more workers could take them all and leave every import waiting for its second one.
+MAX_WORKERS = 7
+
+
 @stock_cli.command("nightly")
 @click.argument("drop_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--workers", type=click.IntRange(1, 32), default=2, show_default=True,
+@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=2, show_default=True,
               help="Shops imported at the same time (one per core suits a database on the same "
                    "machine).")
 def stock_nightly(drop_dir: Path, workers: int) -> None:
@@ -82,7 +90,7 @@ def stock_nightly(drop_dir: Path, workers: int) -> None:
     other shop is still imported."""
     factory = session_factory()
     night = pipeline.import_night(factory, drop_dir=drop_dir, workers=workers,
-                                  on_finished=report_mailer(factory))
+                                  on_finished=report_mailer(factory), limits=import_limits())
     lines: list[pipeline.NightLine] = []
     show_bar = sys.stdout.isatty()
     with click.progressbar(length=len(night), label="stock", show_pos=True,
@@ -105,3 +113,8 @@ def _print_table(lines: list[pipeline.NightLine]) -> None:
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    # Under the table, which has no room for them: why a shop failed without a run, which dead
+    # runs an import found (shown by the progress lines only when there is no progress bar).
+    for line in lines:
+        if line.detail:
+            click.echo(f"{line.slug}: {line.detail}")

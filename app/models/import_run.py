@@ -7,11 +7,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import Base
 from app.models.types import CreatedAt, Timestamp, in_list
 
-RUN_STATUSES = ("running", "applied", "rejected", "failed", "skipped_duplicate")
+RUN_STATUSES = ("running", "applied", "rejected", "failed", "skipped_duplicate", "interrupted")
 # The file's stock is (still) the shop's: applied now, or the same file as the last applied one.
 STOCK_TAKEN = ("applied", "skipped_duplicate")
-# The previous stock was kept: a gate refused the file, or the run crashed.
-STOCK_KEPT = ("rejected", "failed")
+# The previous stock was kept: a gate refused the file, the run crashed, or its process died
+# midway (`interrupted`: the shop's next import found it still `running`, and its transaction,
+# with everything it had written, gone).
+STOCK_KEPT = ("rejected", "failed", "interrupted")
 COUNT_COLUMNS = (
     "lines_read", "accepted", "rejected_lines", "added", "changed", "zeroed", "unchanged"
 )

@@ -56,6 +56,7 @@ RUN_STATUS_LABELS = {
     "failed": lazy_gettext("Failed: previous stock kept"),
     "skipped_duplicate": lazy_gettext("Same file as last time: nothing to do"),
     "running": lazy_gettext("In progress"),
+    "interrupted": lazy_gettext("Interrupted: previous stock kept"),
 }
 
 

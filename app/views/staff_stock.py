@@ -21,7 +21,7 @@ from flask_wtf.file import FileField, FileRequired
 
 from app.import_report_mail import report_mailer
 from app.models import ImportRun
-from app.session import db_session, session_factory
+from app.session import db_session, import_limits, session_factory
 from app.views.staff_auth import current_staff, followed_shop_or_404, staff_required
 from importers import pipeline, report
 
@@ -54,7 +54,7 @@ def stock(slug: str) -> ResponseReturnValue:
             spool_dir=Path(current_app.config["UPLOAD_DIR"]) / shop.slug,
             max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
             source_name=storage.filename or None,
-            on_finished=report_mailer(factory))
+            on_finished=report_mailer(factory), limits=import_limits())
         return redirect(url_for("staff_stock.import_run", slug=shop.slug, run_id=result.run_id))
     runs = report.recent_runs(db_session(), shop_id=shop.id, limit=HISTORY_LENGTH)
     return render_template("staff/stock.html", shop=shop, form=form if works_here else None,

@@ -11,7 +11,7 @@ from app.errors import Unauthorized
 from app.import_report_mail import report_mailer
 from app.models.import_run import STOCK_TAKEN
 from app.services import shop_tokens
-from app.session import db_session, session_factory
+from app.session import db_session, import_limits, session_factory
 from importers import pipeline, report
 
 bp = Blueprint("stock_push", __name__, url_prefix="/api/v1")
@@ -38,8 +38,10 @@ def push_stock(slug: str) -> ResponseReturnValue:
         spool_dir=Path(current_app.config["UPLOAD_DIR"]) / shop.slug,
         max_bytes=current_app.config["MAX_CONTENT_LENGTH"], expected_bytes=request.content_length,
         source_name=request.headers.get("X-Filename") or request.args.get("filename"),
-        force=request.args.get("force") == "1", on_finished=report_mailer(factory))
+        force=request.args.get("force") == "1", on_finished=report_mailer(factory),
+        limits=import_limits())
     session = db_session()
-    body = report.as_dict(session, report.run_by_id(session, result.run_id))
+    body = report.as_dict(session, report.run_by_id(session, result.run_id),
+                          interrupted=result.interrupted)
     status = 200 if result.status in STOCK_TAKEN else 422
     return jsonify(body), status
