@@ -75,7 +75,7 @@ def test_nightly_over_good_broken_and_empty_drops(cli: FlaskCliRunner, session: 
         # One worker: the test's sessions share one connection (see test_stock_concurrency.py
         # for the night on several threads).
         result = cli.invoke(args=["stock", "nightly", "--workers", "1", str(tmp_path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a folder naming no shop failed; refused files are the shops'
     assert shelf(session, pulled.id) == {ref: 1 for ref in refs}
     assert "pulled: applied" in result.output
     table = result.output
@@ -87,6 +87,32 @@ def test_nightly_over_good_broken_and_empty_drops(cli: FlaskCliRunner, session: 
     assert [p.name for p in (tmp_path / "broken" / "rejected").iterdir()] == ["stock.csv"]
     assert [p.name for p in (tmp_path / "empty" / "rejected").iterdir()] == ["stock.csv"]
     assert (tmp_path / "unknown-shop" / "x.txt").exists()  # left for a human
+
+
+@pytest.mark.parametrize(("folders", "exit_code", "statuses"), [
+    ({"good": "fr_pos_export_cp1252.csv", "broken": None}, 0, {"applied": 1, "rejected": 1}),
+    ({"good": "fr_pos_export_cp1252.csv", "nobody": "scanner_dump.txt"}, 3,
+     {"applied": 1, "failed": 1}),
+    ({"nobody": "scanner_dump.txt"}, 1, {"failed": 1}),  # nothing could be imported
+])
+def test_the_night_as_json_and_its_exit_status(cli: FlaskCliRunner, session: Session,
+                                               tmp_path: Path, folders: dict[str, str | None],
+                                               exit_code: int, statuses: dict[str, int]) -> None:
+    for slug, sample in folders.items():
+        if slug != "nobody":
+            make_shop(session, slug=slug)
+        (tmp_path / slug).mkdir()
+        target = tmp_path / slug / "stock.csv"
+        if sample is None:
+            target.write_bytes(b"EAN;Titre;Stock\n9782070368228;Le Ph")  # cut mid-line
+        else:
+            shutil.copy(STOCK_DATA / sample, target)
+    result = cli.invoke(args=["stock", "nightly", "--workers", "1", "--json", str(tmp_path)])
+    assert result.exit_code == exit_code
+    night = json.loads(result.stdout)  # the JSON object and nothing else
+    assert (night["exit_status"], night["statuses"]) == (exit_code, statuses)
+    assert [line["slug"] for line in night["lines"]] == sorted(folders)
+    assert {"status", "run_id", "lines", "added", "rejected", "seconds"} <= set(night["lines"][0])
 
 
 def sign_in(client: FlaskClient, email: str) -> None:
