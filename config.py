@@ -5,6 +5,7 @@ with an unreachable database.
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -21,6 +22,13 @@ class Config:
     ENV = "development"
     SECRET_KEY = DEVELOPMENT_SECRET
     DATABASE_URL = ""
+    # A hot-standby replica for the pages and API that only read (docs/operations.md, "Read
+    # replica"); empty: everything on the primary. Reads go back to the primary while it is more
+    # than DATABASE_REPLICA_MAX_LAG_S seconds behind or unreachable, as judged at most every
+    # DATABASE_REPLICA_CHECK_S seconds per process.
+    DATABASE_REPLICA_URL = ""
+    DATABASE_REPLICA_MAX_LAG_S = 5.0
+    DATABASE_REPLICA_CHECK_S = 2.0
     SQLALCHEMY_ECHO = False
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
@@ -69,9 +77,10 @@ class Config:
             key: getattr(cls, key) for key in dir(cls) if key.isupper()
         }
         values["ENV"] = env.get("RAYONS_ENV", cls.ENV)
-        for key in ("SECRET_KEY", "DATABASE_URL", "NETWORK_NAME", "UPLOAD_DIR", "PUBLIC_URL",
-                    "MAIL_BACKEND", "MAIL_FILE_PATH", "MAIL_SERVER", "MAIL_USERNAME",
-                    "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "RATELIMIT_STORAGE_URI"):
+        for key in ("SECRET_KEY", "DATABASE_URL", "DATABASE_REPLICA_URL", "NETWORK_NAME",
+                    "UPLOAD_DIR", "PUBLIC_URL", "MAIL_BACKEND", "MAIL_FILE_PATH", "MAIL_SERVER",
+                    "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
+                    "RATELIMIT_STORAGE_URI"):
             if env.get(key):
                 values[key] = env[key]
         # Unlike the keys above, an empty value is meaningful here: MAP_TILE_URL="" turns tiles off.
@@ -81,6 +90,9 @@ class Config:
         for key in ("MAIL_PORT", "PERSONAL_DATA_DAYS"):
             if env.get(key):
                 values[key] = _positive_int(env, key)
+        for key in ("DATABASE_REPLICA_MAX_LAG_S", "DATABASE_REPLICA_CHECK_S"):
+            if env.get(key):
+                values[key] = _seconds(env, key)
         values["MAIL_USE_TLS"] = env.get("MAIL_USE_TLS", "") == "1"
         if values["ENV"] == "production" and not env.get("MAIL_BACKEND"):
             values["MAIL_BACKEND"] = "smtp"
@@ -98,6 +110,18 @@ def _positive_int(env: os._Environ[str] | dict[str, str], key: str) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"{key} must be a whole number of at least 1, not {raw!r}")
     return int(raw)
+
+
+def _seconds(env: os._Environ[str] | dict[str, str], key: str) -> float:
+    """A duration in seconds (0, 2, 0.5) from the environment, or a start-up error naming it."""
+    raw = env[key].strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ConfigError(f"{key} must be a number of seconds, 0 or more, not {raw!r}")
+    return value
 
 
 def check_production(values: dict[str, object]) -> None:
