@@ -32,6 +32,7 @@ from app.db import Base, make_engine, make_read_engine
 from app.models import SearchMiss, Shop, StockLine
 from app.replica import ReplicaMonitor
 from app.session import READ_SESSIONMAKER, REPLICA_MONITOR, REPLICA_SESSIONMAKER
+from config import Config, ConfigError
 from importers.pipeline import import_file
 from tests.factories import make_shop
 from tests.stock_helpers import write_csv
@@ -50,7 +51,7 @@ ROUTED_READS = [
     "/",
     f"/widget?isbn={ISBN}&near=Pau",
     f"/api/v1/availability?isbn={ISBN}&near=Pau",
-    f"/api/v1/editions?q=etranger&near=Pau",
+    "/api/v1/editions?q=etranger&near=Pau",
     "/api/v1/shops?near=Pau",
 ]
 
@@ -327,3 +328,21 @@ def test_read_connections_refuse_writes_on_the_primary_too(database_url: str,
     with engine.connect() as conn, pytest.raises(Exception, match="read-only transaction"):
         conn.exec_driver_sql("INSERT INTO network (slug, name) VALUES ('ro', 'ro')")
     engine.dispose()
+
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({}, ("", 5.0, 2.0)),
+    ({"DATABASE_REPLICA_URL": "postgresql://r@replica/rayons", "DATABASE_REPLICA_MAX_LAG_S": "2.5",
+      "DATABASE_REPLICA_CHECK_S": "0"}, ("postgresql://r@replica/rayons", 2.5, 0.0)),
+])
+def test_replica_settings_from_the_environment(environ: dict[str, str],
+                                               expected: tuple[str, float, float]) -> None:
+    values = Config.from_environ(environ)
+    assert (values["DATABASE_REPLICA_URL"], values["DATABASE_REPLICA_MAX_LAG_S"],
+            values["DATABASE_REPLICA_CHECK_S"]) == expected
+
+
+@pytest.mark.parametrize("raw", ["soon", "-1", "nan", "inf"])
+def test_a_bad_duration_stops_start_up_with_its_name(raw: str) -> None:
+    with pytest.raises(ConfigError, match="DATABASE_REPLICA_MAX_LAG_S"):
+        Config.from_environ({"DATABASE_REPLICA_MAX_LAG_S": raw})
