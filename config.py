@@ -5,6 +5,7 @@ with an unreachable database.
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -34,6 +35,13 @@ class Config:
     ENV = "development"
     SECRET_KEY = DEVELOPMENT_SECRET
     DATABASE_URL = ""
+    # A hot-standby replica for the pages and API that only read (docs/operations.md, "Read
+    # replica"); empty: everything on the primary. Reads go back to the primary while it is more
+    # than DATABASE_REPLICA_MAX_LAG_S seconds behind or unreachable, as judged at most every
+    # DATABASE_REPLICA_CHECK_S seconds per process.
+    DATABASE_REPLICA_URL = ""
+    DATABASE_REPLICA_MAX_LAG_S = 5.0
+    DATABASE_REPLICA_CHECK_S = 2.0
     SQLALCHEMY_ECHO = False
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
@@ -93,9 +101,10 @@ class Config:
             var = Path(env["RAYONS_VAR_DIR"])
             values.update(UPLOAD_DIR=str(var / "uploads"), MAIL_FILE_PATH=str(var / "mail"),
                           DEMO_STOCK_DIR=str(var / "demo-stock"))
-        for key in ("SECRET_KEY", "DATABASE_URL", "NETWORK_NAME", "UPLOAD_DIR", "PUBLIC_URL",
-                    "MAIL_BACKEND", "MAIL_FILE_PATH", "MAIL_SERVER", "MAIL_USERNAME",
-                    "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "RATELIMIT_STORAGE_URI"):
+        for key in ("SECRET_KEY", "DATABASE_URL", "DATABASE_REPLICA_URL", "NETWORK_NAME",
+                    "UPLOAD_DIR", "PUBLIC_URL", "MAIL_BACKEND", "MAIL_FILE_PATH", "MAIL_SERVER",
+                    "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
+                    "RATELIMIT_STORAGE_URI"):
             if env.get(key):
                 values[key] = env[key]
         # Unlike the keys above, an empty value is meaningful here: MAP_TILE_URL="" turns tiles off.
@@ -108,6 +117,9 @@ class Config:
         for key, variable in IMPORT_LIMIT_VARIABLES.items():
             if env.get(variable):
                 values[key] = _positive_int(env, variable)
+        for key in ("DATABASE_REPLICA_MAX_LAG_S", "DATABASE_REPLICA_CHECK_S"):
+            if env.get(key):
+                values[key] = _seconds(env, key)
         values["MAIL_USE_TLS"] = env.get("MAIL_USE_TLS", "") == "1"
         if values["ENV"] == "production" and not env.get("MAIL_BACKEND"):
             values["MAIL_BACKEND"] = "smtp"
@@ -133,6 +145,18 @@ def _positive_int(env: os._Environ[str] | dict[str, str], key: str) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"{key} must be a whole number of at least 1, not {raw!r}")
     return int(raw)
+
+
+def _seconds(env: os._Environ[str] | dict[str, str], key: str) -> float:
+    """A duration in seconds (0, 2, 0.5) from the environment, or a start-up error naming it."""
+    raw = env[key].strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ConfigError(f"{key} must be a number of seconds, 0 or more, not {raw!r}")
+    return value
 
 
 def check_production(values: dict[str, object]) -> None:

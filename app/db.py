@@ -42,7 +42,8 @@ def sqlalchemy_url(url: str) -> str:
 # queries. A sequential scan starts at the table's first page even while another one is under
 # way, so that title search samples a common word's matches the same way every time (see
 # `app.services.search.MATCHING_EDITIONS`).
-CONNECT_ARGS = {"connect_timeout": 5, "options": "-c jit=off -c synchronize_seqscans=off"}
+CONNECT_OPTIONS = "-c jit=off -c synchronize_seqscans=off"
+CONNECT_ARGS = {"connect_timeout": 5, "options": CONNECT_OPTIONS}
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -51,8 +52,16 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
                          connect_args=CONNECT_ARGS)
 
 
+# The read engine's connections refuse to write: on the primary exactly as a hot standby
+# would, so a view routed to the replica that writes fails in development, not first in
+# production.
+READ_CONNECT_ARGS = {**CONNECT_ARGS,
+                     "options": CONNECT_OPTIONS + " -c default_transaction_read_only=on"}
+
+
 def make_read_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for requests that only read: autocommit connections, not pinged before use.
+    """An engine for requests that only read: autocommit, read-only connections, not pinged
+    before use.
 
     In autocommit each statement is its own transaction: no BEGIN and COMMIT round trips around
     a request's one or two queries, and psycopg keeps its prepared statements, which it forgets
@@ -61,7 +70,7 @@ def make_read_engine(url: str, *, echo: bool = False) -> Engine:
     `app.session.reads_only` runs the view again on a fresh one.
     """
     return create_engine(sqlalchemy_url(url), echo=echo, isolation_level="AUTOCOMMIT",
-                         connect_args=CONNECT_ARGS)
+                         connect_args=READ_CONNECT_ARGS)
 
 
 _WRITING_WORD = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY)\b", re.IGNORECASE)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.models import ImportRun, OutboxMail
 from app.models.import_run import RUN_STATUSES
+from app.replica import REPLICA_STATES, ReplicaStatus
 
 REQUEST_SECONDS = Histogram(
     "rayons_http_request_duration_seconds", "Time to answer a request, by route.",
@@ -75,12 +76,28 @@ def database_figures(session: Session) -> list[Metric]:
     ]
 
 
-def exposition(session: Session) -> bytes:
-    """The text Prometheus reads: this process's (or every worker's) metrics and the database's."""
+def replica_figures(status: ReplicaStatus) -> list[Metric]:
+    """The read replica as this process routes reads now (app/replica.py)."""
+    state = GaugeMetricFamily("rayons_replica_state",
+                              "1 for the replica's current state (reads use it only when ok).",
+                              labels=["state"])
+    for name in REPLICA_STATES:
+        state.add_metric([name], float(status.state == name))
+    figures: list[Metric] = [state]
+    if status.lag_s is not None:
+        figures.append(GaugeMetricFamily("rayons_replica_lag_seconds",
+                                         "How far the replica's replay is behind the primary.",
+                                         value=status.lag_s))
+    return figures
+
+
+def exposition(session: Session, replica: ReplicaStatus) -> bytes:
+    """The text Prometheus reads: this process's (or every worker's) metrics, the database's and
+    the replica's."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped __init__
     else:
         registry.register(_ThisProcess())
-    registry.register(_Snapshot(database_figures(session)))
+    registry.register(_Snapshot(database_figures(session) + replica_figures(replica)))
     return generate_latest(registry)

@@ -15,7 +15,7 @@ import uuid
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
 
 from app import logs, metrics
-from app.session import db_session
+from app.session import db_session, replica_status
 
 bp = Blueprint("telemetry", __name__)
 _VALID_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -60,7 +60,7 @@ def scrape() -> Response:
     if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(
             sent.strip().encode(), expected.encode()):
         abort(404)
-    body = metrics.exposition(db_session())
+    body = metrics.exposition(db_session(), replica_status())
     return Response(body, mimetype="text/plain; version=0.0.4; charset=utf-8",
                     headers={"Cache-Control": "no-store"})
 

@@ -10,7 +10,9 @@ cd "$ROOT"
 
 PG_VERSION=15
 PGBIN=/usr/lib/postgresql/$PG_VERSION/bin
-PGHOME="$ROOT/var/pg"
+# RAYONS_PG_HOME: another cluster than var/pg (the replica tests' scratch primary); that folder
+# must already exist and belong to the cluster's owner (`prepare_pg_home` only makes var/pg).
+PGHOME=${RAYONS_PG_HOME:-$ROOT/var/pg}
 PGPORT=${RAYONS_PG_PORT:-54329}
 PGSUPER=rayons
 # PostgreSQL's default of 128 MB keeps a benchmark-sized catalogue (1.5 M editions, 6 M stock
@@ -242,11 +244,21 @@ cmd_env() {
     echo "export DATABASE_URL=$DATABASE_URL"
 }
 
+# A running cluster with a `rayons` database, nothing else (no packages, no .venv, no
+# migrations): prints its URL. With RAYONS_PG_HOME and RAYONS_PG_PORT, the replica tests'
+# scratch primary (tests/test_replica.py).
+cmd_cluster() {
+    ensure_cluster
+    ensure_database rayons
+    private_url rayons
+}
+
 case "${1:-}" in
     run) shift; cmd_run "$@" ;;
     test) shift; cmd_test "$@" ;;
     lint) shift; cmd_lint ;;
     stop) shift; cmd_stop ;;
     env) shift; cmd_env ;;
-    *) echo "usage: $0 run|test|lint|stop|env" >&2; exit 2 ;;
+    cluster) shift; cmd_cluster ;;
+    *) echo "usage: $0 run|test|lint|stop|env|cluster" >&2; exit 2 ;;
 esac

@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 
 from app.db import driver_rows, is_read_sql
 from app.models import Network
-from app.session import db_session
+from app.session import (
+    READS_ONLY_MARK,
+    ReadOnlyViewError,
+    db_session,
+    read_session,
+    reads_only,
+    unit_of_work,
+)
 
 
 def _route(app: Flask, name: str, view: Callable[[], str]) -> None:
@@ -109,3 +116,76 @@ def test_driver_rows_refuses_to_write(session: Session) -> None:
     with pytest.raises(ValueError, match="reads only"):
         driver_rows(session, "INSERT INTO network (slug, name) VALUES ('edge-raw', 'x')", {})
     assert _networks(session) == []
+
+
+# Where each page reads: these only read and may be a few seconds stale, so a replica serves
+# them. Everything else reads on the primary, notably what must see its own writes (a
+# reservation's page right after reserving, the staff desk), and so does /healthz, which judges
+# the primary.
+REPLICA_ROUTED = {"books.search_page", "books.book_page", "public.shop_directory", "widget.widget",
+                  "public_api.availability_view", "public_api.editions_view",
+                  "public_api.shops_view"}
+
+
+def test_only_the_reads_that_may_lag_are_routed_to_the_replica(app: Flask) -> None:
+    routed = {endpoint for endpoint, view in app.view_functions.items()
+              if getattr(view, READS_ONLY_MARK, False)}
+    assert routed == REPLICA_ROUTED
+
+
+def _reads_then(write: Callable[[], None]) -> Callable[[], str]:
+    @reads_only
+    def view() -> str:
+        read_session().execute(select(Network.slug)).all()
+        write()
+        return "ok"
+    return view
+
+
+def _read_flush() -> None:
+    read_session().add(Network(slug="edge-read-flush", name="x"))
+    read_session().flush()
+
+
+def _read_statement() -> None:
+    read_session().execute(insert(Network).values(slug="edge-read-statement", name="x"))
+
+
+def _read_text() -> None:
+    read_session().execute(text("INSERT INTO network (slug, name) VALUES ('edge-read-text', 'x')"))
+
+
+def _primary_session() -> None:
+    db_session().execute(select(Network.slug)).all()
+
+
+@pytest.mark.parametrize("write", [_read_flush, _read_statement, _read_text, _primary_session],
+                         ids=["flush", "orm-statement", "hand-written-sql", "primary-session"])
+def test_a_view_routed_to_the_replica_cannot_write(app: Flask, session: Session,
+                                                    write: Callable[[], None]) -> None:
+    """Caught before PostgreSQL (which refuses too: the read engine's connections are
+    read-only, and a replica is a hot standby), so that it fails in every test run."""
+    _route(app, "reads_then_writes", _reads_then(write))
+    with pytest.raises(ReadOnlyViewError):
+        app.test_client().get("/_test/reads_then_writes")
+    assert _networks(session) == []
+
+
+def test_a_write_of_its_own_goes_to_the_primary(app: Flask, session: Session) -> None:
+    def counts() -> None:
+        with unit_of_work() as primary:
+            primary.add(Network(slug="edge-own-unit", name="x"))
+
+    _route(app, "reads_then_counts", _reads_then(counts))
+    assert app.test_client().get("/_test/reads_then_counts").status_code == 200
+    assert _networks(session) == ["edge-own-unit"]
+
+
+def test_only_a_view_routed_to_the_replica_may_read_there(app: Flask) -> None:
+    def reads() -> str:
+        read_session()
+        return "ok"
+
+    _route(app, "unmarked", reads)
+    with pytest.raises(RuntimeError, match="reads_only"):
+        app.test_client().get("/_test/unmarked")

@@ -95,6 +95,7 @@ def test_metrics_count_reservations_imports_and_mail(app: Flask, client: FlaskCl
                             .where(OutboxMail.sent_at.is_(None)))
     assert after["rayons_outbox_unsent"] == queued
     assert 'rayons_import_runs_recent{status="applied"}' in after
+    assert after['rayons_replica_state{state="none"}'] == 1  # no replica in this app
     timed = ('rayons_http_request_duration_seconds_count{endpoint="reservations_api.create",'
              'method="POST",status="201"}')
     assert grew(timed) == 1

@@ -12,7 +12,7 @@ from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
 from app.services import availability, demand, editions, search
 from app.services.directory import hours_status
 from app.services.places import Located, locate
-from app.session import db_session, unit_of_work
+from app.session import read_session, reads_only, unit_of_work
 from app.templating.words import distance_label, open_status_label
 from geo.maps import MapMarker, map_payload
 
@@ -33,14 +33,16 @@ def _place_args(located: Located) -> dict[str, str]:
 def _count_miss(*, kind: str, term: str, located: Located) -> None:
     """Count a search that found no copy nearby, in a unit of work of its own.
 
-    The page's session only reads, so that it can move to a read replica; the count is the one
-    write these pages cause, and it goes to the primary (`unit_of_work`), committed at once.
+    The page reads through `read_session` (the replica, when one is usable), which refuses
+    writes; the count is the one write these pages cause, and it goes to the primary
+    (`unit_of_work`), committed at once.
     """
     with unit_of_work() as session:
         demand.record_miss(session, kind=kind, term=term, area=located.area, day=clock.today())
 
 
 @bp.get("/recherche")
+@reads_only
 def search_page() -> ResponseReturnValue:
     query = (request.args.get("q") or "").strip()
     located = _located()
@@ -53,7 +55,7 @@ def search_page() -> ResponseReturnValue:
         return redirect(url_for("books.book_page", isbn13=isbn.isbn13, **place))
     result = None
     if isbn is None:
-        result = search.search_editions(db_session(), query=query, origin=located.origin)
+        result = search.search_editions(read_session(), query=query, origin=located.origin)
         if not any(hit.shops_with_copy for hit in result.hits):
             _count_miss(kind="query", term=" ".join(search.query_words(query)), located=located)
     return render_template("public/search.html", query=query,
@@ -62,6 +64,7 @@ def search_page() -> ResponseReturnValue:
 
 
 @bp.get("/livres/<isbn13>")
+@reads_only
 def book_page(isbn13: str) -> ResponseReturnValue:
     try:
         code = normalize_code(isbn13)
@@ -72,7 +75,7 @@ def book_page(isbn13: str) -> ResponseReturnValue:
         return redirect(url_for("books.book_page", isbn13=code.code, **args))
     if code.kind not in PUBLIC_CODE_KINDS:
         abort(404)
-    session = db_session()
+    session = read_session()
     edition = editions.edition_summary(session, code.code)
     located = _located()
     found = availability.nearest_holders(session, isbn13=code.code, origin=located.origin)

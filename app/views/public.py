@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from app import clock
 from app.services import directory, health
-from app.session import DatabaseNotConfigured, db_session
+from app.session import DatabaseNotConfigured, db_session, read_session, reads_only, replica_status
 from app.templating.words import open_status_label
 from geo.maps import MapMarker, map_payload
 
@@ -17,10 +17,11 @@ bp = Blueprint("public", __name__)
 
 
 @bp.get("/")
+@reads_only
 def shop_directory() -> ResponseReturnValue:
     now = clock.now()
     network_slug = request.args.get("network") or None
-    listing = directory.list_shops(db_session(), network_slug=network_slug, at=now)
+    listing = directory.list_shops(read_session(), network_slug=network_slug, at=now)
     return render_template("public/directory.html", listing=listing, now=now,
                            map_data=_directory_map(listing, now))
 
@@ -46,12 +47,16 @@ def _directory_map(listing: directory.Listing, now: datetime) -> dict[str, Any] 
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
+    """The primary decides the answer (200 or 503); the replica is reported, never fatal: when
+    it lags or is down, reads fall back to the primary and the site still serves."""
     try:
         result = health.check(db_session(), timeout_s=current_app.config["HEALTH_DB_TIMEOUT_S"])
     except DatabaseNotConfigured as exc:
         result = health.Health(ok=False, database="unconfigured", reason=str(exc))
+    replica = replica_status()
+    body: dict[str, Any] = {"replica": {"state": replica.state, "lag_s": replica.lag_s}}
     if result.ok:
-        body = {"status": "ok", "database": result.database, "postgis": result.postgis}
+        body.update(status="ok", database=result.database, postgis=result.postgis)
         return jsonify(body), 200, {"Cache-Control": "no-store"}
-    body = {"status": "error", "database": result.database, "reason": result.reason}
+    body.update(status="error", database=result.database, reason=result.reason)
     return jsonify(body), 503, {"Cache-Control": "no-store"}

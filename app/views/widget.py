@@ -13,7 +13,7 @@ from app.errors import InvalidInput
 from app.security_headers import mark_embeddable
 from app.services import availability, editions
 from app.services.places import locate
-from app.session import db_session
+from app.session import read_session, reads_only
 from app.views.public_api import book_url, parse_isbn
 
 bp = Blueprint("widget", __name__)
@@ -26,6 +26,7 @@ def _framable_anywhere() -> None:
 
 
 @bp.get("/widget")
+@reads_only
 def widget() -> ResponseReturnValue:
     # An unknown or ambiguous place is not an error here: the shops are shown without distances
     # and the reader may share their position instead.
@@ -35,7 +36,7 @@ def widget() -> ResponseReturnValue:
         isbn13 = parse_isbn(request.args.get("isbn", ""))
     except InvalidInput as exc:
         return render_template("public/widget.html", error=exc.message, located=located), 422
-    session = db_session()
+    session = read_session()
     found = availability.nearest_holders(session, isbn13=isbn13, origin=located.origin,
                                          limit=SHOPS_SHOWN)
     return render_template("public/widget.html", error=None, located=located, found=found,
