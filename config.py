@@ -35,6 +35,9 @@ class Config:
     ENV = "development"
     SECRET_KEY = DEVELOPMENT_SECRET
     DATABASE_URL = ""
+    # Per engine and process (a gunicorn worker has two or three engines): see docs/operations.md.
+    DATABASE_POOL_SIZE = 4
+    DATABASE_MAX_OVERFLOW = 4
     # A hot-standby replica for the pages and API that only read (docs/operations.md, "Read
     # replica"); empty: everything on the primary. Reads go back to the primary while it is more
     # than DATABASE_REPLICA_MAX_LAG_S seconds behind or unreachable, as judged at most every
@@ -111,7 +114,7 @@ class Config:
         for key in ("MAP_TILE_URL", "MAP_TILE_ATTRIBUTION"):
             if key in env:
                 values[key] = env[key]
-        for key in ("MAIL_PORT", "PERSONAL_DATA_DAYS", "MAX_CONTENT_LENGTH"):
+        for key in ("MAIL_PORT", "PERSONAL_DATA_DAYS", "MAX_CONTENT_LENGTH", "DATABASE_POOL_SIZE"):
             if env.get(key):
                 values[key] = _positive_int(env, key)
         for key, variable in IMPORT_LIMIT_VARIABLES.items():
@@ -120,6 +123,11 @@ class Config:
         for key in ("DATABASE_REPLICA_MAX_LAG_S", "DATABASE_REPLICA_CHECK_S"):
             if env.get(key):
                 values[key] = _seconds(env, key)
+        if env.get("DATABASE_MAX_OVERFLOW"):  # 0 is meaningful: never beyond the pool
+            raw = env["DATABASE_MAX_OVERFLOW"].strip()
+            if not raw.isdigit():
+                raise ConfigError(f"DATABASE_MAX_OVERFLOW must be a whole number, not {raw!r}")
+            values["DATABASE_MAX_OVERFLOW"] = int(raw)
         values["MAIL_USE_TLS"] = env.get("MAIL_USE_TLS", "") == "1"
         if values["ENV"] == "production" and not env.get("MAIL_BACKEND"):
             values["MAIL_BACKEND"] = "smtp"

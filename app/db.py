@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import psycopg
@@ -46,9 +47,29 @@ CONNECT_OPTIONS = "-c jit=off -c synchronize_seqscans=off"
 CONNECT_ARGS = {"connect_timeout": 5, "options": CONNECT_OPTIONS}
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+@dataclass(frozen=True)
+class PoolSize:
+    """Connections one engine keeps (`size`) and may open beyond them under load (`overflow`).
+
+    A gunicorn worker has two engines (primary and reads; three with a replica) and each of its
+    threads uses at most one connection of each at a time, two of the primary's during an
+    import; docs/operations.md has the sum to keep under PostgreSQL's max_connections."""
+
+    size: int = 4
+    overflow: int = 4
+
+    @property
+    def total(self) -> int:
+        return self.size + self.overflow
+
+
+DEFAULT_POOL = PoolSize()
+
+
+def make_engine(url: str, *, echo: bool = False, pool: PoolSize = DEFAULT_POOL) -> Engine:
     """Build an engine without connecting: connections open lazily on first use."""
     return create_engine(sqlalchemy_url(url), echo=echo, pool_pre_ping=True,
+                         pool_size=pool.size, max_overflow=pool.overflow,
                          connect_args=CONNECT_ARGS)
 
 
@@ -59,7 +80,7 @@ READ_CONNECT_ARGS = {**CONNECT_ARGS,
                      "options": CONNECT_OPTIONS + " -c default_transaction_read_only=on"}
 
 
-def make_read_engine(url: str, *, echo: bool = False) -> Engine:
+def make_read_engine(url: str, *, echo: bool = False, pool: PoolSize = DEFAULT_POOL) -> Engine:
     """An engine for requests that only read: autocommit, read-only connections, not pinged
     before use.
 
@@ -70,6 +91,7 @@ def make_read_engine(url: str, *, echo: bool = False) -> Engine:
     `app.session.reads_only` runs the view again on a fresh one.
     """
     return create_engine(sqlalchemy_url(url), echo=echo, isolation_level="AUTOCOMMIT",
+                         pool_size=pool.size, max_overflow=pool.overflow,
                          connect_args=READ_CONNECT_ARGS)
 
 

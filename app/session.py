@@ -23,7 +23,7 @@ from sqlalchemy import Engine, TextClause, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
-from app.db import is_read_sql, make_engine, make_read_engine
+from app.db import PoolSize, is_read_sql, make_engine, make_read_engine
 from app.replica import NO_REPLICA, ReplicaMonitor, ReplicaStatus
 from importers.merge import ImportLimits
 
@@ -43,12 +43,13 @@ def init_app(app: Flask) -> None:
     app.extensions[REPLICA_MONITOR] = None
     if url:
         echo = bool(app.config.get("SQLALCHEMY_ECHO"))
-        primary = make_engine(url, echo=echo)
+        pool = pool_size(app)
+        primary = make_engine(url, echo=echo, pool=pool)
         app.extensions["rayons.sessionmaker"] = sessionmaker(bind=primary, expire_on_commit=False)
-        app.extensions[READ_SESSIONMAKER] = sessionmaker(bind=make_read_engine(url, echo=echo),
-                                                         expire_on_commit=False)
+        app.extensions[READ_SESSIONMAKER] = sessionmaker(
+            bind=make_read_engine(url, echo=echo, pool=pool), expire_on_commit=False)
         if app.config.get("DATABASE_REPLICA_URL"):
-            _bind_replica(app, primary=primary, echo=echo)
+            _bind_replica(app, primary=primary, echo=echo, pool=pool)
     else:
         app.extensions["rayons.sessionmaker"] = None
         app.extensions[READ_SESSIONMAKER] = None
@@ -65,12 +66,19 @@ def init_app(app: Flask) -> None:
             _end_request_session(session, failed=exc is not None)
 
 
-def _bind_replica(app: Flask, *, primary: Engine, echo: bool) -> None:
+def pool_size(app: Flask | None = None) -> PoolSize:
+    """Each engine's pool, from DATABASE_POOL_SIZE and DATABASE_MAX_OVERFLOW."""
+    config = (app or current_app).config
+    return PoolSize(size=int(config["DATABASE_POOL_SIZE"]),
+                    overflow=int(config["DATABASE_MAX_OVERFLOW"]))
+
+
+def _bind_replica(app: Flask, *, primary: Engine, echo: bool, pool: PoolSize) -> None:
     """The replica's read engine, and the monitor that says whether to use it (its own engine,
     pinging: the checks are rare)."""
     url = app.config["DATABASE_REPLICA_URL"]
-    app.extensions[REPLICA_SESSIONMAKER] = sessionmaker(bind=make_read_engine(url, echo=echo),
-                                                        expire_on_commit=False)
+    app.extensions[REPLICA_SESSIONMAKER] = sessionmaker(
+        bind=make_read_engine(url, echo=echo, pool=pool), expire_on_commit=False)
     app.extensions[REPLICA_MONITOR] = ReplicaMonitor(
         primary=primary, replica=make_engine(url),
         max_lag_s=float(app.config["DATABASE_REPLICA_MAX_LAG_S"]),

@@ -85,6 +85,19 @@ def test_whole_number_settings_from_the_environment(key: str, environ: dict[str,
     assert Config.from_environ(environ)[key] == expected
 
 
+def test_pool_sizes_from_the_environment() -> None:
+    from app.session import pool_size
+
+    app = create_app({**Config.from_environ({"DATABASE_POOL_SIZE": "8",
+                                             "DATABASE_MAX_OVERFLOW": "0"}),
+                      "DATABASE_URL": "postgresql://rayons@127.0.0.1:1/none"})
+    assert (pool_size(app).size, pool_size(app).overflow) == (8, 0)
+    engine = app.extensions["rayons.sessionmaker"].kw["bind"]
+    assert (engine.pool.size(), engine.pool._max_overflow) == (8, 0)
+    with pytest.raises(ConfigError, match="DATABASE_MAX_OVERFLOW"):
+        Config.from_environ({"DATABASE_MAX_OVERFLOW": "many"})
+
+
 def test_var_dir_moves_every_data_folder(tmp_path: Path) -> None:
     """An installed Rayons has no checkout to keep its files in: one setting places them."""
     values = Config.from_environ({"RAYONS_VAR_DIR": str(tmp_path)})

@@ -14,7 +14,7 @@ from app.errors import RayonsError
 from app.import_report_mail import report_mailer
 from app.models.import_run import STOCK_KEPT
 from app.services import shop_tokens
-from app.session import import_limits, session_factory, unit_of_work
+from app.session import import_limits, pool_size, session_factory, unit_of_work
 from importers import pipeline, report
 
 stock_cli = AppGroup("stock", help="Shops' stock files.")
@@ -76,9 +76,6 @@ def stock_token(shop_slug: str, revoke: bool) -> None:
         click.echo(token)
 
 
-# Each import briefly holds two of the pool's 15 connections (its work and its run's record):
-# more workers could take them all and leave every import waiting for its second one.
-MAX_WORKERS = 7
 
 
 # Exit statuses of `stock nightly`, for cron and monitoring. At 3,000 shops some file is refused
@@ -98,9 +95,10 @@ def night_status(lines: list[pipeline.NightLine]) -> int:
 
 @stock_cli.command("nightly")
 @click.argument("drop_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=2, show_default=True,
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Shops imported at the same time (one per core suits a database on the same "
-                   "machine).")
+                   "machine); at most half the connection pool (DATABASE_POOL_SIZE + "
+                   "DATABASE_MAX_OVERFLOW).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the night as one JSON object (shops, counts, exit status) and "
                    "nothing else.")
@@ -109,6 +107,13 @@ def stock_nightly(drop_dir: Path, workers: int, as_json: bool) -> None:
     rejected/) and pull the shops that have a pull URL. Exit 0 when every shop ran (refused
     files included: each shop is told by mail), 3 when some shops' imports failed while the
     others were imported, 1 when nothing could be imported."""
+    # Each import briefly holds two connections (its work and its run's record): more workers
+    # than half the pool could take them all and leave every import waiting for its second one.
+    capacity = max(1, pool_size().total // 2)
+    if workers > capacity:
+        click.echo(f"--workers {workers} needs {2 * workers} connections; the pool has "
+                   f"{pool_size().total}: {capacity} workers (raise DATABASE_POOL_SIZE)", err=True)
+        workers = capacity
     factory = session_factory()
     night = pipeline.import_night(factory, drop_dir=drop_dir, workers=workers,
                                   on_finished=report_mailer(factory), limits=import_limits())
