@@ -5,6 +5,7 @@ with an unreachable database.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -49,6 +50,12 @@ class Config:
     # Rate limits (Flask-Limiter): memory:// per process; redis://... shared by gunicorn workers.
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # A shared store that stops answering must not turn limited pages into errors: each worker
+    # then counts the same limits in its own memory until the store answers again (app/limits.py).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # Networks of the reverse proxies whose X-Forwarded-* headers are believed (app/proxies.py).
+    # Empty: the app faces readers directly and the connecting address is the reader's.
+    TRUSTED_PROXIES: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Readers' names and contacts are erased this many days after their reservation ended.
     PERSONAL_DATA_DAYS = 30
     # Where `demo load` writes the demo shops' generated till files.
@@ -81,6 +88,8 @@ class Config:
         for key in ("MAIL_PORT", "PERSONAL_DATA_DAYS"):
             if env.get(key):
                 values[key] = _positive_int(env, key)
+        if env.get("TRUSTED_PROXIES"):
+            values["TRUSTED_PROXIES"] = trusted_networks(env["TRUSTED_PROXIES"])
         values["MAIL_USE_TLS"] = env.get("MAIL_USE_TLS", "") == "1"
         if values["ENV"] == "production" and not env.get("MAIL_BACKEND"):
             values["MAIL_BACKEND"] = "smtp"
@@ -98,6 +107,19 @@ def _positive_int(env: os._Environ[str] | dict[str, str], key: str) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"{key} must be a whole number of at least 1, not {raw!r}")
     return int(raw)
+
+
+def trusted_networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """TRUSTED_PROXIES: addresses or networks separated by commas or spaces (`127.0.0.1`,
+    `10.0.0.0/8`). A network with host bits set (`10.0.0.1/8`) is refused rather than widened:
+    it is more likely a typo than a wish to trust 16 million addresses."""
+    networks = []
+    for item in raw.replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError as exc:
+            raise ConfigError(f"TRUSTED_PROXIES: {exc}") from None
+    return tuple(networks)
 
 
 def check_production(values: dict[str, object]) -> None:

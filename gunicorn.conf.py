@@ -12,4 +12,6 @@ graceful_timeout = 20
 accesslog = "-"
 # Reservation codes in URLs are logged as a hash prefix (app/access_log.py).
 logger_class = "app.access_log.RedactingLogger"
-forwarded_allow_ips = os.environ.get("RAYONS_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn believes no X-Forwarded-* header: the app does, from the proxies in TRUSTED_PROXIES
+# (app/proxies.py), for the reader's address as well as the scheme, under every server alike.
+forwarded_allow_ips = ""

@@ -20,7 +20,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
     from flask_wtf.csrf import CSRFProtect
 
-    from app import i18n, input_guard, limits, mail, security_headers, session, templating
+    from app import i18n, input_guard, limits, mail, proxies, security_headers, session, templating
     from app.cli import register_commands
     from app.views import error_handlers
     from app.views.books import bp as books_bp
@@ -46,6 +46,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config.update(overrides)
     check_production(app.config)
 
+    proxies.init_app(app)
     session.init_app(app)
     i18n.init_app(app)
     mail.init_app(app)

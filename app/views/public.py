@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
-from app import clock
+from app import clock, limits
 from app.services import directory, health
 from app.session import DatabaseNotConfigured, db_session
 from app.templating.words import open_status_label
@@ -46,12 +46,18 @@ def _directory_map(listing: directory.Listing, now: datetime) -> dict[str, Any] 
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
+    """503 only when the database fails: without it nothing works. The rate-limit store's state
+    is reported but never fails the check: with the store gone every worker still serves, with
+    limits counted per worker, and a load balancer that pulled every worker because Redis
+    blinked would turn a weaker limit into an outage. Alert on `"limits": "degraded"` instead."""
     try:
         result = health.check(db_session(), timeout_s=current_app.config["HEALTH_DB_TIMEOUT_S"])
     except DatabaseNotConfigured as exc:
         result = health.Health(ok=False, database="unconfigured", reason=str(exc))
     if result.ok:
-        body = {"status": "ok", "database": result.database, "postgis": result.postgis}
+        body = {"status": "ok", "database": result.database, "postgis": result.postgis,
+                "limits": limits.store_state()}
         return jsonify(body), 200, {"Cache-Control": "no-store"}
-    body = {"status": "error", "database": result.database, "reason": result.reason}
+    body = {"status": "error", "database": result.database, "reason": result.reason,
+            "limits": limits.store_state()}
     return jsonify(body), 503, {"Cache-Control": "no-store"}
