@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from app.proxies import TrustedProxies
-from config import ConfigError, Config, trusted_networks
-from tests.factories import make_edition, make_shop, make_stock_line, make_staff
+from config import Config, ConfigError, trusted_networks
+from tests.factories import make_edition, make_shop, make_staff, make_stock_line
 
 PROXY = "10.0.0.1"
 
