@@ -28,7 +28,7 @@ def seen(trusted: str, remote: str, headers: dict[str, str]) -> dict[str, Any]:
     environ = {"REMOTE_ADDR": remote, "wsgi.url_scheme": "http", "HTTP_HOST": "127.0.0.1:8000",
                **{"HTTP_" + name.upper().replace("-", "_"): value
                   for name, value in headers.items()}}
-    TrustedProxies(app, trusted_networks(trusted))(environ, lambda *args: None)  # type: ignore[arg-type]
+    TrustedProxies(app, trusted_networks(trusted))(environ, lambda *args: None)
     return received
 
 
