@@ -53,6 +53,9 @@ class Config:
     # A shared store that stops answering must not turn limited pages into errors: each worker
     # then counts the same limits in its own memory until the store answers again (app/limits.py).
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # The requests that meet the failure together on other threads of the worker than the one
+    # that switches to memory are served unchecked rather than answered 500.
+    RATELIMIT_SWALLOW_ERRORS = True
     # Networks of the reverse proxies whose X-Forwarded-* headers are believed (app/proxies.py).
     # Empty: the app faces readers directly and the connecting address is the reader's.
     TRUSTED_PROXIES: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()

@@ -7,10 +7,11 @@ default, which is right for one process; with several gunicorn workers set it to
 
 When the shared store stops answering, the site keeps serving: each worker counts the same
 limits in its own memory (Flask-Limiter's in-memory fallback, config.py), so a reader may get
-up to one quota per worker until the store is back; the library tries the store again at the
-first request after waits of 1, 2, 4, 8, 16 and 32 seconds, and round again. Each switch is
-logged once per worker (ERROR when limits stop being shared, WARNING when they are shared
-again), and /healthz says "degraded" meanwhile.
+up to one quota per worker until the store is back. Requests that meet the failure at the same
+moment on the worker's other threads go unchecked (RATELIMIT_SWALLOW_ERRORS) rather than fail.
+The library tries the store again at the first request after waits of 1, 2, 4, 8, 16 and 32
+seconds, and round again. Each switch is logged once per worker (ERROR when limits stop being
+shared, WARNING when they are shared again), and /healthz says "degraded" meanwhile.
 """
 from __future__ import annotations
 
