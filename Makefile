@@ -1,6 +1,7 @@
 # The README's two commands: `make run` and `make test`. Everything they need is installed by
 # scripts/rayons.sh on first use; see README.md.
-.PHONY: run test lint stop translations bench-import bench-reserve bench-search bench-hostile
+.PHONY: run test lint stop stack stack-stop translations bench-import bench-reserve bench-search \
+	bench-hostile
 
 run:
 	@bash scripts/rayons.sh run
@@ -15,6 +16,14 @@ lint:
 
 stop:
 	@bash scripts/rayons.sh stop
+
+# The production stack on 127.0.0.1 (nginx -> gunicorn workers -> Redis -> PostgreSQL), under
+# var/stack/; see scripts/stack.sh and docs/operations.md.
+stack:
+	@bash scripts/stack.sh start
+
+stack-stop:
+	@bash scripts/stack.sh stop
 
 # Refresh the French catalogue after changing user-facing strings, then fill the new msgstr.
 translations:

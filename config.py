@@ -5,6 +5,7 @@ with an unreachable database.
 """
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 from pathlib import Path
@@ -74,6 +75,15 @@ class Config:
     # Rate limits (Flask-Limiter): memory:// per process; redis://... shared by gunicorn workers.
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # A shared store that stops answering must not turn limited pages into errors: each worker
+    # then counts the same limits in its own memory until the store answers again (app/limits.py).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # The requests that meet the failure together on other threads of the worker than the one
+    # that switches to memory are served unchecked rather than answered 500.
+    RATELIMIT_SWALLOW_ERRORS = True
+    # Networks of the reverse proxies whose X-Forwarded-* headers are believed (app/proxies.py).
+    # Empty: the app faces readers directly and the connecting address is the reader's.
+    TRUSTED_PROXIES: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Readers' names and contacts are erased this many days after their reservation ended.
     PERSONAL_DATA_DAYS = 30
     # Bounds on one stock import, in seconds (importers.merge.ImportLimits; unset: its defaults):
@@ -128,6 +138,8 @@ class Config:
             if not raw.isdigit():
                 raise ConfigError(f"DATABASE_MAX_OVERFLOW must be a whole number, not {raw!r}")
             values["DATABASE_MAX_OVERFLOW"] = int(raw)
+        if env.get("TRUSTED_PROXIES"):
+            values["TRUSTED_PROXIES"] = trusted_networks(env["TRUSTED_PROXIES"])
         values["MAIL_USE_TLS"] = env.get("MAIL_USE_TLS", "") == "1"
         if values["ENV"] == "production" and not env.get("MAIL_BACKEND"):
             values["MAIL_BACKEND"] = "smtp"
@@ -165,6 +177,19 @@ def _seconds(env: os._Environ[str] | dict[str, str], key: str) -> float:
     if not (math.isfinite(value) and value >= 0):
         raise ConfigError(f"{key} must be a number of seconds, 0 or more, not {raw!r}")
     return value
+
+
+def trusted_networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """TRUSTED_PROXIES: addresses or networks separated by commas or spaces (`127.0.0.1`,
+    `10.0.0.0/8`). A network with host bits set (`10.0.0.1/8`) is refused rather than widened:
+    it is more likely a typo than a wish to trust 16 million addresses."""
+    networks = []
+    for item in raw.replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError as exc:
+            raise ConfigError(f"TRUSTED_PROXIES: {exc}") from None
+    return tuple(networks)
 
 
 def check_production(values: dict[str, object]) -> None:

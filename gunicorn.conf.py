@@ -17,7 +17,9 @@ accesslog = "-"
 logger_class = "app.access_log.RedactingLogger"
 access_log_format = ('%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" '
                      '%({x-request-id}o)s %(M)sms')
-forwarded_allow_ips = os.environ.get("RAYONS_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn believes no X-Forwarded-* header: the app does, from the proxies in TRUSTED_PROXIES
+# (app/proxies.py), for the reader's address as well as the scheme, under every server alike.
+forwarded_allow_ips = ""
 
 # Prometheus counts each worker's requests in files of one folder (app/metrics.py), added up at
 # scrape time. One folder per master, so two servers on a machine never mix or wipe their counts.

@@ -24,6 +24,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         input_guard,
         limits,
         mail,
+        proxies,
         security_headers,
         session,
         telemetry,
@@ -54,6 +55,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config.update(overrides)
     check_production(app.config)
 
+    proxies.init_app(app)
     # First: a request refused by the checks below still gets its request id and its timing.
     telemetry.init_app(app)
     session.init_app(app)

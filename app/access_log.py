@@ -15,6 +15,7 @@ production default, see config.py) each access is one JSON object, like the app'
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import timedelta
 from typing import Any
@@ -59,6 +60,7 @@ class RedactingLogger(Logger):
         atoms = self.atoms(resp, req, environ, request_time)
         line = {"time": atoms["t"], "level": "INFO", "logger": "access",
                 "request_id": atoms.get("{x-request-id}o", "-"), "remote": atoms["h"],
+                "pid": os.getpid(),
                 "request": atoms["r"], "status": atoms["s"], "bytes": atoms["B"] or 0,
                 "duration_ms": atoms["M"], "referer": atoms["f"], "user_agent": atoms["a"]}
         self.access_log.info(json.dumps(line, ensure_ascii=False))

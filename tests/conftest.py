@@ -105,15 +105,25 @@ def session(test_sessionmaker: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture()
-def app(database_url: str, test_sessionmaker: sessionmaker[Session]) -> Flask:
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url,
-                      "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
-                      "MAIL_BACKEND": "locmem"})
-    app.extensions["rayons.sessionmaker"] = test_sessionmaker
-    app.extensions["rayons.read_sessionmaker"] = test_sessionmaker
-    with app.app_context():
-        limiter.reset()  # each test starts with fresh rate-limit counters
-    return app
+def make_app(database_url: str, test_sessionmaker: sessionmaker[Session]
+             ) -> Callable[..., Flask]:
+    """Build the test app, with more configuration for the tests that need it."""
+    def make(**overrides: object) -> Flask:
+        app = create_app({"TESTING": True, "DATABASE_URL": database_url,
+                          "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
+                          "MAIL_BACKEND": "locmem", **overrides})
+        app.extensions["rayons.sessionmaker"] = test_sessionmaker
+        app.extensions["rayons.read_sessionmaker"] = test_sessionmaker
+        if app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+            with app.app_context():
+                limiter.reset()  # each test starts with fresh rate-limit counters
+        return app
+    return make
+
+
+@pytest.fixture()
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
 
 
 @pytest.fixture()

@@ -26,11 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 EDGE = ("app/__init__.py", "app/views/", "app/cli", "app/session.py", "app/i18n.py",
         "app/limits.py", "app/mail.py", "app/outbox.py", "app/import_report_mail.py",
         "app/templating/", "app/input_guard.py", "app/security_headers.py", "app/access_log.py",
-        "app/telemetry.py")
+        "app/telemetry.py", "app/proxies.py")
 # The same, as module names, which nothing below the web layer may import.
 EDGE_MODULES = ("app.views", "app.cli", "app.session", "app.i18n", "app.limits", "app.mail",
                 "app.outbox", "app.import_report_mail", "app.templating",
-                "app.input_guard", "app.security_headers", "app.access_log", "app.telemetry")
+                "app.input_guard", "app.security_headers", "app.access_log", "app.telemetry",
+                "app.proxies")
 SHELLS = ("app/views/", "app/cli")
 # What a shell may take from SQLAlchemy: names for type hints and error classes, no query.
 SHELL_SQLALCHEMY_OK = {"Session", "sessionmaker", "DBAPIError", "SQLAlchemyError"}

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
-from app import clock
+from app import clock, limits
 from app.services import directory, health
 from app.session import DatabaseNotConfigured, db_session, read_session, reads_only, replica_status
 from app.templating.words import open_status_label
@@ -47,8 +47,11 @@ def _directory_map(listing: directory.Listing, now: datetime) -> dict[str, Any] 
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """The primary decides the answer (200 or 503); the replica is reported, never fatal: when
-    it lags or is down, reads fall back to the primary and the site still serves."""
+    """503 only when the database fails: without it nothing works. The replica and the
+    rate-limit store are reported, never fatal: when the replica lags or is down, reads fall back
+    to the primary; with the store gone every worker still serves, with limits counted per
+    worker, and a load balancer that pulled every worker because Redis blinked would turn a
+    weaker limit into an outage. Alert on `"limits": "degraded"` and the replica's state."""
     try:
         result = health.check(db_session(), timeout_s=current_app.config["HEALTH_DB_TIMEOUT_S"])
     except DatabaseNotConfigured as exc:
@@ -56,7 +59,9 @@ def healthz() -> ResponseReturnValue:
     replica = replica_status()
     body: dict[str, Any] = {"replica": {"state": replica.state, "lag_s": replica.lag_s}}
     if result.ok:
-        body.update(status="ok", database=result.database, postgis=result.postgis)
+        body.update(status="ok", database=result.database, postgis=result.postgis,
+                    limits=limits.store_state())
         return jsonify(body), 200, {"Cache-Control": "no-store"}
-    body.update(status="error", database=result.database, reason=result.reason)
+    body.update(status="error", database=result.database, reason=result.reason,
+                limits=limits.store_state())
     return jsonify(body), 503, {"Cache-Control": "no-store"}
