@@ -1,7 +1,7 @@
 # The README's two commands: `make run` and `make test`. Everything they need is installed by
 # scripts/rayons.sh on first use; see README.md.
-.PHONY: run test lint stop stack stack-stop translations bench-import bench-reserve bench-search \
-	bench-hostile
+.PHONY: run test lint stop backup-drill stack stack-stop translations bench-import bench-reserve \
+	bench-search bench-hostile
 
 run:
 	@bash scripts/rayons.sh run
@@ -16,6 +16,11 @@ lint:
 
 stop:
 	@bash scripts/rayons.sh stop
+
+# Dump the database, restore it into a scratch cluster and compare every table's row count
+# (docs/operations.md, "Backups and the restore drill"). ARGS: a DATABASE_URL.
+backup-drill:
+	@bash scripts/backup_drill.sh $(ARGS)
 
 # The production stack on 127.0.0.1 (nginx -> gunicorn workers -> Redis -> PostgreSQL), under
 # var/stack/; see scripts/stack.sh and docs/operations.md.
