@@ -71,9 +71,15 @@ def test_environment_variables_configure_the_app(monkeypatch: pytest.MonkeyPatch
     assert app.config["DATABASE_URL"] == "postgresql://someone@db.example/rayons"
 
 
-@pytest.mark.parametrize(("environ", "expected"), [({}, 30), ({"PERSONAL_DATA_DAYS": "90"}, 90)])
-def test_personal_data_days_from_the_environment(environ: dict[str, str], expected: int) -> None:
-    assert Config.from_environ(environ)["PERSONAL_DATA_DAYS"] == expected
+@pytest.mark.parametrize(("environ", "key", "expected"), [
+    ({}, "PERSONAL_DATA_DAYS", 30),
+    ({"PERSONAL_DATA_DAYS": "90"}, "PERSONAL_DATA_DAYS", 90),
+    ({}, "MAIL_TIMEOUT", 10),
+    ({"MAIL_TIMEOUT": "3"}, "MAIL_TIMEOUT", 3),
+])
+def test_whole_number_settings_from_the_environment(environ: dict[str, str], key: str,
+                                                    expected: int) -> None:
+    assert Config.from_environ(environ)[key] == expected
 
 
 @pytest.mark.parametrize("raw", ["thirty", "0", "-5", "1.5"])

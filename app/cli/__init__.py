@@ -12,10 +12,12 @@ from flask import Flask
 def register_commands(app: Flask) -> None:
     from app.cli.db import db_cli
     from app.cli.demo import demo_cli
+    from app.cli.mail import mail_cli
     from app.cli.reservations import reservations_cli
     from app.cli.shops import shops_cli
     from app.cli.staff import staff_cli
     from app.cli.stock import stock_cli
 
-    for group in (db_cli, shops_cli, staff_cli, demo_cli, stock_cli, reservations_cli):
+    for group in (db_cli, shops_cli, staff_cli, demo_cli, stock_cli, reservations_cli,
+                  mail_cli):
         app.cli.add_command(group)
