@@ -13,8 +13,8 @@ id and feed settings and never looks it up again. One run is one unit of work: r
 (`registry` picks the format's parser), stage, gate and merge (`merge`, `gates`), commit. A crash
 rolls all of it back and becomes a `failed` run, recorded in a transaction of its own, so the
 shop's previous stock stays and its history says what happened. Once the run has committed, the
-caller's `on_finished` step hears about it (the web and CLI edges pass the report mail); the
-pipeline itself sends nothing. What a run did is read with `importers/report.py`.
+caller's `on_finished` step hears about it (the web and CLI edges pass one that queues the report
+mail); the pipeline itself sends nothing. What a run did is read with `importers/report.py`.
 """
 from __future__ import annotations
 

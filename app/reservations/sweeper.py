@@ -2,9 +2,9 @@
 
 Correctness never waits for these jobs: availability checks deadlines itself with the database
 clock. The sweeper (`flask reservations sweep`, every minute) records expiries through the
-transition table (`transitions.expire_due`), reminds readers, and then the Flask side sends or
-retries the queued mail (`app/outbox.py`). The purge erases readers' details once they are no
-longer needed.
+transition table (`transitions.expire_due`), reminds readers, and then the Flask side sends the
+mail that is due, beside the mail worker (`app/outbox.py`). The purge erases readers' details
+once they are no longer needed.
 """
 from __future__ import annotations
 

@@ -18,8 +18,8 @@ from app.reservations.lifecycle import EXPIRED, STATE_TIMESTAMPS, TRANSITIONS, A
 
 
 def queue_mail(session: Session, reservation_id: int, kind: str) -> None:
-    """Queue a mail in `outbox_mail`, in the transaction that caused it: it leaves after commit
-    (`app/outbox.py`), and never for a change that was rolled back."""
+    """Queue a mail in `outbox_mail`, in the transaction that caused it: the mail worker sends it
+    once that has committed (`app/outbox.py`), and never for a change that was rolled back."""
     session.add(OutboxMail(reservation_id=reservation_id, kind=kind))
 
 
