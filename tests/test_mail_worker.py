@@ -109,7 +109,7 @@ def test_a_failing_mail_backs_off_on_the_database_clock_then_is_abandoned(
 ) -> None:
     """The Python clock is pinned days away from the database's: the schedule must follow the
     database, which every worker shares."""
-    queue_mail(session, make_reservation(session, shop=shop).id, "reserved")
+    queue_mail(session, [(make_reservation(session, shop=shop).id, "reserved")])
     session.flush()
     queued = session.scalars(select(OutboxMail)).one()
     now = database_now(session)  # the test's transaction: the same moment for every pass
@@ -182,7 +182,7 @@ def committed_mail(engine: Engine) -> Iterator[sessionmaker[Session]]:
         for n in range(24):
             reservation = make_reservation(session, shop=shop,
                                            customer_email=f"reader{n}@example.org")
-            queue_mail(session, reservation.id, "reserved")
+            queue_mail(session, [(reservation.id, "reserved")])
         session.commit()
     yield factory
     with factory() as session:
@@ -241,7 +241,7 @@ def run_worker_and_queue(app: Flask, database_url: str,
         with committed_mail() as session:
             reservation = session.scalars(select(Reservation)).first()
             assert reservation is not None
-            queue_mail(session, reservation.id, "confirmed")
+            queue_mail(session, [(reservation.id, "confirmed")])
             session.commit()
         assert passes.acquire(timeout=10), "the worker slept through the notification"
         assert len(sent.outbox) == 25

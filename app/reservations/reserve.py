@@ -177,8 +177,7 @@ def reserve(session: Session, *, shop_slug: str, isbn13: str, customer: Customer
     )
     session.add(reservation)
     session.flush()
-    for kind in MAIL_ON_RESERVE:
-        queue_mail(session, reservation.id, kind)
+    queue_mail(session, [(reservation.id, kind) for kind in MAIL_ON_RESERVE])
     return Reserved(reservation, code, replayed=False)
 
 

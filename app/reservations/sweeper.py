@@ -36,8 +36,7 @@ def remind_soon_due(session: Session) -> int:
                Reservation.expires_at <= func.now() + REMINDER_BEFORE)
         .values(reminder_sent_at=func.now())
         .returning(Reservation.id)))
-    for reservation_id in ids:
-        queue_mail(session, reservation_id, REMINDER_MAIL)
+    queue_mail(session, [(reservation_id, REMINDER_MAIL) for reservation_id in ids])
     return len(ids)
 
 
