@@ -5,7 +5,10 @@ queued. Real SMTP listeners (one that answers, one that hangs) and the real data
 from __future__ import annotations
 
 import os
+import signal
 import smtplib
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -13,6 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -29,6 +33,7 @@ from tests.factories import make_edition, make_reservation, make_shop, make_stoc
 from tests.smtp import free_port, hung_smtp_listener, smtp_listener
 
 ISBN = "9782070368228"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def mail_app(database_url: str, *, port: int, timeout_s: int = 10,
@@ -249,3 +254,24 @@ def run_worker_and_queue(app: Flask, database_url: str,
         stop.set()
         thread.join(5)
     assert not thread.is_alive()
+
+
+def test_the_worker_command_stops_cleanly_on_sigterm(database_url: str) -> None:
+    """What systemd does to stop the service: the worker leaves its wait and exits 0."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "mail", "work", "--poll", "60"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "DATABASE_URL": database_url, "MAIL_BACKEND": "locmem"})
+    try:
+        assert worker.stdout is not None
+        assert worker.stdout.readline().startswith("mail worker: listening")
+        time.sleep(0.5)  # into its wait for notifications
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(10) == 0, worker.communicate()[1]
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        for stream in (worker.stdout, worker.stderr):
+            if stream:
+                stream.close()
