@@ -57,6 +57,7 @@ def send_due(session_factory: sessionmaker[Session], *, limit: int = 500) -> Pas
             item = mail_queue.claim_due(session)
             if item is None:
                 return Pass(sent=sent, failed=failed, abandoned=abandoned)
+            mail_id, kind = item.id, item.kind
             try:
                 message = compose(session, item)
                 if message is not None:
@@ -64,11 +65,15 @@ def send_due(session_factory: sessionmaker[Session], *, limit: int = 500) -> Pas
             except Exception as exc:  # whatever it was, the mail stays queued with its reason
                 # The class only: the server's words may quote an address (kept in last_error,
                 # which the personal-data purge erases).
-                logger.warning("mail %d (%s) not sent: %s", item.id, item.kind,
-                               type(exc).__name__)
-                gave_up = mail_queue.record_failure(session, item, exc)
-                session.commit()
-                failed, abandoned = failed + 1, abandoned + gave_up
+                logger.warning("mail %d (%s) not sent: %s", mail_id, kind, type(exc).__name__)
+                # A failed query leaves the transaction unusable: record the failure in a fresh
+                # one, so that even a mail that cannot be rendered backs off and is abandoned.
+                session.rollback()
+                item = mail_queue.claim_due(session, mail_id)
+                if item is not None:
+                    abandoned += mail_queue.record_failure(session, item, exc)
+                    session.commit()
+                failed += 1
                 if server_unreachable(exc):
                     return Pass(sent=sent, failed=failed, abandoned=abandoned, server_down=True)
                 continue

@@ -2,7 +2,10 @@
 
 Measures, in one run against gunicorn (several workers) and the private PostGIS:
   baseline  GET /healthz (one trivial query) — what the stack costs without reserving;
-  distinct  POST /api/v1/reservations on many different books: holds per second;
+  distinct  POST /api/v1/reservations on many different books: holds per second at saturation
+            (every client sends its next request as soon as the last one answered);
+  paced     the same requests arriving at a steady rate, half the saturation rate, from the
+            same number of clients: the latency a reader sees while the stack keeps up;
   contended many readers racing for the few copies of one book, many rounds: how long a round
             takes and the oversell count (successes beyond the copies), which must be 0.
 The mail worker (`flask --app wsgi mail work`, locmem backend) runs beside gunicorn on the same
@@ -21,6 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,15 +107,34 @@ def run(calls: list, concurrency: int) -> tuple[Counter, list[float], float]:  #
     return Counter(s for s, _ in results), [ms for _, ms in results], elapsed
 
 
+def run_paced(calls: list[Callable[[], int]], rate_per_s: float,
+              concurrency: int) -> tuple[Counter[int], list[float], float]:
+    """Start call k at k / rate_per_s seconds (an open loop); each latency counts from that
+    planned start, so a request the clients could not send on time counts its wait too."""
+    started = time.perf_counter()
+
+    def at_its_time(k: int) -> tuple[int, float]:
+        planned = started + k / rate_per_s
+        time.sleep(max(0.0, planned - time.perf_counter()))
+        status = calls[k]()
+        return status, (time.perf_counter() - planned) * 1000
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        results = list(pool.map(at_its_time, range(len(calls))))
+    elapsed = time.perf_counter() - started
+    return Counter(s for s, _ in results), [ms for _, ms in results], elapsed
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
 
 
 def mail_worker(url: str) -> subprocess.Popen[bytes]:
-    """`flask mail work` on the benchmark's database, as the systemd unit runs it."""
+    """`flask mail work` on the benchmark's database, as the systemd unit runs it (`Nice=10`:
+    requests come first, mail catches up when they leave the cores idle)."""
     env = {**os.environ, "DATABASE_URL": url, "MAIL_BACKEND": "locmem", "SECRET_KEY": "live-test"}
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "mail", "work"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    return subprocess.Popen(["nice", "-n", "10", sys.executable, "-m", "flask", "--app", "wsgi",
+                             "mail", "work"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
 
 
 def wait_for_outbox(factory: sessionmaker, timeout_s: float = 300) -> float:  # type: ignore[type-arg]
@@ -157,6 +180,12 @@ def main() -> None:
             rows.append(("distinct books POST", status, ms, elapsed, args.requests))
             if worker is not None:
                 drained_s = wait_for_outbox(factory)
+            paced_rate = args.requests / elapsed / 2
+            count = args.requests // 2
+            calls = [(lambda n=n: post_reservation(base, *pairs[n % len(pairs)], n))
+                     for n in range(args.requests, args.requests + count)]
+            status, ms, elapsed = run_paced(calls, paced_rate, args.concurrency)
+            rows.append((f"paced POST at {paced_rate:.0f}/s", status, ms, elapsed, count))
             oversold, round_ms = 0, []
             for r in range(args.rounds):
                 slug = f"{PREFIX}c{r}"

@@ -17,15 +17,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app, mail_worker, outbox
 from app.clock import database_now
-from app.models import OutboxMail, Reservation, Shop
+from app.models import ImportRun, OutboxMail, Reservation, Shop
 from app.reservations.transitions import queue_mail
 from app.services import mail_queue
 from app.session import session_factory
@@ -151,6 +152,33 @@ def test_a_failing_mail_backs_off_on_the_database_clock_then_is_abandoned(
         assert outbox.send_due(test_sessionmaker) == outbox.Pass()
     assert "due: 0, waiting for a retry: 0, abandoned: 1" in cli.invoke(
         args=["mail", "status"]).output
+
+
+def test_a_mail_that_breaks_its_transaction_still_backs_off(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, session: Session,
+    test_sessionmaker: sessionmaker[Session], shop: Shop, deliver_mail: Callable[[], list[Any]]
+) -> None:
+    """A report whose rendering fails in the database (here a division by zero) leaves its
+    transaction aborted: the failure is recorded all the same, and the next mail still leaves."""
+    run = ImportRun(shop_id=shop.id, source_name="stock.csv", sha256="0" * 64, format="csv",
+                    started_at=database_now(session))
+    session.add(run)
+    session.flush()
+    session.add(OutboxMail(import_run_id=run.id, kind="import_report"))
+    queue_mail(session, [(make_reservation(session, shop=shop).id, "reserved")])
+    session.flush()
+
+    def broken_report(failing: Session, *, run_id: int) -> None:
+        failing.execute(text("SELECT 1 / 0"))
+
+    monkeypatch.setattr(outbox, "import_report", broken_report)
+    (sent,) = deliver_mail()
+    assert sent.to == ["lecteur@example.org"]
+    report = session.scalars(select(OutboxMail).where(OutboxMail.import_run_id == run.id)).one()
+    session.refresh(report)
+    assert report.attempts == 1 and report.sent_at is None
+    assert report.last_error == "DivisionByZero: division by zero"
+    assert report.next_attempt_at == database_now(session) + timedelta(minutes=1)
 
 
 @pytest.mark.parametrize(("error", "unreachable"), [

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.clock import database_now
@@ -37,16 +38,19 @@ def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (1 << min(attempts - 1, 16)), LONGEST_RETRY)
 
 
-def claim_due(session: Session) -> OutboxMail | None:
-    """Lock and return the mail that has waited longest among those due now, skipping any other
-    worker's; None when nothing is due. The lock lasts until the session commits."""
-    return session.scalar(
-        select(OutboxMail)
-        .where(OutboxMail.sent_at.is_(None), OutboxMail.failed_at.is_(None),
-               OutboxMail.next_attempt_at <= func.now())
-        .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
-        .limit(1)
-        .with_for_update(skip_locked=True))
+def claim_due(session: Session, mail_id: int | None = None) -> OutboxMail | None:
+    """Lock and return the mail that has waited longest among those due now (or mail `mail_id`
+    if it is still due), skipping any other worker's; None when there is none. The lock lasts
+    until the session commits."""
+    query = (select(OutboxMail)
+             .where(OutboxMail.sent_at.is_(None), OutboxMail.failed_at.is_(None),
+                    OutboxMail.next_attempt_at <= func.now())
+             .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
+             .limit(1)
+             .with_for_update(skip_locked=True))
+    if mail_id is not None:
+        query = query.where(OutboxMail.id == mail_id)
+    return session.scalar(query)
 
 
 def record_sent(item: OutboxMail) -> None:
@@ -70,7 +74,12 @@ def record_failure(session: Session, item: OutboxMail, error: BaseException) -> 
 
 
 def describe(error: BaseException) -> str:
-    """`ClassName: message`, cut to ERROR_CHARS: what an operator needs to fix the server."""
+    """`ClassName: message`, cut to ERROR_CHARS: what an operator needs to fix the server.
+
+    A database error is told by the driver's own, without the statement and its parameters
+    (which SQLAlchemy's message quotes, a reader's address among them)."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        error = error.orig
     words = f"{type(error).__name__}: {error}".strip().removesuffix(":")
     return words if len(words) <= ERROR_CHARS else words[:ERROR_CHARS - 1] + "…"
 
