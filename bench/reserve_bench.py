@@ -4,8 +4,9 @@ Measures, in one run against gunicorn (several workers) and the private PostGIS:
   baseline  GET /healthz (one trivial query) — what the stack costs without reserving;
   distinct  POST /api/v1/reservations on many different books: holds per second at saturation
             (every client sends its next request as soon as the last one answered);
-  paced     the same requests arriving at a steady rate, half the saturation rate, from the
-            same number of clients: the latency a reader sees while the stack keeps up;
+  paced     the same requests arriving at a steady rate (`--paced-rate`, default half the
+            saturation rate) from the same number of clients: the latency a reader sees while
+            the stack keeps up;
   contended many readers racing for the few copies of one book, many rounds: how long a round
             takes and the oversell count (successes beyond the copies), which must be 0.
 The mail worker (`flask --app wsgi mail work`, locmem backend) runs beside gunicorn on the same
@@ -158,6 +159,8 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=100, help="readers per contention round")
     parser.add_argument("--copies", type=int, default=3, help="copies per contended book")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--paced-rate", type=float,
+                        help="holds/s offered in the paced case [default: half of distinct's]")
     parser.add_argument("--mail-worker", action=argparse.BooleanOptionalAction, default=True,
                         help="run `flask mail work` beside gunicorn (off: code before #12)")
     args = parser.parse_args()
@@ -180,7 +183,7 @@ def main() -> None:
             rows.append(("distinct books POST", status, ms, elapsed, args.requests))
             if worker is not None:
                 drained_s = wait_for_outbox(factory)
-            paced_rate = args.requests / elapsed / 2
+            paced_rate = args.paced_rate or args.requests / elapsed / 2
             count = args.requests // 2
             calls = [(lambda n=n: post_reservation(base, *pairs[n % len(pairs)], n))
                      for n in range(args.requests, args.requests + count)]
