@@ -69,6 +69,7 @@ class Config:
     MAIL_USERNAME = None
     MAIL_PASSWORD = None
     MAIL_DEFAULT_SENDER = "Rayons <ne-pas-repondre@rayons.example>"
+    # Seconds the mail worker waits on each exchange with the SMTP server (requests never do).
     MAIL_TIMEOUT = 10
     # Absolute links in mails point here.
     PUBLIC_URL = "http://127.0.0.1:5000"
@@ -124,7 +125,8 @@ class Config:
         for key in ("MAP_TILE_URL", "MAP_TILE_ATTRIBUTION"):
             if key in env:
                 values[key] = env[key]
-        for key in ("MAIL_PORT", "PERSONAL_DATA_DAYS", "MAX_CONTENT_LENGTH", "DATABASE_POOL_SIZE"):
+        for key in ("MAIL_PORT", "MAIL_TIMEOUT", "PERSONAL_DATA_DAYS", "MAX_CONTENT_LENGTH",
+                    "DATABASE_POOL_SIZE"):
             if env.get(key):
                 values[key] = _positive_int(env, key)
         for key, variable in IMPORT_LIMIT_VARIABLES.items():

@@ -2,43 +2,39 @@
 with rejected lines).
 
 The stock pipeline sends nothing itself: the web and CLI edges give it `report_mailer(...)` as
-its `on_finished` step, which runs once the import has committed.
+its `on_finished` step, which runs once the import has committed and queues the mail in the
+outbox; the mail worker (`app/outbox.py`) renders it here when it sends it.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from flask import current_app
+from flask_mailman import EmailMultiAlternatives
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import mail
 from app.models import ImportRun, Shop
-from app.models.import_run import STOCK_KEPT
+from app.services.mail_queue import queue_import_report
 from importers.report import RunResult, rejections
 
 MAILED_LINES = 20
 
 
-def needs_mail(run: ImportRun) -> bool:
-    return run.status in STOCK_KEPT or run.rejected_lines > 0
+def import_report(session: Session, *, run_id: int) -> EmailMultiAlternatives | None:
+    """The report mail of a run for its shop's address; None if there is no one to tell.
 
-
-def mail_import_report(session: Session, *, run_id: int) -> bool:
-    """Mail the report to the shop's address when something went wrong; True if a mail left.
-
-    Needs an app context (templates, mail settings, PUBLIC_URL)."""
+    Needs an app context (templates, PUBLIC_URL)."""
     run = session.get(ImportRun, run_id)
-    if run is None or not needs_mail(run):
-        return False
-    shop = session.get(Shop, run.shop_id)
-    if shop is None or not shop.email:
-        return False
+    shop = session.get(Shop, run.shop_id) if run else None
+    if run is None or shop is None or not shop.email:
+        return None
     if run.status == "applied":
         subject = f"Import du stock de {shop.name} : {run.rejected_lines} ligne(s) à vérifier"
     else:
         subject = f"Import du stock de {shop.name} refusé : votre stock précédent est conservé"
     base = current_app.config["PUBLIC_URL"].rstrip("/")
-    return mail.send(
+    return mail.compose(
         to=[shop.email], subject=subject, template="import_report", shop=shop, run=run,
         rejections=rejections(session, run.id, limit=MAILED_LINES),
         report_url=f"{base}/staff/shops/{shop.slug}/imports/{run.id}",
@@ -46,16 +42,14 @@ def mail_import_report(session: Session, *, run_id: int) -> bool:
 
 
 def report_mailer(factory: sessionmaker[Session]) -> Callable[[RunResult], None]:
-    """The pipeline's `on_finished` step for the current app: mail the run's report if the shop
-    should hear about it.
+    """The pipeline's `on_finished` step: queue the run's report mail if the shop should hear
+    about it, in a small transaction of its own after the import's.
 
-    It brings its own app context and session, so it also works from the night's worker
-    threads, which have neither.
+    It brings its own session, so it also works from the night's worker threads.
     """
-    app_context = current_app.app_context  # bound to the app itself, not to the proxy
+    def queue_report(result: RunResult) -> None:
+        with factory() as session:
+            if queue_import_report(session, run_id=result.run_id):
+                session.commit()
 
-    def mail_report(result: RunResult) -> None:
-        with app_context(), factory() as session:
-            mail_import_report(session, run_id=result.run_id)
-
-    return mail_report
+    return queue_report

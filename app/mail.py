@@ -1,16 +1,13 @@
 """Outgoing mail: Flask-Mailman configured from the environment (see config.py).
 
-Mail always leaves after the transaction that caused it has committed, and a failure to send is
-logged, never raised into the work that triggered it.
+Mail is only ever sent by the mail worker (`app/outbox.py`), never inside a request: a slow or
+hung mail server (`MAIL_TIMEOUT` seconds per exchange) holds up a worker, not a reader.
 """
 from __future__ import annotations
-
-import logging
 
 from flask import Flask, render_template
 from flask_mailman import EmailMultiAlternatives, Mail
 
-logger = logging.getLogger(__name__)
 mail = Mail()
 
 
@@ -18,15 +15,12 @@ def init_app(app: Flask) -> None:
     mail.init_app(app)
 
 
-def send(*, to: list[str], subject: str, template: str, **context: object) -> bool:
-    """Render `email/<template>.txt` and `.html` and send them; False (logged) on failure."""
+def compose(*, to: list[str], subject: str, template: str,
+            **context: object) -> EmailMultiAlternatives:
+    """Render `email/<template>.txt` and `.html` into one message, ready to `send()` (which
+    raises when the server refuses it or cannot be reached)."""
     text = render_template(f"email/{template}.txt", **context)
     html = render_template(f"email/{template}.html", **context)
     message = EmailMultiAlternatives(subject=subject, body=text, to=to)
     message.attach_alternative(html, "text/html")
-    try:
-        message.send()
-    except Exception:  # a mail server down must not undo what already happened
-        logger.exception("mail %r could not be sent", template)
-        return False
-    return True
+    return message

@@ -21,9 +21,11 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import ImportRun, OutboxMail
+from app import clock
+from app.models import ImportRun
 from app.models.import_run import RUN_STATUSES
 from app.replica import REPLICA_STATES, ReplicaStatus
+from app.services import mail_queue
 
 REQUEST_SECONDS = Histogram(
     "rayons_http_request_duration_seconds", "Time to answer a request, by route.",
@@ -64,15 +66,20 @@ def database_figures(session: Session) -> list[Metric]:
         .group_by(ImportRun.status))}
     for status in RUN_STATUSES:
         runs.add_metric([status], counted.get(status, 0))
-    unsent, oldest = session.execute(
-        select(func.count(), func.extract("epoch", func.now() - func.min(OutboxMail.created_at)))
-        .where(OutboxMail.sent_at.is_(None))).one()
+    queue = mail_queue.queue_state(session)
+    oldest = (clock.now() - queue.oldest_queued_at).total_seconds() if queue.oldest_queued_at \
+        else 0.0
     return [
         runs,
-        GaugeMetricFamily("rayons_outbox_unsent", "Mails queued and not sent yet.", value=unsent),
+        GaugeMetricFamily("rayons_outbox_unsent",
+                          "Mails queued and not sent yet (due now, or waiting for a retry).",
+                          value=queue.due + queue.waiting_retry),
+        GaugeMetricFamily("rayons_outbox_abandoned",
+                          "Mails given up on after 48 hours of failed tries.",
+                          value=queue.abandoned),
         GaugeMetricFamily("rayons_outbox_oldest_unsent_seconds",
                           "Age of the oldest unsent mail (0 when none waits).",
-                          value=float(oldest or 0)),
+                          value=max(oldest, 0.0)),
     ]
 
 

@@ -17,9 +17,9 @@ merge (`merge`, `gates`), commit. A crash rolls all of it back and marks the run
 transaction of its own, so the shop's previous stock stays and its history says what happened; a
 run whose process died is marked `interrupted` by the shop's next import. Every statement is
 bounded by `ImportLimits`, and a shop already being imported for longer than their lock wait
-gets its file refused (`import_in_progress`). Once the run has committed, the
-caller's `on_finished` step hears about it (the web and CLI edges pass the report mail); the
-pipeline itself sends nothing. What a run did is read with `importers/report.py`.
+gets its file refused (`import_in_progress`). Once the run has committed, the caller's
+`on_finished` step hears about it (the web and CLI edges pass one that queues the report mail);
+the pipeline itself sends nothing. What a run did is read with `importers/report.py`.
 """
 from __future__ import annotations
 

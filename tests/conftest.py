@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 import time_machine
@@ -27,7 +28,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import create_app, migrate
+from app import create_app, migrate, outbox
 from app.db import make_engine
 from app.limits import limiter
 from tests.factories import reset_names
@@ -124,6 +125,18 @@ def make_app(database_url: str, test_sessionmaker: sessionmaker[Session]
 @pytest.fixture()
 def app(make_app: Callable[..., Flask]) -> Flask:
     return make_app()
+
+
+@pytest.fixture()
+def deliver_mail(app: Flask, test_sessionmaker: sessionmaker[Session]
+                 ) -> Callable[[], list[Any]]:
+    """Run one pass of the mail worker over the test's data (what `flask mail work` does after
+    a request's commit); returns every message the locmem backend has received so far."""
+    def deliver() -> list[Any]:
+        with app.app_context():
+            outbox.send_due(test_sessionmaker)
+        return list(getattr(app.extensions["mailman"], "outbox", []))
+    return deliver
 
 
 @pytest.fixture()

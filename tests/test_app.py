@@ -79,6 +79,8 @@ def test_environment_variables_configure_the_app(monkeypatch: pytest.MonkeyPatch
     ("PERSONAL_DATA_DAYS", {"PERSONAL_DATA_DAYS": "90"}, 90),
     ("MAX_CONTENT_LENGTH", {}, 200 * 1024 * 1024),
     ("MAX_CONTENT_LENGTH", {"MAX_CONTENT_LENGTH": "1048576"}, 1048576),
+    ("MAIL_TIMEOUT", {}, 10),
+    ("MAIL_TIMEOUT", {"MAIL_TIMEOUT": "3"}, 3),
 ])
 def test_whole_number_settings_from_the_environment(key: str, environ: dict[str, str],
                                                     expected: int) -> None:

@@ -125,6 +125,15 @@ def test_views_and_cli_hold_no_sql_and_no_model_queries() -> None:
     assert offenders == []
 
 
+def test_views_never_send_mail() -> None:
+    """A request commits and answers; mail leaves through the outbox, sent by the mail worker
+    (`app/outbox.py`), so a slow mail server never holds up a reader or a bookseller."""
+    offenders = [f"{rel}: {module}" for rel, tree in _sources("app/views")
+                 for module in _imported(tree)
+                 if module in ("app.outbox", "app.mail", "app.import_report_mail.import_report")]
+    assert offenders == []
+
+
 # Every module of the lifecycle package, so a new one is checked without being listed here.
 RESERVATION_MODULES = [m.name for m in pkgutil.iter_modules(app.reservations.__path__)]
 

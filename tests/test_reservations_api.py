@@ -1,4 +1,4 @@
-"""POST/GET/DELETE /api/v1/reservations, the sweeper, the purge, and mail through real SMTP."""
+"""POST/GET/DELETE /api/v1/reservations, the sweeper and the purge (mail: test_mail_worker.py)."""
 from __future__ import annotations
 
 import os
@@ -9,14 +9,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from app import clock, create_app, outbox
+from app import clock
 from app.clock import database_now
 from app.models import OutboxMail, Reservation, Shop
 from app.reservations import codes
 from tests.factories import make_edition, make_shop, make_stock_line
-from tests.smtp import smtp_listener
 
 ISBN = "9782070368228"
 
@@ -145,33 +144,6 @@ def test_purge_delay_comes_from_the_setting(app: Flask, cli: FlaskCliRunner, ses
     assert f"erased from {int(erased)} reservations" in output
     session.refresh(r)
     assert (r.personal_data_erased_at is not None) is erased
-
-
-def test_reservation_mail_through_real_smtp_and_retry(database_url: str, session: Session,
-                                                      test_sessionmaker: sessionmaker[Session],
-                                                      shop: Shop) -> None:
-    from tests.smtp import free_port
-
-    def app_on(port: int) -> Flask:
-        app = create_app({"TESTING": True, "DATABASE_URL": database_url, "MAIL_BACKEND": "smtp",
-                          "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port, "SECRET_KEY": "s",
-                          "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
-        app.extensions["rayons.sessionmaker"] = test_sessionmaker
-        return app
-
-    down = app_on(free_port())  # nothing listens: the reservation must survive
-    created = down.test_client().post("/api/v1/reservations", json={
-        "shop": "la-mouette", "isbn": ISBN, "name": "Camille", "email": "camille@example.org"})
-    assert created.status_code == 201
-    code = created.get_json()["code"]
-    assert session.scalar(select(OutboxMail.attempts).where(OutboxMail.kind == "reserved")) == 1
-    with smtp_listener() as (inbox, port):
-        with app_on(port).app_context():
-            sent, failed = outbox.send_pending(test_sessionmaker)
-    assert (sent, failed) == (2, 0)
-    reader = next(m for m in inbox.messages if m["To"] == "camille@example.org")
-    text = reader.get_body(("plain",)).get_content()
-    assert code in text and "L'Étranger" in text and "/reservations/" + code in text
 
 
 def test_someone_elses_idempotency_key_gives_them_nothing(client: FlaskClient,

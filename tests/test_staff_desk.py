@@ -1,8 +1,10 @@
 """Staff handle their own shop's reservations, and only theirs; partner redirects."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -68,9 +70,10 @@ def test_every_staff_route_hides_other_shops(client: FlaskClient, session: Sessi
     assert session.get(Reservation, theirs.id).state == "held"
 
 
-def test_bookseller_sends_a_customer_to_a_partner(app: Flask, client: FlaskClient,
-                                                   session: Session,
-                                                   shops: tuple[Shop, Shop]) -> None:
+def test_bookseller_sends_a_customer_to_a_partner(client: FlaskClient, session: Session,
+                                                   shops: tuple[Shop, Shop],
+                                                   deliver_mail: Callable[[], list[Any]]
+                                                   ) -> None:
     mine, other = shops
     staff = make_staff(session, shops=[mine])
     sign_in(client, staff)
@@ -84,7 +87,7 @@ def test_bookseller_sends_a_customer_to_a_partner(app: Flask, client: FlaskClien
     r = session.scalars(select(Reservation)).one()
     assert (r.shop_id, r.redirected_from_shop_id, r.created_by_staff_id) == \
         (other.id, mine.id, staff.id)
-    mails = app.extensions["mailman"].outbox
+    mails = deliver_mail()
     assert {m.to[0] for m in mails} == {"client@example.org", "autre@example.org"}
     shop_mail = next(m for m in mails if m.to == ["autre@example.org"])
     assert "librairie partenaire" in shop_mail.body

@@ -91,9 +91,10 @@ def test_metrics_count_reservations_imports_and_mail(app: Flask, client: FlaskCl
 
     assert grew('rayons_reservation_requests_total{outcome="held"}') == 1
     assert grew('rayons_reservation_requests_total{outcome="unavailable"}') == 1
-    queued = session.scalar(select(func.count()).select_from(OutboxMail)
-                            .where(OutboxMail.sent_at.is_(None)))
+    queued = session.scalar(select(func.count()).select_from(OutboxMail).where(
+        OutboxMail.sent_at.is_(None), OutboxMail.failed_at.is_(None)))
     assert after["rayons_outbox_unsent"] == queued
+    assert grew("rayons_outbox_unsent") == 2  # the reader's mail and the shop's, for the worker
     assert 'rayons_import_runs_recent{status="applied"}' in after
     assert after['rayons_replica_state{state="none"}'] == 1  # no replica in this app
     timed = ('rayons_http_request_duration_seconds_count{endpoint="reservations_api.create",'

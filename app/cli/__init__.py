@@ -13,13 +13,15 @@ from flask import Flask
 def register_commands(app: Flask) -> None:
     from app.cli.db import db_cli
     from app.cli.demo import demo_cli
+    from app.cli.mail import mail_cli
     from app.cli.reservations import reservations_cli
     from app.cli.serve import serve
     from app.cli.shops import shops_cli
     from app.cli.staff import staff_cli
     from app.cli.stock import stock_cli
 
-    for group in (db_cli, shops_cli, staff_cli, demo_cli, stock_cli, reservations_cli, serve):
+    for group in (db_cli, shops_cli, staff_cli, demo_cli, stock_cli, reservations_cli,
+                  mail_cli, serve):
         app.cli.add_command(group)
 
 

@@ -17,12 +17,14 @@ reservations_cli = AppGroup("reservations", help="Reservations: sweeper and pers
 
 @reservations_cli.command("sweep")
 def sweep() -> None:
-    """Record expired holds, queue reminders 30 minutes before deadlines, send queued mail."""
+    """Record expired holds, queue reminders 30 minutes before deadlines, send the mail that is
+    due (alongside the mail worker, if one runs: each mail is sent by one of them)."""
     with unit_of_work() as session:
         expired = transitions.expire_due(session)
         reminded = sweeper.remind_soon_due(session)
-    sent, failed = outbox.send_pending(session_factory())
-    click.echo(f"expired: {expired}, reminders: {reminded}, mails sent: {sent}, failed: {failed}")
+    mailed = outbox.send_due(session_factory())
+    click.echo(f"expired: {expired}, reminders: {reminded}, mails sent: {mailed.sent}, "
+               f"failed: {mailed.failed}")
 
 
 @reservations_cli.command("purge")

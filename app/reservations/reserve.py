@@ -180,8 +180,7 @@ def reserve(session: Session, *, shop_slug: str, isbn13: str, customer: Customer
     )
     session.add(reservation)
     session.flush()
-    for kind in MAIL_ON_RESERVE:
-        queue_mail(session, reservation.id, kind)
+    queue_mail(session, [(reservation.id, kind) for kind in MAIL_ON_RESERVE])
     # Ids only: the reader's name, contact and code stay out of the logs.
     logger.info("reservation %s: %s held at shop %s until %s", reservation.id, isbn13, shop.id,
                 reservation.expires_at.isoformat())

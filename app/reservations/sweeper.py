@@ -2,9 +2,9 @@
 
 Correctness never waits for these jobs: availability checks deadlines itself with the database
 clock. The sweeper (`flask reservations sweep`, every minute) records expiries through the
-transition table (`transitions.expire_due`), reminds readers, and then the Flask side sends or
-retries the queued mail (`app/outbox.py`). The purge erases readers' details once they are no
-longer needed.
+transition table (`transitions.expire_due`), reminds readers, and then the Flask side sends the
+mail that is due, beside the mail worker (`app/outbox.py`). The purge erases readers' details
+once they are no longer needed.
 """
 from __future__ import annotations
 
@@ -36,8 +36,7 @@ def remind_soon_due(session: Session) -> int:
                Reservation.expires_at <= func.now() + REMINDER_BEFORE)
         .values(reminder_sent_at=func.now())
         .returning(Reservation.id)))
-    for reservation_id in ids:
-        queue_mail(session, reservation_id, REMINDER_MAIL)
+    queue_mail(session, [(reservation_id, REMINDER_MAIL) for reservation_id in ids])
     return len(ids)
 
 

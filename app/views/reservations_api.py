@@ -6,7 +6,6 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from app import outbox
 from app.errors import Conflict, Gone, InvalidInput
 from app.input_guard import check_text
 from app.limits import RESERVE_LIMIT, code_lookup, limiter
@@ -16,7 +15,7 @@ from app.reservations.lifecycle import CANCELLED
 from app.reservations.reserve import CONTACT_LENGTHS, Customer, NoCopyLeft, reserve
 from app.reservations.transitions import transition
 from app.services.availability import Holder
-from app.session import db_session, session_factory
+from app.session import db_session
 from app.views.public_api import api_isbn
 
 bp = Blueprint("reservations_api", __name__, url_prefix="/api/v1/reservations")
@@ -82,13 +81,11 @@ def create() -> ResponseReturnValue:
             secret=current_app.config["SECRET_KEY"], requester="api",
             idempotency_key=(request.headers.get("Idempotency-Key")
                              or _text(body, "idempotency_key")))
-        reservation_id = done.reservation.id
         payload = reservation_json(done.reservation, done.code)
         session.commit()
     except NoCopyLeft as exc:
         raise Conflict(exc.message, code="no_copy_left", extra={
             "alternatives": [_holder_json(h) for h in exc.alternatives]}) from exc
-    outbox.send_pending(session_factory(), reservation_id=reservation_id)
     return jsonify(payload), (200 if done.replayed else 201)
 
 
@@ -112,5 +109,4 @@ def cancel(code: str) -> ResponseReturnValue:
                          actor="reader", reason="cancelled through the API")
     payload = reservation_json(updated, code)
     session.commit()
-    outbox.send_pending(session_factory(), reservation_id=reservation.id)
     return jsonify(payload)

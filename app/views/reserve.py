@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app import clock, outbox
+from app import clock
 from app.errors import Conflict, InvalidInput
 from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
 from app.limits import RESERVE_LIMIT, code_lookup, limiter
@@ -20,7 +20,7 @@ from app.reservations.transitions import transition
 from app.services import directory, editions
 from app.services.availability import available_copies
 from app.services.directory import shop_status
-from app.session import db_session, session_factory
+from app.session import db_session
 
 bp = Blueprint("reserve", __name__)
 
@@ -64,7 +64,6 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
                 requester="form",
                 idempotency_key=checked_form_key(current_app.config["SECRET_KEY"],
                                                  form.idempotency_key.data))
-            reservation_id = done.reservation.id
             session.commit()
         except NoCopyLeft as exc:
             session.rollback()
@@ -81,7 +80,6 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
             error, status = gettext("Please give your name and an email address or a phone "
                                     "number."), 422
         else:
-            outbox.send_pending(session_factory(), reservation_id=reservation_id)
             return redirect(url_for("reserve.status", code=done.code, new=1))
     elif request.method == "POST":
         error, status = gettext("Please give your name, a way to reach you, and accept how "
@@ -119,6 +117,4 @@ def cancel(code: str) -> ResponseReturnValue:
         session.commit()
     except Conflict:
         session.rollback()
-    else:
-        outbox.send_pending(session_factory(), reservation_id=reservation.id)
     return redirect(url_for("reserve.status", code=code))

@@ -7,7 +7,6 @@ from flask_babel import get_locale, gettext
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point
 
-from app import outbox
 from app.errors import Conflict, InvalidInput, NotFound
 from app.isbn import CodeError, normalize_code
 from app.reservations import desk
@@ -16,7 +15,7 @@ from app.reservations.lifecycle import STAFF_ACTIONS
 from app.reservations.reserve import Customer, NoCopyLeft, TooManyHolds, reserve
 from app.reservations.transitions import transition
 from app.services import availability, editions, search
-from app.session import db_session, session_factory
+from app.session import db_session
 from app.views.staff_auth import current_staff, shop_or_404, staff_required
 
 bp = Blueprint("desk", __name__, url_prefix="/staff/shops/<slug>")
@@ -53,8 +52,6 @@ def act(slug: str, reservation_id: int, action: str) -> ResponseReturnValue:
                    "not_allowed": gettext("This action is not possible.")}.get(
             exc.code, gettext("This reservation was already handled: %(state)s.",
                               state=exc.code.removeprefix("already_")))
-    else:
-        outbox.send_pending(session_factory(), reservation_id=reservation_id)
     return redirect(url_for("desk.reservations_desk", slug=shop.slug, message=message))
 
 
@@ -111,7 +108,6 @@ def reserve_for_customer(slug: str, partner_slug: str, isbn13: str) -> ResponseR
                 idempotency_key=checked_form_key(current_app.config["SECRET_KEY"],
                                                  request.form.get("idempotency_key")),
                 redirected_from_shop_id=shop.id, created_by_staff_id=user.id)
-            reservation_id = done.reservation.id
             session.commit()
         except NoCopyLeft:
             session.rollback()
@@ -123,7 +119,6 @@ def reserve_for_customer(slug: str, partner_slug: str, isbn13: str) -> ResponseR
             session.rollback()
             error, status = exc.message, exc.status
         else:
-            outbox.send_pending(session_factory(), reservation_id=reservation_id)
             return render_template("staff/sent.html", shop=shop, reservation=done.reservation,
                                    code=done.code)
     return render_template("staff/reserve_for.html", shop=shop, partner_slug=partner_slug,

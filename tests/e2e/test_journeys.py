@@ -1,5 +1,5 @@
 """The two journeys of the reservation issue, in Chromium, with mail through a real SMTP
-listener."""
+listener (sent by a pass of the mail worker, as `flask mail work` would after each commit)."""
 from __future__ import annotations
 
 import re
@@ -11,7 +11,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import create_app
+from app import create_app, outbox
 from app.limits import limiter
 from app.models import Shop
 from importers.pipeline import import_file
@@ -51,6 +51,13 @@ def stock(factory: sessionmaker[Session], tmp_path: Path, shop: Shop, lines: lis
     assert import_file(factory, shop=shop, path=path).status == "applied"
 
 
+def deliver(app: Flask, factory: sessionmaker[Session]) -> None:
+    """What the mail worker does once a page's request has committed (no page is loading: the
+    live server shares the test's connection)."""
+    with app.app_context():
+        outbox.send_due(factory)
+
+
 def sign_in(page: Page, live_server: LiveServer, email: str) -> None:
     page.goto(live_server.url("/staff/login"))
     page.fill("#email", email)
@@ -60,7 +67,8 @@ def sign_in(page: Page, live_server: LiveServer, email: str) -> None:
 
 
 def test_reader_reserves_staff_confirms_and_hands_over(
-    page: Page, live_server: LiveServer, session: Session, test_sessionmaker: sessionmaker[Session],
+    app: Flask, page: Page, live_server: LiveServer, session: Session,
+    test_sessionmaker: sessionmaker[Session],
     tmp_path: Path, inbox: tuple[Inbox, int], screenshot: Callable[[str], Path],
     page_problems: PageProblems,
 ) -> None:
@@ -91,6 +99,7 @@ def test_reader_reserves_staff_confirms_and_hands_over(
     expect(page.locator(".notice.success")).to_contain_text("Réservé")
     code = page.locator("code.code").inner_text()
     screenshot("reservation")
+    deliver(app, test_sessionmaker)
     reader_mail = next(m for m in inbox[0].messages if m["To"] == "camille@example.org")
     assert code in reader_mail.get_body(("plain",)).get_content()
     status_url = page.url
@@ -110,12 +119,14 @@ def test_reader_reserves_staff_confirms_and_hands_over(
     expect(page.locator(".state")).to_have_text("Retiré")
     page.goto(live_server.url("/livres/9782330090159?lieu=Bordeaux"))
     expect(page.locator("#holder-chartrons .available")).to_have_text("1 exemplaire disponible")
+    deliver(app, test_sessionmaker)
     assert any(re.search("Mis de côté", str(m["Subject"])) for m in inbox[0].messages)
     page_problems.assert_clean()
 
 
 def test_bookseller_sends_a_customer_to_a_partner(
-    page: Page, live_server: LiveServer, session: Session, test_sessionmaker: sessionmaker[Session],
+    app: Flask, page: Page, live_server: LiveServer, session: Session,
+    test_sessionmaker: sessionmaker[Session],
     tmp_path: Path, inbox: tuple[Inbox, int], screenshot: Callable[[str], Path],
     page_problems: PageProblems,
 ) -> None:
@@ -139,6 +150,7 @@ def test_bookseller_sends_a_customer_to_a_partner(
     page.click("form.stack button[type=submit]")
     expect(page.locator(".notice.success")).to_contain_text("La Partenaire")
     screenshot("sent")
+    deliver(app, test_sessionmaker)
     assert any(m["To"] == "client@example.org" for m in inbox[0].messages)
     assert any(m["To"] == "partenaire@example.org" for m in inbox[0].messages)
 
