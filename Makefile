@@ -1,6 +1,6 @@
 # The README's two commands: `make run` and `make test`. Everything they need is installed by
 # scripts/rayons.sh on first use; see README.md.
-.PHONY: run test lint stop translations bench-import bench-reserve bench-search
+.PHONY: run test lint stop translations bench-import bench-reserve bench-search bench-pages
 
 run:
 	@bash scripts/rayons.sh run
@@ -37,3 +37,8 @@ bench-search:
 		$$as_root apt-get update -q && \
 		$$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk; }
 	@eval "$$(bash scripts/rayons.sh env)" && .venv/bin/python bench/search_bench.py $(ARGS)
+
+# Home page and shop list at 3,000 and 30,000 shops, in-process against /healthz (not a test);
+# see bench/README.md. E.g. `make bench-pages ARGS="--shops 3000 --requests 50"`.
+bench-pages:
+	@eval "$$(bash scripts/rayons.sh env)" && .venv/bin/python bench/pages_bench.py $(ARGS)
