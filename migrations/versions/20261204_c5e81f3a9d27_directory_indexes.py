@@ -20,9 +20,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index("ix_shop_directory_order", "shop", ["city", "name", "id"],
-                    postgresql_where=sa.text("active"))
+                    postgresql_where=sa.text("active IS TRUE"))
     op.create_index("ix_shop_active_geometry", "shop", [sa.text("(location::geometry)")],
-                    postgresql_using="gist", postgresql_where=sa.text("active"))
+                    postgresql_using="gist", postgresql_where=sa.text("active IS TRUE"))
 
 
 def downgrade() -> None:

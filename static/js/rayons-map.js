@@ -115,10 +115,10 @@
   function clamp(value, low, high) {
     return Math.min(high, Math.max(low, value)).toFixed(5);
   }
-  // The view and half of it again on every side: a short pan (a popup making room for itself)
-  // keeps its markers, and needs no new answer to show them.
+  // The view and a quarter of it again on every side: a short pan (a popup making room for
+  // itself) keeps its markers.
   function loadView() {
-    const b = map.getBounds().pad(0.5);
+    const b = map.getBounds().pad(0.25);
     const box = [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90),
                  clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -90, 90)].join(",");
     // A failed or overtaken request leaves the markers drawn: the list is still on the page.
