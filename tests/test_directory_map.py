@@ -1,4 +1,5 @@
-"""The directory map's view-by-view answers (`/carte`, app/services/shop_map.py), no browser."""
+"""The directory map's answers (`/carte`, app/services/shop_map.py) and the plans of the
+directory's statements; no browser."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -114,6 +115,8 @@ def test_a_street_view_is_cut_below_the_detail_cell() -> None:
     (lambda session: shop_page(session, network=None, origin=None, number=3, size=50,
                                at=PINNED_AT), "ix_shop_directory_order"),
     (lambda session: directory_position(session, make_shop(session)), "ix_shop_directory_order"),
+    (lambda session: shop_page(session, network=None, origin=BORDEAUX, number=2, size=50,
+                               at=PINNED_AT), "idx_shop_location"),
 ])
 def test_the_services_statements_can_use_their_indexes(
         session: Session, service: Callable[[Session], object], index: str) -> None:

@@ -10,7 +10,7 @@ from geoalchemy2 import Geography
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point
 from sqlalchemy import ColumnElement, and_, cast, func, literal, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.errors import NotFound
 from app.models import Network, Shop
@@ -129,11 +129,30 @@ def shop_page(session: Session, *, network: Network | None, origin: tuple[float,
                  .offset(offset).limit(size))
         entries = entries_of(session.scalars(query), at)
     else:
-        point = _origin(*origin)
-        nearest = (select(Shop, func.ST_Distance(Shop.location, point)).where(shown)
-                   .order_by(Shop.location.op("<->")(point), Shop.id).offset(offset).limit(size))
-        entries = [_entry(shop, at, distance) for shop, distance in session.execute(nearest)]
+        entries = _nearest(session, shown, origin=origin, offset=offset, size=size, at=at)
     return ShopPage(entries=entries, number=number, size=size, total=total)
+
+
+def _nearest(session: Session, shown: ColumnElement[bool], *, origin: tuple[float, float],
+             offset: int, size: int, at: datetime) -> list[ShopEntry]:
+    """Shops `offset` to `offset + size` nearest first from `origin`, ties (shops at the same
+    spot) by id so that pages never overlap.
+
+    `ORDER BY distance, id` in one statement made PostgreSQL measure and sort every shop (15 ms
+    at 30,000 shops, against 0.9). Here an inner walk orders by distance alone, which the GiST
+    index answers nearest first, and the outer statement breaks ties by id as the walk streams
+    (an incremental sort). The walk's LIMIT, the deepest row a page may reach, keeps it a
+    separate step that PostgreSQL reads only as far as the page needs.
+    """
+    point = _origin(*origin)
+    distance = Shop.location.op("<->")(point)
+    walk = (select(Shop, func.ST_Distance(Shop.location, point).label("distance_m"),
+                   distance.label("order_m"))
+            .where(shown).order_by(distance).limit(MAX_PAGE * size).subquery())
+    shop = aliased(Shop, walk)
+    nearest = (select(shop, walk.c.distance_m).order_by(walk.c.order_m, walk.c.id)
+               .offset(offset).limit(size))
+    return [_entry(found, at, distance_m) for found, distance_m in session.execute(nearest)]
 
 
 def town_initials(session: Session, *, network: Network | None, size: int) -> list[TownInitial]:

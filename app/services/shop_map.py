@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import ColumnElement, and_, cast, func, select
+from sqlalchemy import ColumnElement, Subquery, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Network, Shop
@@ -61,11 +61,21 @@ def cell_size(box: Box) -> float:
     return math.ldexp(360, -math.floor(math.log2(360 * GRID_CELLS / span)))
 
 
+def _points(where: ColumnElement[bool]) -> Subquery:
+    """Id, longitude and latitude of the shops `where` says, each location cast to a plane
+    point in one place: the cast is most of the cost of grouping 30,000 shops, and OFFSET 0
+    keeps PostgreSQL from casting again for every aggregate that reads a coordinate (51 -> 30
+    ms; bench/README.md)."""
+    return (select(Shop.id, func.ST_X(_geometry()).label("lon"),
+                   func.ST_Y(_geometry()).label("lat"))
+            .where(where).offset(0).subquery())
+
+
 def extent(session: Session, *, network: Network | None) -> Bounds | None:
     """The box of the listed shops, for the map's first view; None when there is none."""
-    lon, lat = func.ST_X(_geometry()), func.ST_Y(_geometry())
-    row = session.execute(select(func.min(lon), func.min(lat), func.max(lon), func.max(lat))
-                          .where(listed(network))).one()
+    points = _points(listed(network))
+    row = session.execute(select(func.min(points.c.lon), func.min(points.c.lat),
+                                 func.max(points.c.lon), func.max(points.c.lat))).one()
     if row[0] is None:
         return None
     west, south, east, north = row
@@ -74,15 +84,18 @@ def extent(session: Session, *, network: Network | None) -> Bounds | None:
 
 def shops_in_view(session: Session, *, box: Box, network: Network | None,
                   at: datetime) -> MapShops:
+    """The listed shops inside `box`: each alone in its cell as a shop, the others as clusters;
+    every shop (up to MAX_SHOPS) once the cells are street-sized."""
     cell = cell_size(box)
     inside = _inside(box, network)
     if cell < DETAIL_CELL_DEG:
         shops = select(Shop).where(inside).order_by(Shop.id).limit(MAX_SHOPS)
         return MapShops(shops=entries_of(session.scalars(shops), at), clusters=[])
-    lon, lat = func.ST_X(_geometry()), func.ST_Y(_geometry())
+    points = _points(inside)
+    lon, lat = points.c.lon, points.c.lat
     cells = (select(func.count(), func.avg(lat), func.avg(lon), func.min(lat), func.min(lon),
-                    func.max(lat), func.max(lon), func.min(Shop.id))
-             .where(inside).group_by(func.floor(lon / cell), func.floor(lat / cell)))
+                    func.max(lat), func.max(lon), func.min(points.c.id))
+             .group_by(func.floor(lon / cell), func.floor(lat / cell)))
     clusters, single_ids = [], []
     for count, mean_lat, mean_lon, south, west, north, east, first_id in session.execute(cells):
         if count == 1:
