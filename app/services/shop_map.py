@@ -64,8 +64,8 @@ def cell_size(box: Box) -> float:
 def _points(where: ColumnElement[bool]) -> Subquery:
     """Id, longitude and latitude of the shops `where` says, each location cast to a plane
     point in one place: the cast is most of the cost of grouping 30,000 shops, and OFFSET 0
-    keeps PostgreSQL from casting again for every aggregate that reads a coordinate (51 -> 30
-    ms; bench/README.md)."""
+    keeps PostgreSQL from casting again for every aggregate that reads a coordinate
+    (bench/README.md, figures behind choices)."""
     return (select(Shop.id, func.ST_X(_geometry()).label("lon"),
                    func.ST_Y(_geometry()).label("lat"))
             .where(where).offset(0).subquery())
