@@ -141,8 +141,8 @@ def _nearest(session: Session, shown: ColumnElement[bool], *, origin: tuple[floa
     `ORDER BY distance, id` in one statement made PostgreSQL measure and sort every shop
     (bench/README.md, figures behind choices). Here an inner walk orders by distance alone,
     which the GiST index answers nearest first, and the outer statement breaks ties by id as
-    the walk streams (an incremental sort). The walk's LIMIT, the deepest row a page may reach, keeps it a
-    separate step that PostgreSQL reads only as far as the page needs.
+    the walk streams (an incremental sort). The walk's LIMIT, the deepest row a page may
+    reach, keeps it a separate step that PostgreSQL reads only as far as the page needs.
     """
     point = _origin(*origin)
     distance = Shop.location.op("<->")(point)
