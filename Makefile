@@ -1,7 +1,7 @@
 # The README's two commands: `make run` and `make test`. Everything they need is installed by
 # scripts/rayons.sh on first use; see README.md.
 .PHONY: run test lint stop backup-drill stack stack-stop translations bench-import bench-reserve \
-	bench-search bench-hostile
+	bench-search bench-hostile bench-pages
 
 run:
 	@bash scripts/rayons.sh run
@@ -56,3 +56,8 @@ bench-search:
 # a test); see bench/README.md. E.g. `make bench-hostile ARGS="--scale 0.1"`.
 bench-hostile:
 	@eval "$$(bash scripts/rayons.sh env)" && .venv/bin/python bench/hostile_bench.py $(ARGS)
+
+# Home page and shop list at 3,000 and 30,000 shops, in-process against /healthz (not a test);
+# see bench/README.md. E.g. `make bench-pages ARGS="--shops 3000 --requests 50"`.
+bench-pages:
+	@eval "$$(bash scripts/rayons.sh env)" && .venv/bin/python bench/pages_bench.py $(ARGS)

@@ -5,6 +5,8 @@ French-speaking, and a reader with an English browser in Bordeaux still expects 
 """
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Flask, current_app, request, session
 from flask_babel import Babel
 
@@ -22,5 +24,13 @@ def select_locale() -> str:
     return default
 
 
+def language_url(language: str) -> str:
+    """This page in another language, as a link relative to it: the same arguments (a
+    directory page, a network, a place) with `lang` replaced."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return "?" + urlencode([*args, ("lang", language)])
+
+
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale, default_translation_directories="translations")
+    app.add_template_global(language_url, "language_url")

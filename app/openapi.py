@@ -12,6 +12,7 @@ from app.models.import_run import RUN_STATUSES
 from app.reservations.lifecycle import STATES
 from app.reservations.reserve import CONTACT_LENGTHS
 from app.services.availability import DEFAULT_RADIUS_KM, MAX_LIMIT, MAX_RADIUS_KM
+from app.services.directory import MAX_PAGE
 
 PROBLEM = "application/problem+json"
 Schema = dict[str, Any]
@@ -127,8 +128,17 @@ SCHEMAS: dict[str, Schema] = {
     }),
     "Shop": _object({**SHOP_BASE, "country": STRING, "phone": STRING, "website": STRING,
                      "opening_hours": STRING, **HOURS, "links": _object({"shop": URL})}),
-    "ShopList": _object({"origin": _nullable(_ref("Origin")),
-                         "shops": {"type": "array", "items": _ref("Shop")}}),
+    "ShopList": {
+        **_object({"origin": _nullable(_ref("Origin")),
+                   "page": {"type": "integer", "minimum": 1},
+                   "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                   "total": {"type": "integer", "minimum": 0},
+                   "shops": {"type": "array", "items": _ref("Shop")},
+                   "links": _object({"next": _nullable(URL), "prev": _nullable(URL)})}),
+        "description": "One page of shops. `total` counts every active shop; `links.next` and "
+                       "`links.prev` are the neighbouring pages of the same request, null at "
+                       "either end (`prev` of a page past the end is the last page).",
+    },
     "ImportReport": _object({
         "run_id": INT,
         "status": {"enum": list(RUN_STATUSES)},
@@ -188,14 +198,19 @@ EDITIONS = {
 
 SHOPS = {
     "operationId": "shops",
-    "summary": "The network's bookshops with their opening hours",
-    "description": ("Given an origin, the `limit` nearest active shops with distances; "
-                    "otherwise every active shop by town (`limit` is then ignored). "
-                    "`opening_hours` is an OpenStreetMap opening_hours expression."),
-    "parameters": [PLACE_PARAMETER, _limit(10)],
+    "summary": "The network's bookshops with their opening hours, a page at a time",
+    "description": ("Active shops, `limit` a page: nearest first with distances given an "
+                    "origin, otherwise by town and name. Follow `links.next` to read them all. "
+                    "`opening_hours` is an OpenStreetMap opening_hours expression; "
+                    "`links.shop` is the shop's entry in the site's directory."),
+    "parameters": [
+        PLACE_PARAMETER, _limit(10),
+        _query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+               "Which page, from 1 (`invalid_page`); a page past the end is empty."),
+    ],
     "responses": {
-        "200": _ok("ShopList", "The shops."),
-        "422": _problem(f"`invalid_limit`, {PLACE_ERRORS}."),
+        "200": _ok("ShopList", "One page of shops."),
+        "422": _problem(f"`invalid_limit`, `invalid_page`, {PLACE_ERRORS}."),
     },
 }
 
@@ -251,8 +266,12 @@ def _reservation(description: str) -> Schema:
 
 # Text with something in it besides spaces; an optional field may also be empty or null, which
 # stands for "not given".
-FILLED = {"type": "string", "pattern": r"\S"}
-_BLANK = r"^\s*$"
+# Space as the server's str.strip() counts it, spelled out: ECMA's \s (schemathesis', browsers')
+# misses \x1c-\x1f and \x85, which Python strips, and adds \ufeff, which it keeps: a name of one
+# "\x1d" was a name to the document and none to the server.
+_SPACES = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+FILLED = {"type": "string", "pattern": rf"[^{_SPACES}]"}
+_BLANK = rf"^[{_SPACES}]*$"
 OPTIONAL_CONTACT = {
     "email": {"type": ["string", "null"], "pattern": _BLANK + r"|^\s*[^\s@]+@[^\s@]+\.[^\s@]+\s*$",
               "description": "An email address as mail servers accept them (RFC 5321/5322, "

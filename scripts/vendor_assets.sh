@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Refresh the map libraries the app serves itself (pages never load anything from a CDN).
+# Refresh the map library the app serves itself (pages never load anything from a CDN). Markers
+# are clustered by the server (app/services/shop_map.py), so no clustering plugin is needed.
 #
 # Not part of `make run` or `make test`: the vendored files are committed. Run this only to update
 # a version, then bump the checksum below to the one `npm pack` printed and review the diff.
@@ -15,7 +16,6 @@ trap 'rm -rf "$WORK"' EXIT
 # name@version  sha256 of the tarball, so an update is a deliberate, reviewed change
 PACKAGES=(
     "leaflet@1.9.4 84c65a256e50657896f54c33bd857b6849ebe94c817803be818bf32a3dde0b77"
-    "leaflet.markercluster@1.5.3 fc6b0b1d00b6c708ae54e43ee4a11ac345e41660e19f0a570190bb35babb1a1c"
 )
 
 fetch() {
@@ -42,8 +42,6 @@ done
 copy leaflet LICENSE dist/leaflet.js dist/leaflet.js.map dist/leaflet.css \
     dist/images/layers.png dist/images/layers-2x.png dist/images/marker-icon.png \
     dist/images/marker-icon-2x.png dist/images/marker-shadow.png
-copy leaflet.markercluster MIT-LICENCE.txt dist/leaflet.markercluster.js \
-    dist/leaflet.markercluster.js.map dist/MarkerCluster.css dist/MarkerCluster.Default.css
 
 echo "vendored into $VENDOR:" >&2
-(cd "$VENDOR" && find leaflet leaflet.markercluster -type f | sort) >&2
+(cd "$VENDOR" && find leaflet -type f | sort) >&2

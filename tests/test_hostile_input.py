@@ -116,7 +116,9 @@ class Setting:
 
 def routes(s: Setting) -> list[Route]:
     return [
-        Route("/", {}, ("network", "lang")),
+        Route("/", {}, ("network", "lang", "page", "lieu", "lat", "lon")),
+        Route("/carte", {}, ("bbox", "network")),
+        Route("/librairies/{slug}", {"slug": s.home}),
         Route("/recherche", {}, ("q", "lieu", "lat", "lon")),
         Route("/livres/{isbn13}", {"isbn13": ISBN}, ("lieu", "lat", "lon", "page")),
         Route("/reserver/{slug}/{isbn13}", {"slug": s.home, "isbn13": ISBN}),
@@ -126,7 +128,7 @@ def routes(s: Setting) -> list[Route]:
         Route("/static/{filename}", {"filename": "app.css"}),
         Route("/api/v1/availability", {}, ("isbn", "near", "lat", "lon", "limit", "radius_km")),
         Route("/api/v1/editions", {}, ("q", "near", "lat", "lon", "limit")),
-        Route("/api/v1/shops", {}, ("near", "lat", "lon", "limit")),
+        Route("/api/v1/shops", {}, ("near", "lat", "lon", "limit", "page")),
         Route("/api/v1/reservations/{code}", {"code": s.code}),
         Route("/staff/", {}, staff=True),
         Route("/staff/demand", {}, staff=True),

@@ -20,7 +20,13 @@ from app.limits import open_read_api
 from app.models import Shop
 from app.openapi import ISBN_PATTERN
 from importers.pipeline import import_file
-from tests.factories import make_edition, make_reservation, make_shop, make_stock_line
+from tests.factories import (
+    make_edition,
+    make_reservation,
+    make_shop,
+    make_shops_in_bulk,
+    make_stock_line,
+)
 from tests.stock_helpers import write_csv
 from tests.test_availability import PAU, TOWNS, geodesic_m
 
@@ -271,8 +277,8 @@ def test_shops_nearest_first_with_hours(client: FlaskClient, session: Session,
         geodesic_m((43.3112, -0.3558), TOWNS["oloron"]), abs=1)
     assert oloron["opening_hours"] == "Tu-Sa 09:30-12:30,14:00-19:00; Mo 14:00-19:00"
     assert_hours(oloron)
-    assert oloron["links"]["shop"] == "http://localhost/#shop-oloron"
-    everyone = ok_json(client.get("/api/v1/shops"))["shops"]
+    assert oloron["links"]["shop"] == "http://localhost/librairies/oloron"
+    everyone = ok_json(client.get("/api/v1/shops?limit=50"))["shops"]
     assert [s["city"] for s in everyone] == ["Bayonne", "Bordeaux", "Dax", "Dax", "Oloron",
                                              "Tarbes"]
     no_hours = next(s for s in everyone if s["slug"] == "no-hours")
@@ -280,9 +286,41 @@ def test_shops_nearest_first_with_hours(client: FlaskClient, session: Session,
         == [None, None, None, None]
 
 
+def test_shops_come_a_page_at_a_time_with_links(client: FlaskClient, session: Session) -> None:
+    make_shops_in_bulk(session, 25)
+    first = ok_json(client.get("/api/v1/shops"))
+    assert (first["page"], first["limit"], first["total"]) == (1, 10, 25)
+    assert len(first["shops"]) == 10 and first["links"]["prev"] is None
+    seen, body = [], first
+    while True:
+        seen += [shop["slug"] for shop in body["shops"]]
+        if body["links"]["next"] is None:
+            break
+        assert body["links"]["next"].startswith("http://localhost/api/v1/shops?")
+        body = ok_json(client.get(body["links"]["next"]))
+    assert body["page"] == 3 and body["links"]["prev"].endswith("page=2")
+    # Every shop once, by town as the directory lists them.
+    assert len(seen) == len(set(seen)) == 25
+    by_town = sorted(ok_json(client.get("/api/v1/shops?limit=50"))["shops"],
+                     key=lambda shop: (shop["city"], shop["name"]))
+    assert seen == [shop["slug"] for shop in by_town]
+
+
+def test_nearest_shops_page_on_from_where_the_last_page_ended(
+        client: FlaskClient, network: dict[str, Shop]) -> None:
+    nearest = ok_json(client.get("/api/v1/shops?near=Pau&limit=2&page=2"))
+    assert [s["slug"] for s in nearest["shops"]] == ["dax", "bayonne"]
+    assert nearest["links"]["next"].endswith("near=Pau&limit=2&page=3")
+    beyond = ok_json(client.get("/api/v1/shops?near=Pau&limit=2&page=9"))
+    assert beyond["shops"] == [] and beyond["links"]["next"] is None
+    assert beyond["links"]["prev"].endswith("page=3")  # the last page there is
+
+
 def test_shops_problems(client: FlaskClient) -> None:
     problem(client.get("/api/v1/shops?lat=-91&lon=0"), "latitude_out_of_range")
     problem(client.get("/api/v1/shops?near=Pau&limit=x"), "invalid_limit")
+    for page in ("0", "-1", "x", "", "100001"):
+        problem(client.get(f"/api/v1/shops?page={page}"), "invalid_page")
 
 
 def test_openapi_document_is_served_to_any_site(client: FlaskClient) -> None:

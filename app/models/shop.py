@@ -7,10 +7,12 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     String,
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -56,6 +58,13 @@ class Shop(Base):
             name="feed_format_known",
         ),
         CheckConstraint(in_list("feed_price_unit", PRICE_UNITS), name="feed_price_unit_known"),
+        # The directory's order, a page at a time (app/services/directory.py). The predicate is
+        # written as the services write it, or PostgreSQL could not tell that the index applies.
+        Index("ix_shop_directory_order", "city", "name", "id",
+              postgresql_where=text("active IS TRUE")),
+        # The map's view boxes are latitude/longitude rectangles (app/services/shop_map.py).
+        Index("ix_shop_active_geometry", text("(location::geometry)"), postgresql_using="gist",
+              postgresql_where=text("active IS TRUE")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -108,6 +108,19 @@ def shop_point(shop: Any) -> Any:
     return to_shape(shop.location)
 
 
+def page_window(current: int, last: int, *, radius: int = 2) -> list[int | None]:
+    """The page numbers a pager offers: the first, the last, and `radius` either side of the
+    current one, None standing for each gap (`1 … 4 5 6 7 8 … 60`); a few links whatever the
+    number of pages."""
+    shown = sorted({1, last, *range(max(1, current - radius), min(last, current + radius) + 1)})
+    window: list[int | None] = []
+    for number in shown:
+        if window and number - (window[-1] or 0) > 1:
+            window.append(None)
+        window.append(number)
+    return window
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(open_status_label, "open_status")
     app.add_template_filter(today_hours_label, "today_hours")
@@ -118,6 +131,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(shop_time, "shop_time")
     app.add_template_filter(reservation_state_label, "reservation_state")
     app.add_template_global(shop_point, "shop_point")
+    app.add_template_global(page_window, "page_window")
     # The lifecycle decides which buttons a reservation gets and whether it still runs.
     app.add_template_global(staff_verbs, "staff_verbs")
     app.add_template_test(is_active, "reservation_active")

@@ -19,12 +19,13 @@ from geo.maps import MapMarker, map_payload
 bp = Blueprint("books", __name__)
 
 
-def _located() -> Located:
+def located_from_args() -> Located:
+    """The reader's place from the page's `lieu`, `lat` and `lon` arguments."""
     return locate(place=request.args.get("lieu"), lat=request.args.get("lat"),
                   lon=request.args.get("lon"))
 
 
-def _place_args(located: Located) -> dict[str, str]:
+def place_args(located: Located) -> dict[str, str]:
     """The reader's place, carried from page to page."""
     keep = {k: request.args[k] for k in ("lieu", "lat", "lon") if request.args.get(k)}
     return keep if located.origin else {}
@@ -45,13 +46,13 @@ def _count_miss(*, kind: str, term: str, located: Located) -> None:
 @reads_only
 def search_page() -> ResponseReturnValue:
     query = (request.args.get("q") or "").strip()
-    located = _located()
+    located = located_from_args()
     if not query:
         return redirect(url_for("public.shop_directory"))
     isbn = search.read_isbn(query)
     if isbn is not None and isbn.isbn13:
         # url_for's **values are Any: a dict[str, str] would also be checked against _external.
-        place: dict[str, Any] = _place_args(located)
+        place: dict[str, Any] = place_args(located)
         return redirect(url_for("books.book_page", isbn13=isbn.isbn13, **place))
     result = None
     if isbn is None:
@@ -60,7 +61,7 @@ def search_page() -> ResponseReturnValue:
             _count_miss(kind="query", term=" ".join(search.query_words(query)), located=located)
     return render_template("public/search.html", query=query,
                            isbn_error=isbn.error if isbn else None,
-                           result=result, located=located, place_args=_place_args(located))
+                           result=result, located=located, place_args=place_args(located))
 
 
 @bp.get("/livres/<isbn13>")
@@ -77,7 +78,7 @@ def book_page(isbn13: str) -> ResponseReturnValue:
         abort(404)
     session = read_session()
     edition = editions.edition_summary(session, code.code)
-    located = _located()
+    located = located_from_args()
     found = availability.nearest_holders(session, isbn13=code.code, origin=located.origin)
     if located.origin is not None and not found.nearby:
         _count_miss(kind="isbn", term=code.code, located=located)
@@ -94,11 +95,11 @@ def book_page(isbn13: str) -> ResponseReturnValue:
                   url=url_for("reserve.reserve_form", slug=h.slug, isbn13=code.code))
         for h in found.holders
     ]
-    map_data = map_payload(markers, center=None, reader=located.origin, cluster=False,
+    map_data = map_payload(markers, center=None, reader=located.origin,
                            tile_url=current_app.config["MAP_TILE_URL"],
                            attribution=current_app.config["MAP_TILE_ATTRIBUTION"]) \
         if markers else None
     return render_template("public/book.html", isbn13=code.code, edition=edition, title=title,
                            found=found, statuses=statuses, located=located, now=now,
                            map_data=map_data,
-                           place_args=_place_args(located))
+                           place_args=place_args(located))

@@ -1,48 +1,146 @@
-"""Public HTML pages and the health check."""
+"""Public HTML pages: the directory of shops and its map, and the health check.
+
+The directory shows one page of shops (by town, or nearest first from a place the reader gives)
+and a map that asks `/carte` for the shops of each view: neither the page nor an answer grows
+with the network (3,000 shops, or 30,000).
+"""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from app import clock, limits
-from app.services import directory, health
+from app.errors import InvalidInput
+from app.models import Network
+from app.services import directory, health, shop_map
+from app.services.places import Located
 from app.session import DatabaseNotConfigured, db_session, read_session, reads_only, replica_status
 from app.templating.words import open_status_label
-from geo.maps import MapMarker, map_payload
+from app.views.books import located_from_args, place_args
+from geo.maps import MapMarker, extent_payload, layer_payload, map_payload
 
 bp = Blueprint("public", __name__)
+# A page number as a reader's link carries it: no sign, no leading zero, no more than MAX_PAGE.
+_PAGE = re.compile(r"[1-9][0-9]{0,5}")
+# The map's answers depend on the hour (open now) and the language: cached by the browser only.
+MAP_CACHE = {"Cache-Control": "private, max-age=60"}
+
+
+def page_number() -> int:
+    """The `page` argument; a page that cannot exist is a page not found."""
+    raw = request.args.get("page", "1")
+    if not _PAGE.fullmatch(raw) or int(raw) > directory.MAX_PAGE:
+        abort(404)
+    return int(raw)
+
+
+def _network() -> Network | None:
+    slug = request.args.get("network")
+    return directory.network_by_slug(read_session(), slug) if slug else None
 
 
 @bp.get("/")
 @reads_only
 def shop_directory() -> ResponseReturnValue:
-    now = clock.now()
-    network_slug = request.args.get("network") or None
-    listing = directory.list_shops(read_session(), network_slug=network_slug, at=now)
-    return render_template("public/directory.html", listing=listing, now=now,
-                           map_data=_directory_map(listing, now))
+    now, session = clock.now(), read_session()
+    network, located, number = _network(), located_from_args(), page_number()
+    page = directory.shop_page(session, network=network, origin=located.origin, number=number,
+                               size=directory.PAGE_SIZE, at=now)
+    if number > page.pages:
+        abort(404)
+    initials = [] if located.origin else directory.town_initials(
+        session, network=network, size=directory.PAGE_SIZE)
+    return render_template("public/directory.html", networks=directory.networks(session),
+                           selected=network, page=page, initials=initials, located=located,
+                           listing_args=_listing_args(network, located), now=now,
+                           map_data=_directory_map(page, network, located))
 
 
-def _directory_map(listing: directory.Listing, now: datetime) -> dict[str, Any] | None:
-    """Every listed shop on one map, clustered since a network may have hundreds.
+def _listing_args(network: Network | None, located: Located) -> dict[str, str]:
+    """What links to other pages of a listing keep: its network and the reader's place."""
+    return {**({"network": network.slug} if network else {}), **place_args(located)}
 
-    The popup repeats the list's words, computed here in the reader's language rather than in
-    the browser. No link: the list right below has the rest, and 300 links cost 5 kB.
-    """
-    if not listing.entries:
+
+def _directory_map(page: directory.ShopPage, network: Network | None,
+                   located: Located) -> dict[str, Any] | None:
+    """The map of the whole network (or of the reader's surroundings: the reader and the
+    shops of this page in view); its markers come from `/carte`, view by view."""
+    if not page.total:
         return None
-    markers = [
-        MapMarker(lat=entry.lat, lon=entry.lon, title=entry.shop.name,
-                  lines=[entry.shop.address, f"{entry.shop.postcode} {entry.shop.city}",
-                         open_status_label(entry.status, now)])
-        for entry in listing.entries
-    ]
-    return map_payload(markers, center=None, reader=None, cluster=True,
+    bounds = None
+    if located.origin is not None:
+        points = [located.origin, *((entry.lat, entry.lon) for entry in page.entries)]
+        lats, lons = [lat for lat, _ in points], [lon for _, lon in points]
+        bounds = ((min(lats), min(lons)), (max(lats), max(lons)))
+    return map_payload([], center=None, reader=located.origin, bounds=bounds,
+                       source=url_for("public.map_shops",
+                                      network=network.slug if network else None),
                        tile_url=current_app.config["MAP_TILE_URL"],
                        attribution=current_app.config["MAP_TILE_ATTRIBUTION"])
+
+
+def _view_box(raw: str) -> shop_map.Box:
+    """`west,south,east,north` in degrees, as the map script sends its view."""
+    try:
+        west, south, east, north = (float(part) for part in raw.split(","))
+    except ValueError:
+        west = south = east = north = float("nan")
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise InvalidInput(gettext("The bbox parameter must be west,south,east,north in "
+                                   "degrees."), code="invalid_bbox")
+    return shop_map.Box(west=west, south=south, east=east, north=north)
+
+
+def _map_marker(entry: directory.ShopEntry, now: datetime) -> MapMarker:
+    """A shop's popup repeats the list's words, in the reader's language, and links to the
+    shop in the list."""
+    shop = entry.shop
+    return MapMarker(lat=entry.lat, lon=entry.lon, title=shop.name,
+                     lines=[shop.address, f"{shop.postcode} {shop.city}",
+                            open_status_label(entry.status, now)],
+                     url=url_for("public.shop_in_directory", slug=shop.slug))
+
+
+@bp.get("/carte")
+@reads_only
+def map_shops() -> ResponseReturnValue:
+    """Without `bbox`, the box of the listed shops (the map's first view); with it, the shops
+    and clusters of that view (app/services/shop_map.py)."""
+    session, network = read_session(), _network()
+    raw_box = request.args.get("bbox")
+    if raw_box is None:
+        return jsonify(extent_payload(shop_map.extent(session, network=network))), 200, MAP_CACHE
+    now = clock.now()
+    found = shop_map.shops_in_view(session, box=_view_box(raw_box), network=network, at=now)
+    markers = [_map_marker(entry, now) for entry in found.shops]
+    return jsonify(layer_payload(markers, found.clusters)), 200, MAP_CACHE
+
+
+@bp.get("/librairies/<slug>")
+@reads_only
+def shop_in_directory(slug: str) -> ResponseReturnValue:
+    """A shop's lasting address: the directory page that lists it, at its entry."""
+    session = read_session()
+    shop = directory.active_shop(session, slug)
+    if shop is None:
+        abort(404)
+    number = directory.directory_position(session, shop) // directory.PAGE_SIZE + 1
+    return redirect(url_for("public.shop_directory", page=number if number > 1 else None,
+                            _anchor=f"shop-{slug}"))
 
 
 @bp.get("/healthz")

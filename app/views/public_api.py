@@ -103,15 +103,20 @@ def _number(name: str, *, low: float, high: float, invalid: str, out_of_range: s
     return value
 
 
-def _limit(default: int) -> int:
-    raw = request.args.get("limit")
+def _whole_number(name: str, *, default: int, maximum: int) -> int:
+    """A whole number from 1 to `maximum`; a 422 `invalid_<name>` otherwise."""
+    raw = request.args.get(name)
     if raw is None:
         return default
     value = int(raw) if _INTEGER.fullmatch(raw) else 0
-    if not 1 <= value <= availability.MAX_LIMIT:
-        raise InvalidInput(gettext("The limit parameter must be a whole number between 1 and "
-                                   "%(max)d.", max=availability.MAX_LIMIT), code="invalid_limit")
+    if not 1 <= value <= maximum:
+        raise InvalidInput(gettext("The %(param)s parameter must be a whole number between 1 and "
+                                   "%(max)d.", param=name, max=maximum), code=f"invalid_{name}")
     return value
+
+
+def _limit(default: int) -> int:
+    return _whole_number("limit", default=default, maximum=availability.MAX_LIMIT)
 
 
 def _located() -> Located:
@@ -241,32 +246,39 @@ def editions_view() -> ResponseReturnValue:
     })
 
 
-def _shop_json(entry: directory.ShopEntry, distance: float | None) -> dict[str, Any]:
+def _shop_json(entry: directory.ShopEntry) -> dict[str, Any]:
     shop = entry.shop
     return {"slug": shop.slug, "name": shop.name, "address": shop.address,
             "postcode": shop.postcode, "city": shop.city, "country": shop.country,
-            "lat": entry.lat, "lon": entry.lon, "distance_m": _metres(distance),
+            "lat": entry.lat, "lon": entry.lon, "distance_m": _metres(entry.distance_m),
             "phone": shop.phone, "website": shop.website, "opening_hours": shop.opening_hours,
             **_hours_json(entry.status),
-            "links": {"shop": url_for("public.shop_directory", _external=True,
-                                      _anchor=f"shop-{shop.slug}")}}
+            "links": {"shop": url_for("public.shop_in_directory", slug=shop.slug,
+                                      _external=True)}}
+
+
+def _shops_page_url(number: int) -> str:
+    """This request for another page: same place and limit."""
+    args: dict[str, Any] = {**request.args.to_dict(), "page": number}
+    return url_for("public_api.shops_view", _external=True, **args)
 
 
 @bp.get("/shops")
 @reads_only
 def shops_view() -> ResponseReturnValue:
+    """A page of the active shops: nearest first from an origin, else by town. The list is
+    paged so that neither an answer nor its cost grows with the network."""
     located = _located()
     limit = _limit(10)
-    session, now = read_session(), clock.now()
-    rows: list[tuple[directory.ShopEntry, float | None]]
-    if located.origin is not None:
-        rows = [(near.entry, near.distance_m) for near in directory.nearest_shops(
-            session, origin=located.origin, limit=limit, at=now)]
-    else:
-        listing = directory.list_shops(session, network_slug=None, at=now)
-        rows = [(entry, None) for entry in listing.entries]
-    return jsonify({"origin": _origin_json(located),
-                    "shops": [_shop_json(entry, distance) for entry, distance in rows]})
+    number = _whole_number("page", default=1, maximum=directory.MAX_PAGE)
+    page = directory.shop_page(read_session(), network=None, origin=located.origin,
+                               number=number, size=limit, at=clock.now())
+    return jsonify({
+        "origin": _origin_json(located), "page": number, "limit": limit, "total": page.total,
+        "shops": [_shop_json(entry) for entry in page.entries],
+        "links": {"next": _shops_page_url(number + 1) if number < page.pages else None,
+                  "prev": _shops_page_url(min(number - 1, page.pages)) if number > 1 else None},
+    })
 
 
 @bp.get("/openapi.json")

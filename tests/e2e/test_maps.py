@@ -1,6 +1,8 @@
-"""The directory map in Chromium, offline: markers, popups, clusters, and hostile shop names."""
+"""The directory map in Chromium, offline: markers, popups, clusters asked view by view, and
+hostile shop names."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -8,8 +10,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
+from app.services.shop_map import GRID_CELLS
 from tests.e2e.conftest import LiveServer, PageProblems
-from tests.factories import make_shop
+from tests.factories import make_shop, make_shops_in_bulk
 
 pytestmark = pytest.mark.e2e
 
@@ -21,6 +24,11 @@ SHOPS = [
     ("L'Odyssée & Cie", "Marseille", 43.2965, 5.3698),
 ]
 
+INSIDE_MAP = """(box) => {
+  const map = document.getElementById("map").getBoundingClientRect();
+  return box.x >= map.left && box.x + box.width <= map.right
+      && box.y >= map.top && box.y + box.height <= map.bottom;
+}"""
 POPUP_INSIDE_MAP = """() => {
   const map = document.getElementById("map").getBoundingClientRect();
   const popup = document.querySelector("#map .leaflet-popup").getBoundingClientRect();
@@ -73,4 +81,39 @@ def test_nearby_shops_are_clustered(
     # The click zooms in: the cluster of 20 splits into smaller clusters and single markers.
     expect(page.locator("#map .marker-cluster", has_text="20")).to_have_count(0)
     assert page.locator("#map .leaflet-marker-icon").count() > 1
+    page_problems.assert_clean()
+
+
+def test_a_national_map_is_drawn_view_by_view(
+        live_server: LiveServer, page: Page, page_problems: PageProblems, session: Session,
+        screenshot: Callable[[str], Path]) -> None:
+    """3,000 shops: the page carries none; the map asks for its view and gets a few clusters
+    that add up to the whole network; clicks on clusters bring shops, whose popup leads to the
+    shop's entry in the list."""
+    make_shops_in_bulk(session, 3000)
+    page.goto(live_server.url("/"))
+
+    clusters = page.locator("#map .marker-cluster")
+    shops = page.locator("#map .leaflet-marker-icon:not(.marker-cluster)")
+    expect(clusters.first).to_be_visible()
+    assert clusters.count() + shops.count() <= (GRID_CELLS + 1) ** 2
+    assert sum(int(n) for n in clusters.all_text_contents()) + shops.count() == 3000
+    screenshot("national-clusters")
+    # Each click fits a cluster's shops in the view, whose cells are then a few times smaller:
+    # a couple of clicks reach single shops. The answer also covers a margin around the view:
+    # click a cluster the reader can see.
+    for _ in range(5):
+        if shops.count():
+            break
+        in_view = [n for n in range(clusters.count())
+                   if page.evaluate(INSIDE_MAP, clusters.nth(n).bounding_box())]
+        shown = clusters.all_text_contents()
+        clusters.nth(in_view[0]).click()
+        expect(clusters).not_to_have_text(shown)  # the next view's answer is drawn
+    expect(shops.first).to_be_visible()
+    shops.first.click()
+    link = page.locator("#map .leaflet-popup-content a")
+    expect(link).to_have_attribute("href", re.compile(r"/librairies/bulk-[0-9]+$"))
+    link.click()
+    expect(page.locator(".shops li:target")).to_have_count(1)
     page_problems.assert_clean()
