@@ -24,7 +24,7 @@ set -euo pipefail
 # shellcheck source=scripts/rayons.sh
 . "$(dirname "${BASH_SOURCE[0]}")/rayons.sh"
 
-COMPONENTS=(postgres redis gunicorn mailer nginx)
+COMPONENTS=(postgres redis gunicorn nginx)
 STACK_DIR=$(mkdir -p "${RAYONS_STACK_DIR:-$ROOT/var/stack/default}" &&
             cd "${RAYONS_STACK_DIR:-$ROOT/var/stack/default}" && pwd)
 STACK_ENV="$STACK_DIR/stack.env"
@@ -128,24 +128,20 @@ stop_redis() {
     stop_pidfile "$STACK_DIR/redis/redis.pid" redis
 }
 
-# Every app process of the stack (gunicorn, the mail worker) runs with the same settings: production
-# mode, the stack's secret, nginx as the one trusted proxy, and what the components recorded.
-run_app() {
-    [ -f "$STACK_DIR/secret" ] || "$PY" -c 'import secrets; print(secrets.token_hex(32))' > "$STACK_DIR/secret"
-    # shellcheck disable=SC2046  # one KEY=VALUE word per line of stack.env
-    env RAYONS_ENV=production SECRET_KEY="$(cat "$STACK_DIR/secret")" TRUSTED_PROXIES=127.0.0.1 \
-        MAP_TILE_URL= $(cat "$STACK_ENV") "$@"
-}
-
 start_gunicorn() {
-    local port
+    local port secret
     port=$(stack_port APP)
     mkdir -p "$STACK_DIR/gunicorn" "$STACK_DIR/mail"
+    [ -f "$STACK_DIR/secret" ] || "$PY" -c 'import secrets; print(secrets.token_hex(32))' > "$STACK_DIR/secret"
+    secret=$(cat "$STACK_DIR/secret")
     stack_set STACK_APP_URL "http://127.0.0.1:$port"
     # Mail goes to files unless a mail component recorded an SMTP server.
     [ -n "$(stack_get MAIL_BACKEND)" ] || stack_set MAIL_BACKEND file
     [ -n "$(stack_get MAIL_FILE_PATH)" ] || stack_set MAIL_FILE_PATH "$STACK_DIR/mail"
-    run_app RAYONS_BIND="127.0.0.1:$port" RAYONS_WORKERS="$STACK_WORKERS" RAYONS_THREADS=2 \
+    # shellcheck disable=SC2046  # one KEY=VALUE word per line of stack.env
+    env RAYONS_ENV=production SECRET_KEY="$secret" TRUSTED_PROXIES=127.0.0.1 MAP_TILE_URL= \
+        RAYONS_BIND="127.0.0.1:$port" RAYONS_WORKERS="$STACK_WORKERS" RAYONS_THREADS=2 \
+        $(cat "$STACK_ENV") \
         "$VENV/bin/gunicorn" -c gunicorn.conf.py --daemon \
         --pid "$STACK_DIR/gunicorn/gunicorn.pid" \
         `# per stack, not in $HOME where every gunicorn of this user would share it` \
@@ -161,28 +157,6 @@ start_gunicorn() {
 
 stop_gunicorn() {
     stop_pidfile "$STACK_DIR/gunicorn/gunicorn.pid" gunicorn
-}
-
-# The mail worker (`flask mail work`): requests only queue mail, this sends it (docs/operations.md).
-start_mailer() {
-    mkdir -p "$STACK_DIR/mailer"
-    alive "$STACK_DIR/mailer/mailer.pid" && return 0
-    # The worker writes its own pid (sh, then exec: one process), whatever bash forks around it.
-    # shellcheck disable=SC2016  # $$, $0 and $@ are the inner sh's
-    (cd "$ROOT" && run_app setsid sh -c 'echo $$ > "$0"; exec "$@"' \
-        "$STACK_DIR/mailer/mailer.pid" "$VENV/bin/flask" --app wsgi mail work \
-        >> "$STACK_DIR/mailer/mailer.log" 2>&1 < /dev/null &)
-    local waited=0
-    until alive "$STACK_DIR/mailer/mailer.pid"; do
-        [ $waited -ge 100 ] && { log "the mail worker did not start"; return 1; }
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-    log "mail worker started (pid $(cat "$STACK_DIR/mailer/mailer.pid"))"
-}
-
-stop_mailer() {
-    stop_pidfile "$STACK_DIR/mailer/mailer.pid" "mail worker"
 }
 
 # As root, nginx's workers take another user: www-data when it can read the static files (a

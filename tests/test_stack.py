@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from app.clock import database_now
 from app.limits import RESERVE_LIMIT
-from app.models import OutboxMail, Reservation, Shop, StockLine
-from app.reservations.codes import hash_code
+from app.models import Reservation, Shop, StockLine
 from config import Config
 from tests.factories import point
 
@@ -193,25 +191,6 @@ def test_nginx_logs_no_reservation_code(stack: Stack, shop: str) -> None:
     log = stack.log("nginx/access.log")
     assert code not in log.lower()
     assert log.count("/reservations/#code") == 4 and log.count("/api/v1/reservations/#code") == 1
-
-
-def test_the_stacks_mail_worker_sends_what_requests_queue(stack: Stack, shop: str,
-                                                           engine: Engine) -> None:
-    """The reservation answers with its mail only queued; the stack's `flask mail work`, woken
-    by the queue, sends both (the reader's and the shop's) to the file backend."""
-    created = reserve(stack, "127.0.0.80", 0)
-    assert created.status == 201
-    deadline = time.monotonic() + 30
-    with Session(engine) as session:
-        query = select(func.count()).select_from(OutboxMail).join(
-            Reservation, Reservation.id == OutboxMail.reservation_id).where(
-            Reservation.code_hash == hash_code(created.json()["code"]),
-            OutboxMail.sent_at.is_not(None))
-        while session.scalar(query) != 2:
-            assert time.monotonic() < deadline, "the stack's mail worker sent nothing"
-            session.rollback()
-            time.sleep(0.1)
-    assert any((stack.directory / "mail").iterdir())
 
 
 def test_with_redis_stopped_the_site_still_serves(stack: Stack, shop: str) -> None:
