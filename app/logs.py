@@ -33,9 +33,6 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever `sys.stderr` is when a record comes, not when the handler was made:
     a process (or a test's capture) that replaces standard error is still heard."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
     @property
     def stream(self) -> TextIO:
         return sys.stderr
