@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import ClassVar, TextIO
 
 from app.text import UnreadableText, detect_encoding, sniff_delimiter
+from importers.column_map import ColumnMap
 from importers.records import FileRefused
 from importers.tabular import Row, TabularSource, is_blank
 
@@ -90,9 +91,9 @@ class DelimitedSource(TabularSource):
     format = "delimited"
     delimiters: ClassVar[str] = ";,\t|~"
 
-    def __init__(self, path: Path, *, encoding: str | None = None,
-                 price_unit: str = "euros") -> None:
-        super().__init__(path, price_unit=price_unit)
+    def __init__(self, path: Path, *, encoding: str | None = None, price_unit: str = "euros",
+                 columns: ColumnMap | None = None) -> None:
+        super().__init__(path, price_unit=price_unit, columns=columns)
         self.encoding = encoding
 
     def _rows(self) -> Iterator[Row]:

@@ -40,6 +40,7 @@ from app import clock
 from app.errors import NotFound, PayloadTooLarge, RayonsError
 from app.models import Shop
 from importers import nightly
+from importers.column_map import ColumnMap
 from importers.json_feed import JsonPullSource, pull_auth
 from importers.merge import (
     ImportLimits,
@@ -59,7 +60,8 @@ from importers.registry import FORMATS, open_source
 from importers.report import RunResult, run_by_id
 
 __all__ = ["FORMATS", "ImportLimits", "IncompleteBody", "Night", "NightLine", "OnFinished",
-           "import_file", "import_night", "import_pull", "import_push", "shop_by_slug"]
+           "import_file", "import_night", "import_pull", "import_push", "save_column_map",
+           "saved_column_map", "shop_by_slug"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,26 +88,39 @@ def shop_by_slug(session: Session, slug: str) -> Shop:
 def import_file(factory: sessionmaker[Session], *, shop: Shop, path: Path,
                 source_name: str | None = None, format: str | None = None, force: bool = False,
                 exported_at: datetime | None = None, on_finished: OnFinished | None = None,
-                limits: ImportLimits = DEFAULT_LIMITS) -> RunResult:
+                limits: ImportLimits = DEFAULT_LIMITS,
+                columns: ColumnMap | None = None) -> RunResult:
     """Import one file for one shop and commit.
 
     `format` (one of FORMATS) overrides the shop's feed setting and content detection; an
-    unknown one is a `failed` run. `force` applies a file the shrink or duplicate gates would
-    refuse. `exported_at` dates the snapshot when the file does not say (else its mtime).
-    `limits` bound the import's statements and its wait for the shop (the edges pass the
-    app's settings).
+    unknown one is a `failed` run; `columns` overrides the shop's saved column map. `force`
+    applies a file the shrink or duplicate gates would refuse. `exported_at` dates the snapshot
+    when the file does not say (else its mtime). `limits` bound the import's statements and its
+    wait for the shop (the edges pass the app's settings).
     """
     file = describe_file(path, name=source_name)
     try:
         source = open_source(path, format=format or shop.feed_format,
                              encoding=shop.feed_encoding, price_unit=shop.feed_price_unit,
-                             location_code=shop.feed_location_code)
-    except ValueError as exc:  # an unknown forced format
+                             location_code=shop.feed_location_code,
+                             columns=columns or saved_column_map(shop))
+    except ValueError as exc:  # an unknown forced format, a stored map that no longer reads
         result = _record_failure(factory, shop.id, file, format, exc)
     else:
         result = _apply(factory, shop.id, source, file, force=force, exported_at=exported_at,
                         limits=limits)
     return _finished(result, on_finished)
+
+
+def saved_column_map(shop: Shop) -> ColumnMap | None:
+    """The shop's own column map, applied to every file of the shop that has columns."""
+    return ColumnMap.from_json(shop.feed_columns) if shop.feed_columns else None
+
+
+def save_column_map(session: Session, shop: Shop, columns: ColumnMap | None) -> None:
+    """Keep (or, with None, forget) the shop's column map; the caller commits."""
+    shop.feed_columns = columns.as_json() if columns is not None else None
+    session.flush()
 
 
 def import_push(factory: sessionmaker[Session], *, shop: Shop, body: IO[bytes], spool_dir: Path,

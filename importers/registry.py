@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.text import UTF8_BOM
+from importers.column_map import ColumnMap
 from importers.delimited import SAMPLE_BYTES, DelimitedSource
 from importers.records import StockSource
 from importers.scanner import ScannerSource
@@ -53,23 +54,26 @@ def _one_code_per_line(sample: bytes, *, complete: bool) -> bool:
 
 
 def open_source(path: Path, *, format: str | None = None, encoding: str | None = None,
-                price_unit: str = "euros", location_code: str | None = None) -> StockSource:
+                price_unit: str = "euros", location_code: str | None = None,
+                columns: ColumnMap | None = None) -> StockSource:
     """A parser for the file, nothing read beyond the sniffing sample until it is iterated.
 
-    `encoding` only concerns text formats and `location_code` only ONIX (one stock location of a
-    multi-location message). Parsers needing heavy libraries (openpyxl, lxml) are imported only
-    when a file needs them: the web app imports this module for FORMATS alone.
+    `encoding` only concerns text formats, `location_code` only ONIX (one stock location of a
+    multi-location message) and `columns` (the shop's column map) only delimited and spreadsheet
+    files: a scanner dump has a single column and structured formats name their fields.
+    Parsers needing heavy libraries (openpyxl, lxml) are imported only when a file needs them:
+    the web app imports this module for FORMATS alone.
     """
     chosen = format or detect_format(path)
     match chosen:
         case "delimited":
-            return DelimitedSource(path, encoding=encoding, price_unit=price_unit)
+            return DelimitedSource(path, encoding=encoding, price_unit=price_unit, columns=columns)
         case "scanner":
             return ScannerSource(path, encoding=encoding, price_unit=price_unit)
         case "xlsx":
             from importers.spreadsheet import SpreadsheetSource
 
-            return SpreadsheetSource(path, price_unit=price_unit)
+            return SpreadsheetSource(path, price_unit=price_unit, columns=columns)
         case "onix":
             from importers.onix import OnixSource
 

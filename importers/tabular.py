@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from app.isbn import Code, CodeError, normalize_code, plain_kind
+from importers.column_map import ColumnMap
 from importers.records import FileRefused, LineIssue, StockRecord, negative_quantity_notice
 from importers.validate import MAX_QUANTITY, ValueProblem, parse_price, parse_quantity
 
@@ -70,10 +71,15 @@ def is_blank(cells: Sequence[object]) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Columns:
-    """Where each field sits in a row; `header` says whether the row that set it is a header."""
+    """Where each field sits in a row; `header` says whether the row that set it is a header.
+
+    `keep` (folded) is the stock location whose rows are read when a column map names a location
+    column: the other locations' rows are skipped, never added to the shelf.
+    """
 
     positions: Mapping[str, int]
     header: bool
+    keep: str | None = None
 
     def cell(self, cells: Sequence[object], field: str) -> object:
         position = self.positions.get(field)
@@ -119,9 +125,11 @@ class TabularSource(ABC):
     headerless_columns: ClassVar[Mapping[str, int]] = {"code": 0, "quantity": 1}
     may_have_header: ClassVar[bool] = True
 
-    def __init__(self, path: Path, *, price_unit: str = "euros") -> None:
+    def __init__(self, path: Path, *, price_unit: str = "euros",
+                 columns: ColumnMap | None = None) -> None:
         self.path = path
         self.price_unit = price_unit
+        self.column_map = columns
         self.exported_at: datetime | None = None
 
     @abstractmethod
@@ -145,9 +153,12 @@ class TabularSource(ABC):
                 continue
             if columns is None:
                 columns = self._columns(cells)
-                plain = PlainLayout.of(columns)
+                # Rows of other locations must be skipped, which the fast path does not check.
+                plain = PlainLayout.of(columns) if columns.keep is None else None
                 if columns.header:
                     continue
+            if columns.keep is not None and not self._kept(cells, columns):
+                continue
             data_lines += 1
             yield from self._read_row(line, cells, columns)
         if data_lines == 0:
@@ -156,6 +167,8 @@ class TabularSource(ABC):
 
     def _columns(self, first_row: Sequence[object]) -> Columns:
         """The header's columns, or the headerless layout when the first row is already data."""
+        if self.column_map is not None:
+            return self._mapped_columns(first_row, self.column_map)
         positions = self._header_positions(first_row) if self.may_have_header else {}
         if not self.may_have_header or self._is_data(first_row, recognised=bool(positions)):
             return Columns(self.headerless_columns, header=False)
@@ -168,6 +181,39 @@ class TabularSource(ABC):
                 f"colonne introuvable : {', '.join(missing)} (en-tête lu : « {found_header} »)",
             )
         return Columns(positions, header=True)
+
+    @staticmethod
+    def _mapped_columns(first_row: Sequence[object], column_map: ColumnMap) -> Columns:
+        """The shop's own map applied: by position (a header row is skipped when the code's
+        cell holds no digit) or by header name, refusing a header that lacks a mapped column."""
+        keep = fold_header(column_map.keep) if column_map.keep is not None else None
+        if column_map.by_position:
+            positions = {field: ref.position - 1 for field, ref in column_map.refs().items()
+                         if ref.position is not None}
+            code_cell = first_row[positions["code"]] if positions["code"] < len(first_row) else ""
+            header = not any(c.isdigit() for c in cell_text(code_cell))
+            return Columns(positions, header=header, keep=keep)
+        folded = [fold_header(cell_text(cell)) for cell in first_row]
+        positions = {}
+        missing = []
+        for field, ref in column_map.refs().items():
+            if (name := fold_header(ref.name)) in folded:
+                positions[field] = folded.index(name)
+            else:
+                missing.append(f"« {ref.name} »")
+        if missing:
+            found_header = " ; ".join(map(cell_text, first_row)).rstrip(" ;")
+            raise FileRefused(
+                "mapped_columns_missing",
+                f"colonne de la correspondance enregistrée absente : {', '.join(missing)} "
+                f"(en-tête lu : « {found_header} ») ; corrigez la correspondance des colonnes",
+            )
+        return Columns(positions, header=True, keep=keep)
+
+    @staticmethod
+    def _kept(cells: Sequence[object], columns: Columns) -> bool:
+        """Whether a row belongs to the shop's own stock location."""
+        return fold_header(cell_text(columns.cell(cells, "location"))) == columns.keep
 
     def _header_positions(self, row: Sequence[object]) -> dict[str, int]:
         """Each field's column: the highest-priority synonym present, leftmost on a tie."""

@@ -16,6 +16,7 @@ from app.models.import_run import STOCK_KEPT
 from app.services import shop_tokens
 from app.session import import_limits, pool_size, session_factory, unit_of_work
 from importers import pipeline, report
+from importers.column_map import ColumnMap, ColumnMapError
 
 stock_cli = AppGroup("stock", help="Shops' stock files.")
 
@@ -27,17 +28,32 @@ stock_cli = AppGroup("stock", help="Shops' stock files.")
               help="Skip content detection.")
 @click.option("--force", is_flag=True, help="Apply even if far fewer lines than last time.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--columns", "columns_spec", metavar="MAP",
+              help="Say which column holds what, e.g. code=EAN,quantity=Qté,price=#4,"
+                   "location=Magasin:Boutique (columns by header or #position).")
+@click.option("--save-columns", is_flag=True,
+              help="Keep --columns as the shop's map for its later files.")
 def stock_import(shop_slug: str, file: Path, format_: str | None, force: bool,
-                 as_json: bool) -> None:
+                 as_json: bool, columns_spec: str | None, save_columns: bool) -> None:
     """Import one stock file for one shop; exit 1 when it was refused or failed."""
+    try:
+        columns = ColumnMap.parse(columns_spec) if columns_spec else None
+    except ColumnMapError as exc:
+        raise click.BadParameter(str(exc), param_hint="--columns") from exc
+    if save_columns and columns is None:
+        raise click.BadParameter("needs --columns", param_hint="--save-columns")
     factory = session_factory()
     try:
         with factory() as session:
             shop = pipeline.shop_by_slug(session, shop_slug)
+            if save_columns and columns is not None:
+                pipeline.save_column_map(session, shop, columns)
+                session.commit()
     except RayonsError as exc:
         raise click.ClickException(exc.message) from exc
     result = pipeline.import_file(factory, shop=shop, path=file, format=format_, force=force,
-                                  on_finished=report_mailer(factory), limits=import_limits())
+                                  on_finished=report_mailer(factory), limits=import_limits(),
+                                  columns=columns)
     with factory() as session:
         run = report.run_by_id(session, result.run_id)
         if as_json:

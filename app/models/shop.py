@@ -14,6 +14,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base
@@ -91,6 +92,9 @@ class Shop(Base):
                                                  server_default="euros")
     feed_pull_url: Mapped[str | None] = mapped_column(Text)
     feed_location_code: Mapped[str | None] = mapped_column(String(80), unique=True)
+    # The bookseller's column map (importers.column_map.ColumnMap.as_json) for files whose
+    # columns cannot be guessed; None means "find the columns by their headers".
+    feed_columns: Mapped[dict[str, str] | None] = mapped_column(JSONB)
     api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     # Export time of the last applied stock snapshot: every line of the shop is "as of" this.
     # Lines themselves keep the export time of the file that last changed them, so a nightly
