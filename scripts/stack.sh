@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The production stack on one machine, all on 127.0.0.1: nginx -> gunicorn (several workers)
-# -> Redis (rate limits) -> PostgreSQL. `make stack` starts it, `make stack-stop` stops it, and
-# tests/test_stack.py runs it during `make test`.
+# -> Redis (rate limits) -> PostgreSQL, with the mail worker sending the outbox to a local SMTP
+# server. `make stack` starts it, `make stack-stop` stops it, and tests/test_stack.py runs it
+# during `make test`. RAYONS_STACK_MAIL_TIMEOUT (s, default 10) and RAYONS_STACK_MAIL_POLL (s,
+# default 30) set the mail worker's MAIL_TIMEOUT and --poll.
 #
 #   scripts/stack.sh start [component...]    all components, in order, or only those named
 #   scripts/stack.sh stop [component...]     all, in reverse order, or only those named
@@ -9,22 +11,23 @@
 #
 # Everything lives in RAYONS_STACK_DIR (default var/stack/default): configuration, pid files,
 # logs, and stack.env, which holds the ports and the app's settings. Ports are free ones, unless
-# RAYONS_STACK_HTTP_PORT, RAYONS_STACK_APP_PORT or RAYONS_STACK_REDIS_PORT say otherwise; a
-# component started again alone keeps its port. The database is DATABASE_URL when set, else the
-# `rayons_stack` database of the private cluster (which stays running: `make stop` stops it).
+# RAYONS_STACK_HTTP_PORT, RAYONS_STACK_APP_PORT, RAYONS_STACK_REDIS_PORT or
+# RAYONS_STACK_SMTP_PORT say otherwise; a component started again alone keeps its port. The
+# database is DATABASE_URL when set, else the `rayons_stack` database of the private cluster
+# (which stays running: `make stop` stops it).
 # A full start first installs what is missing, unless RAYONS_PREPARED=1 (set by `make test`).
 #
 # Adding a component: write start_<name> and stop_<name>, add <name> to COMPONENTS where it
 # belongs, and have start_<name> record what the app needs with `stack_set` (gunicorn gets every
-# line of stack.env in its environment). A streaming replica goes after postgres and records
-# DATABASE_REPLICA_URL; an SMTP listener goes before gunicorn and records MAIL_BACKEND=smtp,
-# MAIL_SERVER and MAIL_PORT.
+# line of stack.env in its environment, and so does the mail worker). The SMTP listener (`smtp`)
+# records MAIL_BACKEND=smtp, MAIL_SERVER and MAIL_PORT; a streaming replica would go after
+# postgres and record DATABASE_REPLICA_URL (tests/test_replica.py drives scripts/replica.sh).
 set -euo pipefail
 
 # shellcheck source=scripts/rayons.sh
 . "$(dirname "${BASH_SOURCE[0]}")/rayons.sh"
 
-COMPONENTS=(postgres redis gunicorn nginx)
+COMPONENTS=(postgres redis smtp gunicorn mailer nginx)
 STACK_DIR=$(mkdir -p "${RAYONS_STACK_DIR:-$ROOT/var/stack/default}" &&
             cd "${RAYONS_STACK_DIR:-$ROOT/var/stack/default}" && pwd)
 STACK_ENV="$STACK_DIR/stack.env"
@@ -128,20 +131,24 @@ stop_redis() {
     stop_pidfile "$STACK_DIR/redis/redis.pid" redis
 }
 
+# Every app process of the stack (gunicorn, the mail worker) runs with the same settings: production
+# mode, the stack's secret, nginx as the one trusted proxy, and what the components recorded.
+run_app() {
+    [ -f "$STACK_DIR/secret" ] || "$PY" -c 'import secrets; print(secrets.token_hex(32))' > "$STACK_DIR/secret"
+    # shellcheck disable=SC2046  # one KEY=VALUE word per line of stack.env
+    env RAYONS_ENV=production SECRET_KEY="$(cat "$STACK_DIR/secret")" TRUSTED_PROXIES=127.0.0.1 \
+        MAP_TILE_URL= $(cat "$STACK_ENV") "$@"
+}
+
 start_gunicorn() {
-    local port secret
+    local port
     port=$(stack_port APP)
     mkdir -p "$STACK_DIR/gunicorn" "$STACK_DIR/mail"
-    [ -f "$STACK_DIR/secret" ] || "$PY" -c 'import secrets; print(secrets.token_hex(32))' > "$STACK_DIR/secret"
-    secret=$(cat "$STACK_DIR/secret")
     stack_set STACK_APP_URL "http://127.0.0.1:$port"
     # Mail goes to files unless a mail component recorded an SMTP server.
     [ -n "$(stack_get MAIL_BACKEND)" ] || stack_set MAIL_BACKEND file
     [ -n "$(stack_get MAIL_FILE_PATH)" ] || stack_set MAIL_FILE_PATH "$STACK_DIR/mail"
-    # shellcheck disable=SC2046  # one KEY=VALUE word per line of stack.env
-    env RAYONS_ENV=production SECRET_KEY="$secret" TRUSTED_PROXIES=127.0.0.1 MAP_TILE_URL= \
-        RAYONS_BIND="127.0.0.1:$port" RAYONS_WORKERS="$STACK_WORKERS" RAYONS_THREADS=2 \
-        $(cat "$STACK_ENV") \
+    run_app RAYONS_BIND="127.0.0.1:$port" RAYONS_WORKERS="$STACK_WORKERS" RAYONS_THREADS=2 \
         "$VENV/bin/gunicorn" -c gunicorn.conf.py --daemon \
         --pid "$STACK_DIR/gunicorn/gunicorn.pid" \
         `# per stack, not in $HOME where every gunicorn of this user would share it` \
@@ -157,6 +164,65 @@ start_gunicorn() {
 
 stop_gunicorn() {
     stop_pidfile "$STACK_DIR/gunicorn/gunicorn.pid" gunicorn
+}
+
+# Start "$@" in the background as its own session, its pid in $1 (sh, then exec: one process,
+# whatever bash forks around it), its output in $2. The redirections are the subshell's own,
+# from its start: bash keeps a copy of the descriptors a redirected function call replaces, and a
+# copy of our stdout in a background process would hold the pipe of whoever reads this script's
+# output (the stack test) open for ever.
+start_daemon() {
+    local pidfile=$1 logfile=$2 waited=0
+    shift 2
+    # shellcheck disable=SC2016  # $$, $0 and $@ are the inner sh's
+    (cd "$ROOT" && run_app setsid sh -c 'echo $$ > "$0"; exec "$@"' "$pidfile" "$@") \
+        >> "$logfile" 2>&1 < /dev/null &
+    until alive "$pidfile"; do
+        [ $waited -ge 100 ] && { log "$(basename "$pidfile" .pid) did not start: see $logfile"; return 1; }
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+}
+
+# A local SMTP server (aiosmtpd, keeping each message in a Maildir under smtp/maildir): the mail
+# worker sends over SMTP as in production, and `kill -STOP` of it is a server that hangs.
+start_smtp() {
+    local port waited=0
+    port=$(stack_port SMTP)
+    mkdir -p "$STACK_DIR/smtp"
+    alive "$STACK_DIR/smtp/smtp.pid" ||
+        start_daemon "$STACK_DIR/smtp/smtp.pid" "$STACK_DIR/smtp/smtp.log" \
+            "$PY" -m aiosmtpd -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Mailbox \
+            "$STACK_DIR/smtp/maildir"
+    until "$PY" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null; do
+        [ $waited -ge 100 ] && { log "smtp did not listen: see $STACK_DIR/smtp/smtp.log"; return 1; }
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    stack_set MAIL_BACKEND smtp
+    stack_set MAIL_SERVER 127.0.0.1
+    stack_set MAIL_PORT "$port"
+    stack_set MAIL_TIMEOUT "${RAYONS_STACK_MAIL_TIMEOUT:-10}"
+    log "smtp on 127.0.0.1:$port (messages in $STACK_DIR/smtp/maildir)"
+}
+
+stop_smtp() {
+    # A stopped (hung) server gets TERM only once it runs again.
+    alive "$STACK_DIR/smtp/smtp.pid" && kill -CONT "$(cat "$STACK_DIR/smtp/smtp.pid")"
+    stop_pidfile "$STACK_DIR/smtp/smtp.pid" smtp
+}
+
+# The mail worker (`flask mail work`): requests only queue mail, this sends it (docs/operations.md).
+start_mailer() {
+    mkdir -p "$STACK_DIR/mailer"
+    alive "$STACK_DIR/mailer/mailer.pid" && return 0
+    start_daemon "$STACK_DIR/mailer/mailer.pid" "$STACK_DIR/mailer/mailer.log" \
+        "$VENV/bin/flask" --app wsgi mail work --poll "${RAYONS_STACK_MAIL_POLL:-30}"
+    log "mail worker started (pid $(cat "$STACK_DIR/mailer/mailer.pid"))"
+}
+
+stop_mailer() {
+    stop_pidfile "$STACK_DIR/mailer/mailer.pid" "mail worker"
 }
 
 # As root, nginx's workers take another user: www-data when it can read the static files (a
@@ -192,7 +258,8 @@ stop_nginx() {
 }
 
 pidfiles() {
-    echo "$STACK_DIR/redis/redis.pid" "$STACK_DIR/gunicorn/gunicorn.pid" "$STACK_DIR/nginx/nginx.pid"
+    echo "$STACK_DIR/redis/redis.pid" "$STACK_DIR/smtp/smtp.pid" "$STACK_DIR/gunicorn/gunicorn.pid" \
+        "$STACK_DIR/mailer/mailer.pid" "$STACK_DIR/nginx/nginx.pid"
 }
 
 cmd_start() {

@@ -1,5 +1,5 @@
 """The production stack, started by scripts/stack.sh: nginx -> gunicorn (3 workers) -> Redis ->
-the test database, rate limits on.
+the test database, rate limits on, and the mail worker sending to a local SMTP server (aiosmtpd).
 
 Many readers come through one nginx as they would from the Internet: the test connects from
 other loopback addresses (127.0.0.2, 127.0.0.3...: all of 127/8 is this machine), nginx appends
@@ -12,21 +12,24 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.clock import database_now
 from app.limits import RESERVE_LIMIT
-from app.models import Reservation, Shop, StockLine
+from app.models import OutboxMail, Reservation, Shop, StockLine
+from app.reservations.codes import hash_code
 from config import Config
 from tests.factories import point
 
@@ -46,7 +49,9 @@ class Stack:
         """scripts/stack.sh on this stack; its output is shown only when it fails."""
         done = subprocess.run(["bash", str(ROOT / "scripts" / "stack.sh"), *args],
                               env={**os.environ, "RAYONS_STACK_DIR": str(self.directory),
-                                   "RAYONS_STACK_WORKERS": str(WORKERS)},
+                                   "RAYONS_STACK_WORKERS": str(WORKERS),
+                                   "RAYONS_STACK_MAIL_TIMEOUT": "3",
+                                   "RAYONS_STACK_MAIL_POLL": "1"},
                               capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
 
@@ -191,6 +196,73 @@ def test_nginx_logs_no_reservation_code(stack: Stack, shop: str) -> None:
     log = stack.log("nginx/access.log")
     assert code not in log.lower()
     assert log.count("/reservations/#code") == 4 and log.count("/api/v1/reservations/#code") == 1
+
+
+def sent_mail(engine: Engine, code: str) -> tuple[int, list[str]]:
+    """How many of the reservation's mails are sent, and the errors of those still queued."""
+    with Session(engine) as session:
+        rows = session.execute(select(OutboxMail.sent_at, OutboxMail.last_error).join(
+            Reservation, Reservation.id == OutboxMail.reservation_id).where(
+            Reservation.code_hash == hash_code(code))).all()
+    return (sum(sent is not None for sent, _ in rows),
+            [error for sent, error in rows if sent is None and error])
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def delivered_to(stack: Stack, address: str) -> int:
+    """Messages for `address` in the stack's SMTP server's Maildir."""
+    new = stack.directory / "smtp" / "maildir" / "new"
+    return sum(address in path.read_text(errors="replace")
+               for path in (new.iterdir() if new.is_dir() else ()))
+
+
+def test_the_stacks_mail_worker_sends_what_requests_queue(stack: Stack, shop: str,
+                                                           engine: Engine) -> None:
+    """The reservation answers with its mail only queued; the stack's `flask mail work`, woken
+    by the queue, sends both (the reader's and the shop's) through the stack's SMTP server."""
+    created = reserve(stack, "127.0.0.80", 0)
+    assert created.status == 201
+    code = created.json()["code"]
+    wait_until(lambda: sent_mail(engine, code)[0] == 2, "the stack's mail worker sent nothing")
+    assert delivered_to(stack, "r0.127-0-0-80@example.org") == 1
+
+
+def test_a_hung_mail_server_never_slows_a_reservation(stack: Stack, shop: str,
+                                                      engine: Engine) -> None:
+    """SMTP server stopped mid-life (it accepts connections and never answers): reserving still
+    answers at once, the worker's try times out and keeps the error, and once the server runs
+    again the mail goes out (retries brought forward as docs/operations.md tells operators)."""
+    smtp_pid = int((stack.directory / "smtp" / "smtp.pid").read_text())
+    timeout_s = float(stack.settings["MAIL_TIMEOUT"])
+    os.kill(smtp_pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        created = reserve(stack, "127.0.0.81", 0)
+        answered_s = time.monotonic() - started
+        assert created.status == 201
+        # Under the timeout of even one SMTP exchange: no mail was attempted in the request.
+        assert answered_s < timeout_s, answered_s
+        code = created.json()["code"]
+        wait_until(lambda: bool(sent_mail(engine, code)[1]), "the worker never tried",
+                   timeout_s=timeout_s * 4 + 10)
+        assert sent_mail(engine, code)[0] == 0
+        assert any("timed out" in error or "Timeout" in error
+                   for error in sent_mail(engine, code)[1])
+    finally:
+        os.kill(smtp_pid, signal.SIGCONT)
+    with Session(engine) as session:
+        session.execute(update(OutboxMail).where(OutboxMail.sent_at.is_(None),
+                                                 OutboxMail.failed_at.is_(None))
+                        .values(next_attempt_at=func.now()))
+        session.commit()
+    wait_until(lambda: sent_mail(engine, code)[0] == 2, "the mail never left after the outage")
+    assert delivered_to(stack, "r0.127-0-0-81@example.org") == 1
 
 
 def test_with_redis_stopped_the_site_still_serves(stack: Stack, shop: str) -> None:
