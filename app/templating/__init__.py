@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.templating import problems, words
+from app.templating import orders, problems, words
 
 
 def init_app(app: Flask) -> None:
     words.init_app(app)
     problems.init_app(app)
+    orders.init_app(app)
