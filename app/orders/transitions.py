@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, func, null, update
+from sqlalchemy import ColumnElement, func, null, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput, NotFound
@@ -69,11 +69,14 @@ def _guarded_update(session: Session, *, target: str, actor: str,
     conditions = [*where, OrderRequest.state.in_(rule.sources)]
     if rule.only_when_due:
         conditions.append(OrderRequest.expires_at <= func.now())
-    values = {**values, "state": target, STATE_TIMESTAMPS[target]: func.clock_timestamp()}
+    # The wall clock, read once: an arrival's pickup deadline is exactly PICKUP_WITHIN after it.
+    moment = session.scalar(select(func.clock_timestamp()))
+    values = {**values, "state": target, STATE_TIMESTAMPS[target]: moment}
     if rule.deadline == "clear":
         values["expires_at"] = null()
     elif rule.deadline == "pickup":
-        values["expires_at"] = func.clock_timestamp() + PICKUP_WITHIN
+        assert moment is not None
+        values["expires_at"] = moment + PICKUP_WITHIN
     changed = list(session.scalars(
         update(OrderRequest).where(*conditions).values(**values).returning(OrderRequest.id)))
     queue_order_mail(session, [(order_id, rule.mail) for order_id in changed])
