@@ -12,9 +12,6 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
-from wtforms.validators import DataRequired, Length, Optional
 
 from app import clock
 from app.errors import Conflict, InvalidInput, NotFound
@@ -27,18 +24,11 @@ from app.reservations.reserve import Customer
 from app.services import directory, editions
 from app.session import db_session
 from app.views.books import located_from_args, place_args
+from app.views.reserve import ReserveForm
 
 bp = Blueprint("orders", __name__)
 # Shops offered to pick from, nearest the reader first.
 SHOPS_OFFERED = 10
-
-
-class OrderForm(FlaskForm):
-    name = StringField(validators=[DataRequired(), Length(max=200)])
-    email = EmailField(validators=[Optional(), Length(max=254)])
-    phone = TelField(validators=[Optional(), Length(max=40)])
-    consent = BooleanField(validators=[DataRequired()])
-    idempotency_key = HiddenField()
 
 
 @bp.get("/commander/<isbn13>")
@@ -64,7 +54,7 @@ def order_form(slug: str, isbn13: str) -> ResponseReturnValue:
     shop = directory.active_shop(session, slug)
     if shop is None:
         raise NotFound(f"unknown shop: {slug}", code="unknown_shop")
-    form = OrderForm()
+    form = ReserveForm()  # the same reader's details as reserving asks
     if request.method == "GET":
         form.idempotency_key.data = issue_form_key(current_app.config["SECRET_KEY"])
     error, status = None, 200
