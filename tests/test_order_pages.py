@@ -243,3 +243,33 @@ def test_the_sweep_and_purge_commands_cover_orders(cli: FlaskCliRunner, client: 
     assert "from 0 order requests" in cli.invoke(args=["reservations", "purge"]).output
     out = cli.invoke(args=["reservations", "purge", "--days", "1"]).output
     assert "from 0 order requests" in out  # ended today: kept
+
+
+def test_every_order_mail_kind_has_a_subject_in_both_languages(app: Flask, session: Session,
+                                                               shops: tuple[Shop, Shop]) -> None:
+    """A new kind in the table without words would fail only when its first mail is sent."""
+    from flask_babel import force_locale
+
+    from app.order_mail import order_subject
+    from app.orders.lifecycle import ORDER_MAIL_KINDS
+    from app.orders.request import request_order
+    from app.reservations.reserve import Customer
+
+    o = request_order(session, shop_slug="mine", isbn13=ISBN, secret="s", requester="form",
+                      customer=Customer(name="C", email="c@example.org", phone=None)).order
+    with app.test_request_context():
+        for locale in ("fr", "en"):
+            with force_locale(locale):
+                subjects = {kind: order_subject(kind, o) for kind in ORDER_MAIL_KINDS}
+            assert all("L'Étranger" in subject for subject in subjects.values()), subjects
+            assert len(set(subjects.values())) == len(ORDER_MAIL_KINDS)
+
+
+def test_no_mail_leaves_for_an_order_whose_details_were_erased(
+        client: FlaskClient, session: Session, shops: tuple[Shop, Shop],
+        deliver_mail: Callable[[], list[Any]]) -> None:
+    place_order(client)
+    session.execute(update(OrderRequest).values(
+        customer_name=None, customer_email=None, customer_phone=None,
+        personal_data_erased_at=database_now(session)))
+    assert deliver_mail() == []
