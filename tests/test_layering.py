@@ -88,8 +88,8 @@ def test_below_the_web_layer_nothing_imports_the_edges() -> None:
 
 
 def test_services_do_not_import_the_pipeline() -> None:
-    offenders = [f"{rel}: {module}" for rel, tree in _sources("app/services", "app/reservations",
-                                                                  "app/orders")
+    offenders = [f"{rel}: {module}"
+                 for rel, tree in _sources("app/services", "app/reservations", "app/orders")
                  for module in _imported(tree) if _top(module) == "importers"]
     assert offenders == []
 
