@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 # Mixed into the seed an order code is derived from: the same secret never yields the same
 # code for an order and a reservation.
 _ORDER_PURPOSE = b"order:"
+# Advisory locks of a reader's contacts (the stock importer's shops use 7261).
+CONTACT_LOCK_NAMESPACE = 7262
 
 
 class TooManyOrders(RayonsError):
@@ -80,6 +82,16 @@ def public_isbn(raw: str) -> str:
     if code.kind not in PUBLIC_CODE_KINDS:
         raise NotFound(f"not a book's ISBN: {raw}", code="invalid_isbn")
     return code.code
+
+
+def _lock_contacts(session: Session, customer: Customer) -> None:
+    """Serialise one reader's requests until the transaction ends: two requests sent at once
+    (two tabs, a script) cannot both pass the limit or the one-per-book check. The key is a
+    hash of each contact given (namespace CONTACT_LOCK_NAMESPACE; collisions only make two
+    readers wait for each other)."""
+    for contact in sorted(filter(None, [(customer.email or "").lower(), customer.phone or ""])):
+        session.execute(select(func.pg_advisory_xact_lock(CONTACT_LOCK_NAMESPACE,
+                                                          func.hashtext(contact))))
 
 
 def _active_orders_of(session: Session, customer: Customer) -> list[OrderRequest]:
@@ -121,6 +133,7 @@ def request_order(session: Session, *, shop_slug: str, isbn13: str, customer: Cu
                 raise Conflict("this key was already used for another request",
                                code="idempotency_key_reused")
             return Requested(earlier, order_code(secret, earlier.code_seed), replayed=True)
+    _lock_contacts(session, customer)
     running = _active_orders_of(session, customer)
     if any(o.shop_id == shop.id and o.isbn13 == isbn for o in running):
         raise Conflict("this book is already on order for you at this shop",
