@@ -50,5 +50,7 @@ def order_subject(kind: str, order: OrderRequest) -> str:
         "order_declined": gettext("Your order could not be placed: %(title)s", title=title),
         "order_cancelled": gettext("Order cancelled: %(title)s", title=title),
         "order_expired": gettext("Your order has ended: %(title)s", title=title),
+        "order_shop_cancelled": gettext("Order request cancelled by the reader: %(title)s",
+                                        title=title),
     }
     return subjects[kind]

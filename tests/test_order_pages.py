@@ -104,6 +104,9 @@ def test_order_follow_and_cancel_with_the_secret_link(
     assert "Camille" in shop_mail.body and "/staff/shops/mine/reservations#orders" in shop_mail.body
     assert client.post(f"/commandes/{code}/cancel").status_code == 302
     assert "Annulée" in client.get(f"/commandes/{code}").get_data(as_text=True)
+    told = [m for m in deliver_mail() if m.to == ["mine@example.org"]]
+    assert told[-1].subject.startswith("Demande de commande annulée par le lecteur")
+    assert "Camille" in told[-1].body
     assert "Demander à une autre librairie" in client.get(f"/commandes/{code}").get_data(
         as_text=True)
     assert client.get("/commandes/not-a-code").status_code == 404

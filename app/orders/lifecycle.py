@@ -74,7 +74,9 @@ class Transition:
 
     actors: frozenset[Actor]
     sources: frozenset[str]
+    # The reader's mail; a change the shop must hear of (the reader cancelled) names its own.
     mail: str
+    shop_mail: str | None = None
     staff_verb: str | None = None
     # What becomes of `expires_at`: kept, cleared (no deadline while the supplier works), or
     # set to PICKUP_WITHIN from now.
@@ -93,8 +95,9 @@ TRANSITIONS: dict[str, Transition] = {
                           staff_verb="collect"),
     DECLINED: Transition(frozenset({"staff"}), frozenset({REQUESTED, ORDERED}),
                          mail="order_declined", staff_verb="decline"),
+    # The shop hears of it: it may have ordered the book already.
     CANCELLED: Transition(frozenset({"reader"}), frozenset(ACTIVE_STATES),
-                          mail="order_cancelled"),
+                          mail="order_cancelled", shop_mail="order_shop_cancelled"),
     EXPIRED: Transition(frozenset({"system"}), frozenset({REQUESTED, ARRIVED}),
                         mail="order_expired", only_when_due=True),
 }
@@ -104,8 +107,10 @@ STAFF_ACTIONS = {rule.staff_verb: target for target, rule in TRANSITIONS.items()
 
 # Queued by a new request: the reader's receipt with their link, and the shop's notice.
 MAIL_ON_REQUEST = ("order_requested", "order_shop_new")
-ORDER_MAIL_KINDS = (*MAIL_ON_REQUEST, *(rule.mail for rule in TRANSITIONS.values()))
-SHOP_MAIL_KINDS = frozenset({"order_shop_new"})
+SHOP_MAIL_KINDS = frozenset({"order_shop_new", *(rule.shop_mail for rule in TRANSITIONS.values()
+                                                  if rule.shop_mail is not None)})
+ORDER_MAIL_KINDS = (*MAIL_ON_REQUEST, *(rule.mail for rule in TRANSITIONS.values()),
+                    *sorted(SHOP_MAIL_KINDS - set(MAIL_ON_REQUEST)))
 
 
 def staff_verbs(state: str) -> tuple[str, ...]:

@@ -23,7 +23,8 @@ TIMESTAMPS = {"ordered": "ordered_at", "arrived": "arrived_at", "collected": "co
 RESERVATION_KINDS = ("'reserved', 'shop_new', 'confirmed', 'declined', 'collected', 'cancelled', "
                      "'expired', 'reminder', 'import_report'")
 ORDER_KINDS = ("'order_requested', 'order_shop_new', 'order_ordered', 'order_arrived', "
-               "'order_collected', 'order_declined', 'order_cancelled', 'order_expired'")
+               "'order_collected', 'order_declined', 'order_cancelled', 'order_expired', "
+               "'order_shop_cancelled'")
 
 
 def upgrade() -> None:
