@@ -276,3 +276,13 @@ def test_no_mail_leaves_for_an_order_whose_details_were_erased(
         customer_name=None, customer_email=None, customer_phone=None,
         personal_data_erased_at=database_now(session)))
     assert deliver_mail() == []
+
+
+def test_the_demand_report_counts_order_requests(client: FlaskClient, session: Session,
+                                                 shops: tuple[Shop, Shop]) -> None:
+    place_order(client, isbn=UNKNOWN_ISBN)
+    sign_in(client, make_staff(session, shops=[shops[0]]))
+    page = client.get("/staff/demand").get_data(as_text=True)
+    assert "<th>Demandes de commande</th>" in page
+    row = page[page.index(f"ISBN {UNKNOWN_ISBN}"):]
+    assert re.search(r'<td>0</td>\s*<td class="orders">1</td>', row), row[:400]
