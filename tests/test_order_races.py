@@ -93,3 +93,20 @@ def test_two_staff_clicks_at_once_change_an_order_once(
         kinds = session.scalars(select(OutboxMail.kind).where(
             OutboxMail.order_request_id == order_id)).all()
     assert len([k for k in kinds if k in ("order_arrived", "order_declined")]) == 1
+
+
+def test_a_double_click_sent_twice_at_once_replays_the_first(
+        shop: tuple[sessionmaker[Session], Shop]) -> None:
+    factory, s = shop
+    reader = Customer(name="Double", email=f"double-{os.getpid()}@example.org", phone=None)
+
+    def send(_: int) -> tuple[int, bool]:
+        with factory() as session:
+            done = request_order(session, shop_slug=s.slug, isbn13=ISBNS[0], customer=reader,
+                                 secret="race", requester="form", idempotency_key="same-form")
+            session.commit()
+            return done.order.id, done.replayed
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(send, range(2)))
+    assert outcomes[0][0] == outcomes[1][0] and sorted(r for _, r in outcomes) == [False, True]

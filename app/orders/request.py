@@ -118,6 +118,8 @@ def request_order(session: Session, *, shop_slug: str, isbn13: str, customer: Cu
     shop = directory.active_shop(session, shop_slug)
     if shop is None:
         raise NotFound(f"unknown shop: {shop_slug}", code="unknown_shop")
+    # First, so that a double click's second request waits for the first and replays it.
+    _lock_contacts(session, customer)
     stored_key = request_fingerprint = None
     if idempotency_key:
         contact = (customer.email or "").lower() or (customer.phone or "")
@@ -133,7 +135,6 @@ def request_order(session: Session, *, shop_slug: str, isbn13: str, customer: Cu
                 raise Conflict("this key was already used for another request",
                                code="idempotency_key_reused")
             return Requested(earlier, order_code(secret, earlier.code_seed), replayed=True)
-    _lock_contacts(session, customer)
     running = _active_orders_of(session, customer)
     if any(o.shop_id == shop.id and o.isbn13 == isbn for o in running):
         raise Conflict("this book is already on order for you at this shop",
