@@ -136,13 +136,14 @@ def test_the_reader_may_cancel_while_it_runs(session: Session, shops: tuple[Shop
 
 @pytest.mark.parametrize(("actor", "target"), [
     ("reader", lifecycle.ORDERED), ("reader", lifecycle.COLLECTED),
-    ("staff", lifecycle.CANCELLED), ("staff", lifecycle.EXPIRED),
+    ("reader", lifecycle.DECLINED), ("staff", lifecycle.EXPIRED),
 ])
 def test_only_the_tables_actors_may_act(session: Session, shops: tuple[Shop, Shop],
                                         actor: str, target: str) -> None:
     o = order(session)
     with pytest.raises(Conflict) as refused:
-        transition(session, order_id=o.id, target=target, actor=actor)  # type: ignore[arg-type]
+        transition(session, order_id=o.id, target=target, actor=actor,  # type: ignore[arg-type]
+                   reason="out_of_print")
     assert refused.value.code == "not_allowed"
 
 
@@ -271,3 +272,22 @@ def test_orders_count_beside_searches_in_the_demand_report(session: Session,
     rows = {(m.kind, m.term): (m.times, m.orders) for m in
             demand.top_misses(session, since=today - timedelta(days=1), areas=["33"])}
     assert rows == {("isbn", ISBN): (1, 2), ("query", "nadja"): (1, 0)}
+
+
+def test_staff_cancel_for_a_reader_who_asks_and_the_shop_gets_no_notice(
+        session: Session, shops: tuple[Shop, Shop]) -> None:
+    o = order(session)
+    o = transition(session, order_id=o.id, target=lifecycle.CANCELLED, actor="staff",
+                   shop_ids=[shops[0].id])
+    assert o.state == "cancelled" and mail_kinds(session, o.id)[-1] == "order_cancelled"
+    assert "order_shop_cancelled" not in mail_kinds(session, o.id)
+
+
+@pytest.mark.parametrize(("state", "verbs"), [
+    ("requested", ("order", "arrive", "decline", "cancel")),
+    ("ordered", ("arrive", "decline", "cancel")),
+    ("arrived", ("collect", "cancel")),
+    *((state, ()) for state in lifecycle.ENDED_STATES),
+])
+def test_the_desk_offers_the_tables_verbs(state: str, verbs: tuple[str, ...]) -> None:
+    assert lifecycle.staff_verbs(state) == verbs

@@ -74,7 +74,8 @@ class Transition:
 
     actors: frozenset[Actor]
     sources: frozenset[str]
-    # The reader's mail; a change the shop must hear of (the reader cancelled) names its own.
+    # The reader's mail; a change the shop must hear of names its own, sent when someone other
+    # than its staff caused it.
     mail: str
     shop_mail: str | None = None
     staff_verb: str | None = None
@@ -95,9 +96,11 @@ TRANSITIONS: dict[str, Transition] = {
                           staff_verb="collect"),
     DECLINED: Transition(frozenset({"staff"}), frozenset({REQUESTED, ORDERED}),
                          mail="order_declined", staff_verb="decline"),
-    # The shop hears of it: it may have ordered the book already.
-    CANCELLED: Transition(frozenset({"reader"}), frozenset(ACTIVE_STATES),
-                          mail="order_cancelled", shop_mail="order_shop_cancelled"),
+    # By the reader on their page, or by staff for a reader who asks at the counter or on the
+    # phone; the shop hears of a reader's own cancellation: it may have ordered the book.
+    CANCELLED: Transition(frozenset({"reader", "staff"}), frozenset(ACTIVE_STATES),
+                          mail="order_cancelled", staff_verb="cancel",
+                          shop_mail="order_shop_cancelled"),
     EXPIRED: Transition(frozenset({"system"}), frozenset({REQUESTED, ARRIVED}),
                         mail="order_expired", only_when_due=True),
 }

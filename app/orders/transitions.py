@@ -79,7 +79,8 @@ def _guarded_update(session: Session, *, target: str, actor: str,
         values["expires_at"] = moment + PICKUP_WITHIN
     changed = list(session.scalars(
         update(OrderRequest).where(*conditions).values(**values).returning(OrderRequest.id)))
-    kinds = [rule.mail] if rule.shop_mail is None else [rule.mail, rule.shop_mail]
+    kinds = [rule.mail] if rule.shop_mail is None or actor == "staff" else \
+        [rule.mail, rule.shop_mail]
     queue_order_mail(session, [(order_id, kind) for order_id in changed for kind in kinds])
     return changed
 
