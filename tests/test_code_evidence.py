@@ -7,6 +7,7 @@ exactly why one such code alone proves nothing; 201633613 is no ISBN-10 once pad
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -97,8 +98,9 @@ def test_json_numbers_are_evidence_json_strings_are_not(
     session: Session, test_sessionmaker: sessionmaker[Session], shop: Shop, tmp_path: Path
 ) -> None:
     path = tmp_path / "stocks.json"
-    path.write_text('{"stocks": [{"ref": "%s", "available": 2}, {"ref": 306406152, '
-                    '"available": 1}, {"ref": "201633612", "available": 1}]}' % FOLIO)
+    path.write_text(json.dumps({"stocks": [{"ref": FOLIO, "available": 2},
+                                           {"ref": 306406152, "available": 1},
+                                           {"ref": "201633612", "available": 1}]}))
     run, stock = imported(session, test_sessionmaker, shop, path)
     assert stock == {FOLIO: 2, "9780306406157": 1}
     assert issues(session, run.id) == [(3, "201633612", "unproven_leading_zero")]
