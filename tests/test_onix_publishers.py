@@ -205,3 +205,29 @@ def test_values_past_the_columns_bounds_reject_their_line_not_the_run(
     assert reported(session, run) == [(1, "3000000000", "implausible_quantity"),
                                       (2, "99999999", "invalid_price")]
     assert prices(session, shop)[GOOD] is None
+
+
+def test_short_tags_carry_text_stock_coded_stock_and_the_default_currency(
+    session: Session, test_sessionmaker: sessionmaker[Session], distributor: Shop,
+    tmp_path: Path
+) -> None:
+    """The same elements in EDItEUR's 2.1 short tags: m186 DefaultCurrencyCode, j350 OnHand,
+    stockquantitycoded with j293 (type, code list 70) and j297 (the code)."""
+    path = tmp_path / "short.xml"
+    path.write_text("""<?xml version="1.0" encoding="UTF-8"?>
+<ONIXmessage release="2.1"><header><m182>20250314</m182><m186>SEK</m186></header>
+<product><a001>1</a001><productidentifier><b221>15</b221><b244>9782743611002</b244>
+</productidentifier><supplydetail><stock><j350>5 - 10</j350></stock>
+<price><j148>02</j148><j151>129.00</j151></price></supplydetail></product>
+<product><a001>2</a001><productidentifier><b221>15</b221><b244>9782743611019</b244>
+</productidentifier><supplydetail><stock><stockquantitycoded><j293>01</j293><j297>In stock</j297>
+</stockquantitycoded></stock><price><j148>02</j148><j151>9.00</j151><j152>EUR</j152></price>
+</supplydetail></product>
+</ONIXmessage>
+""", encoding="utf-8")
+    run = run_of(session, test_sessionmaker, distributor, path)
+    assert run.status == "applied"
+    assert shelf(session, distributor.id) == {"9782743611002": 5, "9782743611019": 1}
+    assert prices(session, distributor) == {"9782743611002": None, "9782743611019": 900}
+    assert [reason for _, _, reason in reported(session, run)] == ["price_not_in_euros",
+                                                                   "stock_without_count"]
