@@ -42,7 +42,7 @@ _CODE_CHARACTERS: Final = re.compile(r"[0-9]+[Xx]?")
 # 979-0 EAN keeps unchanged (M weighs 3 x 3 = 9, as 9790 weighs 9 + 21 + 9 + 0 = 39: same unit).
 _ISMN10: Final = re.compile(r"[Mm]([0-9]{9})")
 # What a search box receives when someone types or pastes a code rather than a title.
-_CODE_LIKE: Final = re.compile(r"[0-9][0-9\s-]*[Xx]?")
+_CODE_LIKE: Final = re.compile(rf"(?:[Mm][\s{_DASHES}]*)?[0-9][0-9\s{_DASHES}]*[Xx]?")
 # A code pasted from a spreadsheet cell in scientific notation: the search can say why it fails.
 _SCIENTIFIC_QUERY: Final = re.compile(r"\d[.,]\d+\s*[eE]\s*\+?\d{1,2}")
 
