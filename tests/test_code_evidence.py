@@ -15,7 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import ImportRejection, ImportRun, Shop
+from importers import evidence
+from importers.delimited import DelimitedSource
 from importers.pipeline import import_file
+from importers.records import LineIssue, StockRecord
 from tests.factories import make_shop
 from tests.stock_helpers import STOCK_DATA, shelf, write_csv
 
@@ -126,3 +129,19 @@ def test_placeholders_are_rejected_and_music_and_dashes_accepted(
     assert [(line, reason) for line, _, reason in issues(session, run.id)] == [
         (2, "placeholder_code"), (3, "placeholder_code"), (4, "ismn10_converted")]
     assert (run.accepted, run.rejected_lines) == (5, 2)
+
+
+def test_past_max_held_consistent_codes_are_repaired_without_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory stays bounded: once MAX_HELD 9-digit codes all fit, the pattern is proven and the
+    held lines (and later ones) are repaired at once; a later misfit is only its own line."""
+    monkeypatch.setattr(evidence, "MAX_HELD", 3)
+    path = write_csv(tmp_path, "many.csv", ["EAN;Qté", "201633612;1", "306406152;1",
+                                            "131103628;1", "596007124;1", "201633613;1"])
+    items = list(DelimitedSource(path))
+    records = [(item.line, item.code) for item in items if isinstance(item, StockRecord)]
+    assert records == [(2, "9780201633610"), (3, "9780306406157"), (4, "9780131103627"),
+                       (5, "9780596007126")]
+    assert [(item.line, item.reason_code) for item in items
+            if isinstance(item, LineIssue) and item.rejected] == [(6, "invalid_length")]
