@@ -62,6 +62,8 @@ _EURO = "EUR"
 _ENCODING_ERRORS = frozenset({32, 79, 81, 113})  # unsupported/invalid encoding, mismatch
 _CHARACTER_ERRORS = frozenset({6, 7, 9})  # a character (or &#...; reference) XML forbids
 _CUT_ERRORS = frozenset({5, 77})  # extra content / premature end of data
+# The character in libxml2's words: `invalid Char value 1`, `Char 0x0 out of allowed range`.
+_CHARACTER_VALUE = re.compile(r"value (\d+)|Char (0x[0-9A-Fa-f]+)")
 _LIBXML_UTF16 = {"utf-16-le": "UTF-16LE", "utf-16-be": "UTF-16BE"}  # libxml2's names
 
 # Stock as text, as ONIX 2.1 distributor feeds (and StockQuantityCode values, code list 70's
@@ -119,6 +121,7 @@ class OnixSource:
         # Until a product with stock shows this is a stock file, the products without any are
         # held: a catalogue (no stock at all) is refused as such, not as thousands of lines.
         unstocked: list[StockRecord | LineIssue] | None = []
+        unstocked_products = 0
         with self.path.open("rb") as handle:
             products = etree.iterparse(handle, events=("end",), tag=product_tag,
                                        encoding=head.encoding, **_PARSER_OPTIONS)
@@ -136,12 +139,13 @@ class OnixSource:
                         unstocked = None
                     else:
                         unstocked.extend(items)
-                        if len(unstocked) >= MAX_UNSTOCKED:
-                            raise _metadata_only(len(unstocked))
+                        unstocked_products += 1
+                        if unstocked_products >= MAX_UNSTOCKED:
+                            raise _metadata_only(unstocked_products)
             except etree.XMLSyntaxError as exc:
                 raise _syntax_refusal(exc, self.path) from None
-        if unstocked:
-            raise _metadata_only(len(unstocked))
+        if unstocked_products and unstocked is not None:
+            raise _metadata_only(unstocked_products)
 
     def _read_product(self, line: int, product: _Node, locations: set[str | None],
                       default_currency: str) -> Iterator[StockRecord | LineIssue]:
@@ -448,18 +452,19 @@ def _syntax_refusal(exc: etree.XMLSyntaxError, path: Path) -> FileRefused:
                                              "(UTF-8 s'il ne dit rien) : réexportez-le en UTF-8. "
                                              "Aucune ligne n'a été appliquée.")
     if code in _CHARACTER_ERRORS:
+        value = _CHARACTER_VALUE.search(exc.msg)
+        shown = f" (U+{int(value[1] or value[2], 0 if value[2] else 10):04X})" if value else ""
         return FileRefused("control_character", f"Le fichier ONIX contient, ligne {line}, un "
-                                                "caractère de contrôle que le XML interdit "
-                                                f"({exc.msg.split(',')[0]}) : l'export est "
-                                                "abîmé, retirez ce caractère ou réexportez. "
-                                                "Aucune ligne n'a été appliquée.")
+                                                f"caractère de contrôle que le XML interdit{shown} "
+                                                ": l'export est abîmé, retirez ce caractère ou "
+                                                "réexportez. Aucune ligne n'a été appliquée.")
     if code in _CUT_ERRORS or line >= _last_line(path):
         return FileRefused("truncated", f"Le fichier ONIX s'arrête avant sa fin (ligne {line}) : "
                                         "il a peut-être été coupé pendant l'envoi. Aucune ligne "
                                         "n'a été appliquée.")
-    return FileRefused("malformed", f"Le fichier ONIX est mal formé ligne {line} "
-                                    f"({exc.msg.split(',')[0]}) : ce n'est pas du XML valide. "
-                                    "Aucune ligne n'a été appliquée.")
+    return FileRefused("malformed", f"Le fichier ONIX est mal formé ligne {line} : ce n'est pas "
+                                    "du XML valide (détail technique : "
+                                    f"{exc.msg.split(',')[0]}). Aucune ligne n'a été appliquée.")
 
 
 def _last_line(path: Path) -> int:

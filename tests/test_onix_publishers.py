@@ -145,7 +145,7 @@ def test_unicode_encodings_are_onix_not_csv(
     (lambda text: text.replace("Phare", "Ph\u00e2re").encode("cp1252"), "wrong_encoding",
      "réexportez-le en UTF-8"),
     (lambda text: text.replace("Phare", "Ph\x01are").encode("utf-8"), "control_character",
-     "caractère de contrôle"),
+     "caractère de contrôle que le XML interdit (U+0001)"),
     (lambda text: text.replace("</TitleText>", "</Title>", 1).encode("utf-8"), "malformed",
      "mal formé"),
 ])
