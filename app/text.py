@@ -38,7 +38,7 @@ def first_character(sample: bytes) -> str:
     encoding = utf16_encoding(sample)
     if encoding is None:
         return sample.removeprefix(UTF8_BOM).lstrip()[:1].decode("latin-1")
-    text = sample[:512 - len(sample) % 2].decode(encoding, errors="replace")
+    text = sample[:512].decode(encoding, errors="replace")
     return text.lstrip("\ufeff \t\r\n")[:1]
 
 
