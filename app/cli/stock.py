@@ -15,7 +15,7 @@ from app.import_report_mail import report_mailer
 from app.models.import_run import STOCK_KEPT
 from app.services import shop_tokens
 from app.session import import_limits, pool_size, session_factory, unit_of_work
-from importers import pipeline, report
+from importers import catalogue, pipeline, report
 from importers.column_map import ColumnMap, ColumnMapError
 
 stock_cli = AppGroup("stock", help="Shops' stock files.")
@@ -67,6 +67,31 @@ def stock_import(shop_slug: str, file: Path, format_: str | None, force: bool,
             if result.interrupted:
                 click.echo(report.interrupted_note(result.interrupted))
     if result.status in STOCK_KEPT:
+        sys.exit(1)
+
+
+@stock_cli.command("catalogue")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "format_", type=click.Choice(catalogue.CATALOGUE_FORMATS),
+              help="Skip content detection.")
+@click.option("--replace", is_flag=True,
+              help="Let the catalogue's values replace those the shops' files gave (never with "
+                   "a blank); by default only empty titles, authors and publishers are filled.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def stock_catalogue(file: Path, format_: str | None, replace: bool, as_json: bool) -> None:
+    """Fill the titles, authors and publishers of known editions from a catalogue file
+    (metadata-only ONIX, or CSV/XLSX with ISBN, Titre, Auteur, Éditeur columns); stock is not
+    touched. Exit 1 when the file was refused."""
+    with unit_of_work() as session:
+        result = catalogue.import_catalogue(session, path=file, format=format_, replace=replace)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        for r in result.rejections[:20]:
+            click.echo(f"{file.name}, line {r.line}, field {r.field}: {r.reason_code}: "
+                       f"{r.message} [{r.raw_value}]", err=True)
+        click.echo(result.summary_line())
+    if result.refused is not None:
         sys.exit(1)
 
 
