@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Edition, EditionLookup
@@ -141,3 +142,30 @@ def test_stock_enrich_command(make_app: Callable[..., Flask], session: Session,
     assert json.loads(result.stdout)["by_source"] == {"openlibrary": 2}
     typo = make_app(ENRICH_SOURCES=("bnff",)).test_cli_runner().invoke(args=["stock", "enrich"])
     assert typo.exit_code == 1 and "unknown enrichment source(s): bnff" in typo.output
+
+
+def test_an_edition_an_import_holds_is_left_for_the_next_run(
+    engine: Engine, replay: tuple[Replay, str]
+) -> None:
+    """Committed data and a second connection holding the row, as an import's merge does."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    with factory() as session:
+        session.add(Edition(isbn13=VASIERES, title="", authors="", publisher=""))
+        session.commit()
+    try:
+        with factory() as holder:
+            holder.execute(select(Edition.isbn13).where(Edition.isbn13 == VASIERES)
+                           .with_for_update())
+            started = time.monotonic()
+            report = enrich_editions(factory, sources=sources(replay[1], "openlibrary"))
+            waited = time.monotonic() - started
+            holder.rollback()
+        assert (report.asked, report.failed, report.filled) == (1, 1, 0)
+        assert waited < 10  # the lock wait, not the import's length
+        with factory() as session:
+            assert session.get(EditionLookup, VASIERES) is None  # asked again next run
+            assert described(session, VASIERES) == ("", "", "")
+    finally:
+        with factory() as session:
+            session.execute(delete(Edition).where(Edition.isbn13 == VASIERES))
+            session.commit()
