@@ -15,7 +15,7 @@ from app.services.search import search_editions
 from importers.catalogue import import_catalogue
 from importers.pipeline import import_file
 from tests.factories import make_edition, make_shop, make_stock_line
-from tests.stock_helpers import write_csv
+from tests.stock_helpers import STOCK_DATA, write_csv
 
 DATA = Path(__file__).parent / "data" / "catalogue"
 LAGUNE, MAREES, VASIERES, DUNE, CHENAL = ("9782490123452", "9782490123469", "9782490123483",
@@ -100,6 +100,11 @@ def test_unusable_tables_are_refused_and_nothing_changes(
     report = import_catalogue(session, path=write_csv(tmp_path, "cat.csv", lines))
     assert report.refused is not None and report.refused.reason_code == reason
     assert described(session, DUNE) == ("", "", "")
+
+
+def test_a_stock_json_is_no_catalogue(session: Session) -> None:
+    report = import_catalogue(session, path=STOCK_DATA / "provider_api_stocks.json")
+    assert report.refused is not None and report.refused.reason_code == "unsupported_format"
 
 
 def test_a_cut_onix_applies_nothing(session: Session, tmp_path: Path) -> None:
