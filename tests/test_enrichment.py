@@ -12,6 +12,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Edition, EditionLookup
+from config import Config, ConfigError
 from app.services.search import search_editions
 from importers.enrichment import build_sources, enrich_editions
 from importers.open_catalogues import Pace, Source
@@ -169,3 +170,15 @@ def test_an_edition_an_import_holds_is_left_for_the_next_run(
         with factory() as session:
             session.execute(delete(Edition).where(Edition.isbn13 == VASIERES))
             session.commit()
+
+
+def test_settings_from_the_environment() -> None:
+    assert Config.from_environ({})["ENRICH_SOURCES"] == ()  # off unless asked
+    values = Config.from_environ({"ENRICH_SOURCES": "bnf, openlibrary",
+                                  "ENRICH_BNF_URL": "http://127.0.0.1:9/sru",
+                                  "ENRICH_MIN_INTERVAL_S": "0.5", "ENRICH_RETRY_DAYS": "7"})
+    assert (values["ENRICH_SOURCES"], values["ENRICH_BNF_URL"], values["ENRICH_MIN_INTERVAL_S"],
+            values["ENRICH_RETRY_DAYS"]) == (("bnf", "openlibrary"), "http://127.0.0.1:9/sru",
+                                             0.5, 7)
+    with pytest.raises(ConfigError, match="ENRICH_RETRY_DAYS"):
+        Config.from_environ({"ENRICH_RETRY_DAYS": "never"})
