@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from flask.testing import FlaskClient, FlaskCliRunner
 from openpyxl import Workbook
 from sqlalchemy import select
@@ -166,3 +168,27 @@ def test_code_only_stock_is_found_by_title_after_a_catalogue(
     assert search_editions(session, query="marees equinox").hits[0].isbn13 == MAREES  # corrected
     page = client.get("/recherche?q=oiseaux+lagune").get_data(as_text=True)
     assert "Les Oiseaux de la lagune" in page and "Dans 1 librairie du réseau" in page
+
+
+_CELLS = st.one_of(st.text(max_size=30), st.sampled_from(
+    [DUNE, "978-2-490-12349-0", "0000000000", "9,78249E+12", "ISBN", "Titre", '"', ";", "\x00"]))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(_CELLS, max_size=5), max_size=6),
+       header=st.sampled_from(["ISBN;Titre;Auteur;Éditeur", "EAN;Qté", ""]),
+       raw=st.binary(max_size=200))
+def test_no_catalogue_table_crashes_an_import(session: Session, tmp_path: Path,
+                                              rows: list[list[str]], header: str,
+                                              raw: bytes) -> None:
+    path = tmp_path / "fuzz.csv"
+    text = "\n".join([header, *(";".join(cells) for cells in rows)])
+    path.write_bytes(text.encode("utf-8", "surrogatepass") + raw)
+    report = import_catalogue(session, path=path)
+    assert report.refused is not None or report.lines_read >= report.rejected
+    onix = tmp_path / "fuzz.xml"
+    onix.write_bytes(b"<ONIXMessage><Product><ProductIdentifier><ProductIDType>15"
+                     b"</ProductIDType><IDValue>" + raw + b"</IDValue></ProductIdentifier>"
+                     b"</Product></ONIXMessage>")
+    assert import_catalogue(session, path=onix).lines_read in (0, 1)
