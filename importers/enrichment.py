@@ -94,20 +94,25 @@ def build_sources(names: Sequence[str], *, bnf_url: str, openlibrary_url: str,
 def enrich_editions(factory: sessionmaker[Session], *, sources: Sequence[Source],
                     limit: int = 500, retry_days: int = 30) -> EnrichmentReport:
     """Look up to `limit` untitled editions up in `sources`, in order, and fill what they find
-    (blanks only: a title that came meanwhile from a file or catalogue stays)."""
+    (blanks only: a title that came meanwhile from a file or catalogue stays). The sources are
+    closed at the end."""
     report = EnrichmentReport()
-    if not sources:
+    try:
+        if not sources:
+            return report
+        with factory() as session:
+            isbns = list(session.scalars(CANDIDATES, {"limit": limit}))
+        batch_size = max(source.batch_size for source in sources)
+        failures = Counter[str]()
+        for start in range(0, len(isbns), batch_size):
+            batch = isbns[start:start + batch_size]
+            found, failed = _ask(sources, batch, failures, report)
+            report.asked += len(batch)
+            _record(factory, batch, found, failed, report, retry_days=retry_days)
         return report
-    with factory() as session:
-        isbns = list(session.scalars(CANDIDATES, {"limit": limit}))
-    batch_size = max(source.batch_size for source in sources)
-    failures = Counter[str]()
-    for start in range(0, len(isbns), batch_size):
-        batch = isbns[start:start + batch_size]
-        found, failed = _ask(sources, batch, failures, report)
-        report.asked += len(batch)
-        _record(factory, batch, found, failed, report, retry_days=retry_days)
-    return report
+    finally:
+        for source in sources:
+            source.close()
 
 
 def _ask(sources: Sequence[Source], isbns: list[str], failures: Counter[str],

@@ -58,6 +58,10 @@ class Source(Protocol):
         """What the service knows of each ISBN it found; raises LookupFailed."""
         ...
 
+    def close(self) -> None:
+        """Release the connections kept open to the service."""
+        ...
+
 
 class Pace:
     """At most one request per `min_interval_s` to one service, as their usage policies ask.
@@ -126,6 +130,9 @@ class BnfSru:
     def __init__(self, base_url: str, http: Http) -> None:
         self.base_url, self.http = base_url, http
 
+    def close(self) -> None:
+        self.http.close()
+
     def look_up(self, isbns: list[str]) -> dict[str, Found]:
         found = {}
         for isbn in isbns:
@@ -177,6 +184,9 @@ class OpenLibrary:
 
     def __init__(self, base_url: str, http: Http) -> None:
         self.base_url, self.http = base_url.rstrip("/"), http
+
+    def close(self) -> None:
+        self.http.close()
 
     def look_up(self, isbns: list[str]) -> dict[str, Found]:
         body = self.http.get(f"{self.base_url}/api/books", {
