@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext, ngettext
+from flask_babel import ngettext
 
 from app import clock
 from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
@@ -13,7 +13,7 @@ from app.services import availability, demand, editions, search
 from app.services.directory import hours_status
 from app.services.places import Located, locate
 from app.session import read_session, reads_only, unit_of_work
-from app.templating.words import distance_label, open_status_label
+from app.templating.words import book_title, distance_label, open_status_label
 from geo.maps import MapMarker, map_payload
 
 bp = Blueprint("books", __name__)
@@ -85,7 +85,7 @@ def book_page(isbn13: str) -> ResponseReturnValue:
     now = clock.now()
     statuses = {h.shop_id: hours_status(h.opening_hours, timezone=h.timezone, country=h.country,
                                         at=now) for h in found.holders}
-    title = edition.title if edition and edition.title else gettext("Book %(isbn)s", isbn=code.code)
+    title = book_title(edition.title if edition else "")
     markers = [
         MapMarker(lat=h.lat, lon=h.lon, title=h.name,
                   lines=[f"{h.address}, {h.postcode} {h.city}",
