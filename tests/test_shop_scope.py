@@ -26,22 +26,28 @@ HOURS = "Tu-Sa 09:30-12:30,14:00-19:00; Mo 14:00-19:00"
 @pytest.fixture()
 def networks(session: Session, test_sessionmaker: sessionmaker[Session],
              tmp_path: Path) -> dict[str, Network]:
+    return stock_networks(session, test_sessionmaker, tmp_path)
+
+
+def stock_networks(session: Session, factory: sessionmaker[Session], tmp_path: Path,
+                   **shop_values: object) -> dict[str, Network]:
     """Bordeaux (Chartrons, Pessac) and Gironde (Pessac, Libourne); Pau belongs to none.
     L'Étranger is in all four shops, L'Ordre du jour in Libourne and Pau, Le Petit Prince in
-    Pau only (whose file brought the catalogue and its words)."""
+    Pau only (whose file brought the catalogue and its words). `shop_values` go to every shop."""
     city = make_network(session, slug="bordeaux", name="Librairies de Bordeaux")
     region = make_network(session, slug="gironde", name="Librairies de Gironde")
     shops = {
         "chartrons": make_shop(session, slug="chartrons", name="Librairie des Chartrons",
-                               lat=44.8530, lon=-0.5700, networks=[city]),
+                               lat=44.8530, lon=-0.5700, networks=[city], **shop_values),
         "pessac": make_shop(session, slug="pessac", name="Librairie de Pessac", city="Pessac",
-                            lat=44.8067, lon=-0.6311, networks=[city, region]),
+                            lat=44.8067, lon=-0.6311, networks=[city, region], **shop_values),
         "libourne": make_shop(session, slug="libourne", name="Librairie de Libourne",
-                              city="Libourne", lat=44.9150, lon=-0.2430, networks=[region]),
+                              city="Libourne", lat=44.9150, lon=-0.2430, networks=[region],
+                              **shop_values),
     }
     pau = make_shop(session, slug="pau", name="Librairie de Pau", city="Pau", lat=43.2951,
-                    lon=-0.3708)
-    assert import_file(test_sessionmaker, shop=pau,
+                    lon=-0.3708, **shop_values)
+    assert import_file(factory, shop=pau,
                        path=write_csv(tmp_path, "pau.csv", CATALOGUE)).status == "applied"
     for shop in shops.values():
         make_stock_line(session, shop=shop, isbn13=ETRANGER, on_hand=1)
