@@ -194,13 +194,15 @@ EDITIONS = {
         "Typos and missing accents are tolerated; `corrections` says which words were read as "
         "which. An ISBN in `q` answers that edition alone, or nothing if it is not in the "
         "catalogue. `shops_with_copy` counts the shops with a copy; `nearest_m` is the "
-        "distance to the nearest of them, given an origin."),
+        "distance to the nearest of them, given an origin. With `network`, words match only "
+        "the editions on that network's shelves, and only its shops are counted."),
     "parameters": [
         _query("q", {"type": "string", "minLength": 1}, "What the reader typed.", required=True),
-        PLACE_PARAMETER, _limit(20),
+        PLACE_PARAMETER, _limit(20), NETWORK_PARAMETER,
     ],
     "responses": {
         "200": _ok("EditionSearch", "The editions found, possibly none."),
+        "404": UNKNOWN_NETWORK,
         "422": _problem(f"`missing_query`, `invalid_isbn` (with `reason`), `invalid_limit`, "
                         f"{PLACE_ERRORS}."),
     },

@@ -138,7 +138,7 @@ def routes(s: Setting) -> list[Route]:
         Route("/static/{filename}", {"filename": "app.css"}),
         Route("/api/v1/availability", {},
               ("isbn", "near", "lat", "lon", "limit", "radius_km", "network")),
-        Route("/api/v1/editions", {}, ("q", "near", "lat", "lon", "limit")),
+        Route("/api/v1/editions", {}, ("q", "near", "lat", "lon", "limit", "network")),
         Route("/api/v1/shops", {}, ("near", "lat", "lon", "limit", "page", "network")),
         Route("/api/v1/reservations/{code}", {"code": s.code}),
         Route("/staff/", {}, staff=True),

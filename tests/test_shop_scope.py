@@ -137,6 +137,14 @@ def test_the_api_and_the_widget_take_a_network(client: FlaskClient,
     assert "network=bordeaux" in shops["links"]["next"]
     assert shops["shops"][0]["links"]["shop"] == "http://localhost/librairies/chartrons"
     assert client.get("/api/v1/shops").get_json()["total"] == 4
+    found = client.get("/api/v1/editions?q=ordre+du+jour&network=gironde").get_json()
+    assert [(e["isbn13"], e["shops_with_copy"]) for e in found["editions"]] == [(ORDRE, 1)]
+    assert found["editions"][0]["links"]["book"].endswith(f"/livres/{ORDRE}?network=gironde")
+    assert client.get("/api/v1/editions?q=ordre+du+jour&network=bordeaux").get_json()[
+        "editions"] == []
+    isbn = client.get(f"/api/v1/editions?q={ETRANGER}&network=bordeaux").get_json()
+    assert isbn["editions"][0]["shops_with_copy"] == 2
+    assert client.get("/api/v1/editions?q=x&network=nulle-part").status_code == 404
     widget = client.get(f"/widget?isbn={ETRANGER}&network=bordeaux").get_data(as_text=True)
     assert re.findall(r'<span class="name">([^<]*)</span>', widget) \
         == ["Librairie des Chartrons", "Librairie de Pessac"]
@@ -198,6 +206,13 @@ def test_a_shop_page_says_where_when_and_how_to_reach_it(
     english = client.get("/librairies/la-mouette?lang=en").get_data(as_text=True)
     assert "<th scope=\"row\">Tuesday 24 November</th>" in english
     assert "Open now · closes at 12:30" in english and ">Directions<" in english
+
+
+def test_a_closed_shop_says_when_it_opens(client: FlaskClient, la_mouette: Shop,
+                                         pinned_clock: Callable[[datetime], None]) -> None:
+    pinned_clock(datetime.fromisoformat("2026-11-29T12:00:00+01:00"))  # a Sunday
+    page = client.get("/librairies/la-mouette").get_data(as_text=True)
+    assert '<p class="status closed">Fermé · ouvre lundi à 14:00</p>' in page
 
 
 def test_a_holiday_shows_on_its_day(client: FlaskClient, la_mouette: Shop,

@@ -217,11 +217,11 @@ def availability_view() -> ResponseReturnValue:
     })
 
 
-def _isbn_hits(isbn13: str, located: Located) -> list[search.EditionHit]:
+def _isbn_hits(isbn13: str, located: Located, scoped: ReaderScope) -> list[search.EditionHit]:
     """An ISBN typed in the box: that edition alone, its copies counted as the book page does."""
     edition, found = availability.book_availability(
         read_session(), isbn13=isbn13, origin=located.origin, limit=availability.MAX_LIMIT,
-        radius_km=None)
+        radius_km=None, scope=scoped.scope)
     if edition is None:
         return []
     holders = found.holders
@@ -236,18 +236,19 @@ def editions_view() -> ResponseReturnValue:
     query = _required("q", code="missing_query")
     located = _located()
     limit = _limit(20)
+    scoped = ReaderScope(network=network_arg(read_session()))
     if search.read_isbn(query) is not None:
-        result = search.TitleSearch(hits=_isbn_hits(parse_isbn(query), located))
+        result = search.TitleSearch(hits=_isbn_hits(parse_isbn(query), located, scoped))
     else:
         result = search.search_editions(read_session(), query=query, origin=located.origin,
-                                        limit=limit)
+                                        limit=limit, scope=scoped.scope)
     return jsonify({
         "query": query, "origin": _origin_json(located), "corrections": result.corrections,
         "unknown": result.unknown,
         "editions": [{"isbn13": hit.isbn13, "title": hit.title, "authors": hit.authors,
                       "publisher": hit.publisher, "shops_with_copy": hit.shops_with_copy,
                       "nearest_m": _metres(hit.nearest_m),
-                      "links": {"book": book_url(hit.isbn13, located)}}
+                      "links": {"book": book_url(hit.isbn13, located, scoped)}}
                      for hit in result.hits],
     })
 
