@@ -159,6 +159,10 @@ def test_a_network_page_lists_its_shops_a_page_at_a_time(
     assert '<input type="hidden" name="network" value="gironde">' in page
     assert 'href="/reseaux/gironde" aria-current="page"' in page.replace("\n", " ").replace(
         "           ", "")
+    near = client.get("/reseaux/gironde?lieu=Pessac").get_data(as_text=True)
+    assert re.findall(r'<li id="shop-([a-z0-9-]+)">', near) == ["pessac", "libourne"]
+    assert '<form class="near" method="get" action="/reseaux/gironde">' in near
+    assert '<a href="/reseaux/gironde">Toutes, par ville</a>' in near
     # A national network: pages of PAGE_SIZE, the pager keeps the network's address.
     national = make_network(session, slug="france", name="Librairies de France")
     make_shops_in_bulk(session, 60)
