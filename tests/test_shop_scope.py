@@ -107,8 +107,12 @@ def test_a_network_search_finds_only_the_books_on_its_shelves(
     assert edition_links(region) == [f"/livres/{ORDRE}?network=gironde"]
     assert "Dans 1 librairie de Librairies de Gironde" in region
     assert 'href="/recherche?q=ordre+du+jour">Chercher plutôt dans toutes les librairies' in region
-    counted = client.get("/recherche?q=etranger&network=gironde").get_data(as_text=True)
+    counted = client.get("/recherche?q=etranger&network=gironde&lieu=Pessac").get_data(
+        as_text=True)
     assert "Dans 2 librairies de Librairies de Gironde" in counted  # Pessac and Libourne
+    # The nearest of them is named and leads to its page.
+    assert re.search(r'la plus proche à [0-9,]+ m \(<a href="/librairies/pessac">Librairie de '
+                     r'Pessac</a>\)', counted), counted
     # An ISBN goes to the book page, still in the network.
     isbn = client.get(f"/recherche?q={ETRANGER}&network=gironde")
     assert isbn.status_code == 302

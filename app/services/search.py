@@ -133,11 +133,13 @@ HOLDER_COUNTS = f"""
     WHERE counted.shops > 0
 """
 HOLDER_COUNTS_FROM_ORIGIN = f"""
-    SELECT hit.isbn13, hit.shops, ST_Distance(nearest.location, {ORIGIN})
+    SELECT hit.isbn13, hit.shops, ST_Distance(nearest.location, {ORIGIN}),
+           ROW(nearest.slug, nearest.name)
     FROM ({HOLDER_COUNTS}) AS hit(isbn13, shops)
     CROSS JOIN LATERAL ({nearest_first(
         holding=HOLDING_OF.format(isbn13="hit.isbn13", scope="{scope}"), holders="hit.shops",
-        limit=1, columns="s.location", shop_columns="s.location")}
+        limit=1, columns="s.location, s.slug, s.name",
+        shop_columns="s.location, s.slug, s.name")}
     ) AS nearest
 """
 HOLDER_COUNTS_SCOPED = {
@@ -154,6 +156,8 @@ class EditionHit:
     publisher: str
     shops_with_copy: int
     nearest_m: float | None
+    # The nearest holder (slug, name), given an origin: results name it and link to its page.
+    nearest_shop: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -233,18 +237,18 @@ def _read_words(session: Session, words: list[str]) -> _Reading:
 
 
 def _holder_counts(session: Session, isbns: list[str], origin: tuple[float, float] | None,
-                   scope: Scope) -> dict[str, tuple[int, float | None]]:
-    """Shops of the scope with a copy available, and the nearest one's distance, by ISBN
-    (absent: none)."""
+                   scope: Scope) -> dict[str, tuple[int, float | None, tuple[str, str] | None]]:
+    """Shops of the scope with a copy available, and the nearest one's distance and (slug,
+    name), by ISBN (absent: none)."""
     if not isbns:
         return {}
     statement = HOLDER_COUNTS_SCOPED[scope.kind, origin is not None]
     if origin is None:
         rows = driver_rows(session, statement, {"isbns": isbns, **scope.params()})
-        return {isbn13: (shops, None) for isbn13, shops in rows}
+        return {isbn13: (shops, None, None) for isbn13, shops in rows}
     rows = driver_rows(session, statement,
                        {"isbns": isbns, "lat": origin[0], "lon": origin[1], **scope.params()})
-    return {isbn13: (shops, nearest) for isbn13, shops, nearest in rows}
+    return {isbn13: (shops, nearest, shop) for isbn13, shops, nearest, shop in rows}
 
 
 def search_editions(session: Session, *, query: str, origin: tuple[float, float] | None = None,
@@ -261,7 +265,7 @@ def search_editions(session: Session, *, query: str, origin: tuple[float, float]
         "terms": reading.terms(), "limit": max(1, min(limit, 50)), "max_ranked": MAX_RANKED,
         **scope.params()}, prepare=False)
     counts = _holder_counts(session, [isbn13 for isbn13, *_ in matches], origin, scope)
-    hits = [EditionHit(isbn13, title, authors, publisher, *counts.get(isbn13, (0, None)))
+    hits = [EditionHit(isbn13, title, authors, publisher, *counts.get(isbn13, (0, None, None)))
             for isbn13, title, authors, publisher, _rank in matches]
     # Best match first; among equal matches, the most widely available.
     ranks = {isbn13: rank for isbn13, *_, rank in matches}
