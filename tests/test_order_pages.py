@@ -283,5 +283,5 @@ def test_the_demand_report_counts_order_requests(client: FlaskClient, session: S
     sign_in(client, make_staff(session, shops=[shops[0]]))
     page = client.get("/staff/demand").get_data(as_text=True)
     assert "<th>Demandes de commande</th>" in page
-    row = page[page.index(f"ISBN {UNKNOWN_ISBN}"):]
+    row = page[page.index(f"Titre inconnu ({UNKNOWN_ISBN})"):]
     assert re.search(r'<td>0</td>\s*<td class="orders">1</td>', row), row[:400]

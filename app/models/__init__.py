@@ -1,5 +1,5 @@
 """All tables, imported here so Alembic and the tests see one complete metadata."""
-from app.models.edition import Edition
+from app.models.edition import Edition, EditionLookup
 from app.models.import_run import ImportRejection, ImportRun
 from app.models.order import OrderRequest
 from app.models.outbox import OutboxMail
@@ -11,6 +11,7 @@ from app.models.stock import StockLine
 
 __all__ = [
     "Edition",
+    "EditionLookup",
     "ImportRejection",
     "ImportRun",
     "LoginFailure",

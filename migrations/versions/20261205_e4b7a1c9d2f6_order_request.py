@@ -6,14 +6,14 @@ end, one timestamp per state); `outbox_mail` gains a third subject, `order_reque
 own mail kinds; `search_miss` gains the kind `order`.
 
 Revision ID: e4b7a1c9d2f6
-Revises: d2c4e6f8a1b3
+Revises: e4b8c2d6f0a7
 Create Date: 2026-12-05 07:20:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "e4b7a1c9d2f6"
-down_revision = "d2c4e6f8a1b3"
+down_revision = "e4b8c2d6f0a7"
 branch_labels = None
 depends_on = None
 
