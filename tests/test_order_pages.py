@@ -285,3 +285,17 @@ def test_the_demand_report_counts_order_requests(client: FlaskClient, session: S
     assert "<th>Demandes de commande</th>" in page
     row = page[page.index(f"Titre inconnu ({UNKNOWN_ISBN})"):]
     assert re.search(r'<td>0</td>\s*<td class="orders">1</td>', row), row[:400]
+
+
+@pytest.mark.parametrize(("fields", "words"), [
+    ({"email": "camille@"}, "Cette adresse e-mail n’est pas valide"),
+    ({"email": "", "phone": "12"}, "Ce numéro de téléphone n’est pas valide"),
+    ({"email": "", "phone": ""}, "Indiquez votre nom et une adresse e-mail"),
+])
+def test_a_bad_contact_is_named_and_the_form_kept(client: FlaskClient, shops: tuple[Shop, Shop],
+                                                  fields: dict[str, str], words: str) -> None:
+    url = f"/commander/mine/{ISBN}"
+    response = client.post(url, data=form(client, url, **fields))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and words in page
+    assert 'value="Camille"' in page  # what the reader typed is still there

@@ -74,10 +74,15 @@ def order_form(slug: str, isbn13: str) -> ResponseReturnValue:
             error, status = gettext(
                 "You already have %(num)d orders running: wait for one to end or cancel one.",
                 num=MAX_ACTIVE_PER_CONTACT), 429
-        except InvalidInput:
+        except InvalidInput as exc:
             session.rollback()
-            error, status = gettext("Please give your name and an email address or a phone "
-                                    "number."), 422
+            error, status = {
+                "invalid_email": gettext("This email address is not valid: check it, or leave "
+                                         "it empty and give a phone number."),
+                "invalid_phone": gettext("This phone number is not valid: check it, or give an "
+                                         "email address."),
+            }.get(exc.code, gettext("Please give your name and an email address or a phone "
+                                    "number.")), 422
         except Conflict as exc:
             session.rollback()
             error, status = (gettext("You have already asked this bookshop to order this book.")
