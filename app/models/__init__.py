@@ -1,6 +1,7 @@
 """All tables, imported here so Alembic and the tests see one complete metadata."""
 from app.models.edition import Edition, EditionLookup
 from app.models.import_run import ImportRejection, ImportRun
+from app.models.order import OrderRequest
 from app.models.outbox import OutboxMail
 from app.models.reservation import Reservation
 from app.models.search import SearchMiss, SearchWord
@@ -15,6 +16,7 @@ __all__ = [
     "ImportRun",
     "LoginFailure",
     "Network",
+    "OrderRequest",
     "OutboxMail",
     "Reservation",
     "SearchMiss",

@@ -87,7 +87,9 @@ CONTACT_LENGTHS = {field: cast(String, Reservation.__table__.c[f"customer_{field
                    for field in ("name", "email", "phone")}
 
 
-def _check_customer(customer: Customer) -> None:
+def check_customer(customer: Customer) -> None:
+    """Refuse a reader who cannot be reached or whose details would not fit (order requests
+    check their readers the same way, `app.orders.request`)."""
     # As they will be stored: the name stripped, the contacts as given.
     stored = {"name": customer.name.strip(), "email": customer.email or "",
               "phone": customer.phone or ""}
@@ -131,7 +133,7 @@ def reserve(session: Session, *, shop_slug: str, isbn13: str, customer: Customer
     `requester` names the channel that asks ("api", "form", "staff:<id>"): with the contact
     given, it scopes `idempotency_key` (see `codes`), so a key replays only its own requester's
     identical request. Raises NoCopyLeft when another reader got the last copy first."""
-    _check_customer(customer)
+    check_customer(customer)
     stored_key = request_fingerprint = None
     if idempotency_key:
         contact = (customer.email or "").lower() or (customer.phone or "")

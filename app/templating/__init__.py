@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.templating import hours, problems, words
+from app.templating import hours, orders, problems, words
 
 
 def init_app(app: Flask) -> None:
     words.init_app(app)
     problems.init_app(app)
+    orders.init_app(app)
     hours.init_app(app)

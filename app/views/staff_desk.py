@@ -9,6 +9,7 @@ from shapely.geometry import Point
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.isbn import CodeError, normalize_code
+from app.orders import desk as order_desk
 from app.reservations import desk
 from app.reservations.codes import checked_form_key, issue_form_key
 from app.reservations.lifecycle import STAFF_ACTIONS
@@ -26,6 +27,7 @@ bp = Blueprint("desk", __name__, url_prefix="/staff/shops/<slug>")
 def reservations_desk(slug: str) -> ResponseReturnValue:
     shop = shop_or_404(slug)
     return render_template("staff/reservations.html", desk=desk.for_shop(db_session(), shop=shop),
+                           orders=order_desk.for_shop(db_session(), shop=shop),
                            message=request.args.get("message"))
 
 
