@@ -20,6 +20,7 @@ from importers.tabular import TabularSource, fold_header, read_code
 PREVIEW_ROWS = 5  # data rows shown under the header
 MAX_COLUMNS = 40
 MAX_CELL_CHARS = 60
+MAX_HEADER_CHARS = 200  # a longer header is named by position (the map form's field limit)
 # Formats whose columns a map can place (`registry.open_source` passes `columns` to these only).
 MAPPABLE_FORMATS = ("delimited", "xlsx")
 
@@ -85,12 +86,13 @@ def _choices(header: list[str], width: int) -> list[ColumnChoice]:
     """Columns by header name when every name is there and unique once folded (a map by name
     survives a till adding or moving columns), else by position for all of them (a map cannot
     mix the two)."""
-    folded = Counter(fold_header(name) for name in header)
-    by_name = len(header) == width and all(
-        name and folded[fold_header(name)] == 1 and fold_header(name) and not name.startswith("#")
-        for name in header)
-    return [ColumnChoice(ref=header[i] if by_name else f"#{i + 1}", position=i + 1,
-                         header=header[i] if header else "")
+    names = [header[i] if i < len(header) else "" for i in range(width)]
+    folded = Counter(fold_header(name) for name in names)
+    by_name = all(fold_header(name) and folded[fold_header(name)] == 1
+                  and not name.startswith("#") and len(name) <= MAX_HEADER_CHARS
+                  for name in names)
+    return [ColumnChoice(ref=names[i] if by_name else f"#{i + 1}", position=i + 1,
+                         header=names[i])
             for i in range(width)]
 
 

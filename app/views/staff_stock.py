@@ -28,8 +28,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, HiddenField, SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, HiddenField, StringField
+from wtforms.validators import AnyOf, DataRequired, Length
 
 from app.errors import Conflict
 from app.import_report_mail import report_mailer
@@ -63,12 +63,16 @@ MAP_FIELDS = {
     "authors": lazy_gettext("Authors"),
     "location": lazy_gettext("Stock location"),
 }
-_FORMAT_CHOICES = [(name, name) for name in FORMAT_LABELS]
+
+
+def _format_field() -> StringField:
+    """A format the page offers ("" for detection): the select is drawn by the template."""
+    return StringField(default="", validators=[AnyOf(list(FORMAT_LABELS))])
 
 
 class UploadForm(FlaskForm):
     stock_file = FileField(validators=[FileRequired()])
-    format = SelectField(choices=_FORMAT_CHOICES, default="")
+    format = _format_field()
     location_code = StringField(validators=[Length(max=80)])
     remember_location = BooleanField()
     choose_columns = BooleanField()
@@ -93,7 +97,7 @@ class ColumnsForm(HeldForm):
 
 
 class RetryForm(HeldForm):
-    format = SelectField(choices=_FORMAT_CHOICES, default="")
+    format = _format_field()
     location_code = StringField(validators=[Length(max=80)])
     remember_location = BooleanField()
 
