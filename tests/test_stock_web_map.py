@@ -106,7 +106,7 @@ def test_an_unknown_layout_is_kept_previewed_mapped_and_remembered(
     report_page = client.get(response.headers["Location"]).get_data(as_text=True)
     run = latest_run(session, shop)
     assert (run.status, run.gate) == ("rejected", "missing_columns")
-    assert "Choose the columns" in report_page and len(kept(uploads)) == 1
+    assert "Choisir les colonnes" in report_page and len(kept(uploads)) == 1
 
     page = client.get(f"/staff/shops/{shop.slug}/stock/columns").get_data(as_text=True)
     assert "Champ B" in page and ean(1) in page and "12,50" in page
@@ -121,7 +121,7 @@ def test_an_unknown_layout_is_kept_previewed_mapped_and_remembered(
     assert shop.feed_columns == {"code": "Champ A", "quantity": "Champ C", "price": "Champ B"}
     assert kept(uploads) == []
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Column map saved" in page
+    assert "Correspondance des colonnes enregistrée" in page
 
     # The next file of that layout, through the path the night uses, needs no help.
     following = tmp_path / "nuit.csv"
@@ -129,7 +129,7 @@ def test_an_unknown_layout_is_kept_previewed_mapped_and_remembered(
     assert import_file(test_sessionmaker, shop=shop, path=following).status == "applied"
     assert shelf(session, shop.id) == {ean(0): 5, ean(1): 0, ean(2): 1}
     stock_page = client.get(f"/staff/shops/{shop.slug}/stock").get_data(as_text=True)
-    assert "« Champ C »" in stock_page and "Forget this map" in stock_page
+    assert "« Champ C »" in stock_page and "Oublier cette correspondance" in stock_page
 
 
 def test_asking_for_the_preview_imports_nothing_and_escapes_the_cells(
@@ -143,7 +143,9 @@ def test_asking_for_the_preview_imports_nothing_and_escapes_the_cells(
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Réf &lt;b&gt;" in page
-    assert "Column 40" in page and "Column 41" not in page  # bounded width
+    english = client.get(response.headers["Location"] + "?lang=en").get_data(as_text=True)
+    assert "Which column holds what?" in english and "Column 40" in english
+    assert "Colonne 40" in page and "Colonne 41" not in page  # bounded width
 
 
 def test_without_remember_the_map_is_used_once(
@@ -161,9 +163,9 @@ def test_without_remember_the_map_is_used_once(
 
 
 @pytest.mark.parametrize(("fields", "says"), [
-    ({"quantity": "Champ C"}, "Choose the column that holds the code"),
-    ({"code": "Champ A", "location": "Champ B"}, "needs the location to keep"),
-    ({"code": "Champ A", "quantity": "#3"}, "cannot be used together"),
+    ({"quantity": "Champ C"}, "Choisissez la colonne qui contient le code"),
+    ({"code": "Champ A", "location": "Champ B"}, "demande le lieu à garder"),
+    ({"code": "Champ A", "quantity": "#3"}, "ne vont pas ensemble"),
 ])
 def test_a_map_that_is_not_one_is_said_and_nothing_is_imported(
         client: FlaskClient, session: Session, shop: Shop, staff: StaffUser, uploads: Path,
@@ -215,7 +217,7 @@ def test_a_shrunk_file_is_imported_anyway_from_its_report(
     run = latest_run(session, shop)
     assert (run.status, run.gate) == ("rejected", "shrunk")
     assert "2 lignes contre 10" in page and "--force" not in page
-    assert "Import anyway" in page and "Choose the columns" in page
+    assert "Importer quand même" in page and "Choisir les colonnes" in page
     client.post(f"/staff/shops/{shop.slug}/stock/force", data={"token": token_in(page)})
     run = latest_run(session, shop)
     assert (run.status, run.forced) == ("applied", True)
@@ -236,8 +238,8 @@ def test_a_shrunk_nightly_file_tells_the_web_and_the_cli_their_own_way(
     sign_in(client, staff)
     page = client.get(f"/staff/shops/{shop.slug}/imports/{latest_run(session, shop).id}")
     text = page.get_data(as_text=True)
-    assert "--force" not in text and "Import anyway" not in text  # no kept file to force
-    assert "send the file again from the import page" in text
+    assert "--force" not in text and 'id="import-anyway"' not in text  # no kept file
+    assert "renvoyez le fichier depuis la page" in text
 
 
 @pytest.mark.parametrize(("chosen", "status", "recorded"), [
@@ -279,7 +281,7 @@ def test_a_multi_location_onix_gets_its_location_from_the_page(
     response = upload(client, shop, onix, name="onix.xml")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert latest_run(session, shop).gate == "several_locations"
-    assert "Choose the columns" not in page  # ONIX names its fields
+    assert "Choisir les colonnes" not in page  # ONIX names its fields
     client.post(f"/staff/shops/{shop.slug}/stock/retry", data={
         "token": token_in(page), "location_code": LYON, "remember_location": "y"})
     assert latest_run(session, shop).status == "applied"
@@ -306,7 +308,7 @@ def test_a_location_code_of_another_shop_is_not_saved(
     response = upload(client, shop, onix, name="onix.xml", location_code=LYON,
                       remember_location="y")
     assert latest_run(session, shop).status == "applied"
-    assert "belongs to another shop" in client.get(response.headers["Location"]).get_data(
+    assert "appartient à une autre librairie" in client.get(response.headers["Location"]).get_data(
         as_text=True)
     session.refresh(shop)
     assert shop.feed_location_code is None
@@ -330,7 +332,7 @@ def test_a_token_works_only_for_its_shop_and_its_sender(
     client.post("/staff/logout")
     sign_in(client, colleague)
     response = client.post(f"/staff/shops/{shop.slug}/stock/force", data={"token": token})
-    assert "no longer kept" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "plus conservé ici" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert (runs(session, shop), runs(session, other)) == before
     assert len(kept(uploads)) == 1  # still there for the one who sent it
     assert client.get(f"/staff/shops/{shop.slug}/stock/columns").status_code == 302
@@ -378,7 +380,7 @@ def test_a_coordinator_reads_the_report_but_gets_no_second_step(
     coordinator = make_staff(session, shops=[], role="network_admin", networks=[network])
     sign_in(client, coordinator)
     page = client.get(f"/staff/shops/{shop.slug}/imports/{run.id}").get_data(as_text=True)
-    assert "Choose the columns" not in page and token not in page
+    assert "Choisir les colonnes" not in page and token not in page
     assert client.post(f"/staff/shops/{shop.slug}/stock/force",
                        data={"token": token}).status_code == 404
 

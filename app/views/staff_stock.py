@@ -51,17 +51,17 @@ FORMAT_LABELS = {
     "delimited": lazy_gettext("CSV or text (columns separated by ; , or tabs)"),
     "scanner": lazy_gettext("Scanner dump (one code per line)"),
     "xlsx": lazy_gettext("Excel workbook (.xlsx)"),
-    "onix": lazy_gettext("ONIX"),
-    "json": lazy_gettext("JSON"),
+    "onix": lazy_gettext("ONIX message (XML)"),
+    "json": lazy_gettext("JSON stock file"),
 }
 # The fields a bookseller may place on the columns page, in the map's order, with their labels.
 MAP_FIELDS = {
     "code": lazy_gettext("Code (EAN/ISBN)"),
-    "quantity": lazy_gettext("Quantity"),
-    "price": lazy_gettext("Price"),
-    "title": lazy_gettext("Title"),
-    "authors": lazy_gettext("Authors"),
-    "location": lazy_gettext("Stock location"),
+    "quantity": lazy_gettext("Quantity in stock"),
+    "price": lazy_gettext("Price of a copy"),
+    "title": lazy_gettext("Title of the book"),
+    "authors": lazy_gettext("Authors of the book"),
+    "location": lazy_gettext("Stock location column"),
 }
 
 
