@@ -22,6 +22,7 @@ from werkzeug.test import TestResponse
 
 from app import clock
 from app.models import ImportRun, Shop, StaffUser
+from app.services import shop_tokens
 from importers.held import HeldUploads
 from importers.pipeline import import_file
 from tests.conftest import PINNED_AT
@@ -407,3 +408,20 @@ def test_a_kept_file_expires_and_a_bad_token_finds_nothing(
     store.sweep()
     assert store.find(replaced.token, shop_id=7, user_id=3) is None
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_the_cli_and_the_push_api_give_their_own_way_past_the_gate_and_a_location(
+        client: FlaskClient, cli: FlaskCliRunner, session: Session,
+        test_sessionmaker: sessionmaker[Session], shop: Shop, uploads: Path,
+        tmp_path: Path) -> None:
+    shrink(session, test_sessionmaker, shop, tmp_path)
+    token = shop_tokens.issue_token(session, shop=shop)
+    response = client.put(f"/api/v1/shops/{shop.slug}/stock", data=f"{ean(1)};1\n".encode(),
+                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 422
+    assert response.get_json()["gate_message"].endswith(
+        "si c'est voulu, renvoyez-le avec ?force=1 après vérification")
+    result = cli.invoke(args=["stock", "import", "--shop", shop.slug, "--force", "--json",
+                              "--location-code", LYON, str(STOCK_DATA / "onix30_stock_ref.xml")])
+    assert result.exit_code == 0, result.output
+    assert latest_run(session, shop).status == "applied"
