@@ -425,3 +425,16 @@ def test_the_cli_and_the_push_api_give_their_own_way_past_the_gate_and_a_locatio
                               "--location-code", LYON, str(STOCK_DATA / "onix30_stock_ref.xml")])
     assert result.exit_code == 0, result.output
     assert latest_run(session, shop).status == "applied"
+
+
+def test_a_file_without_columns_asked_for_its_columns_can_still_be_imported(
+        client: FlaskClient, session: Session, shop: Shop, staff: StaffUser,
+        uploads: Path) -> None:
+    sign_in(client, staff)
+    onix = (STOCK_DATA / "onix30_stock_ref.xml").read_bytes()
+    response = upload(client, shop, onix, name="onix.xml", choose_columns="y")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "pas de colonnes à choisir" in page and 'id="retry"' in page
+    client.post(f"/staff/shops/{shop.slug}/stock/retry",
+                data={"token": token_in(page), "location_code": LYON})
+    assert latest_run(session, shop).status == "applied" and kept(uploads) == []

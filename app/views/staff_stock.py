@@ -248,7 +248,16 @@ def _columns_page(shop: Shop, held: HeldFile, form: ColumnsForm,
         form.remember.data = bool(held.options.get("remember_columns"))
     form.token.data = held.token
     return render_template("staff/stock_columns.html", shop=shop, held=held, preview=shown,
-                           form=form, error=error, map_fields=MAP_FIELDS)
+                           form=form, error=error, map_fields=MAP_FIELDS,
+                           retry_form=_retry_form(held), format_labels=FORMAT_LABELS)
+
+
+def _retry_form(held: HeldFile | None) -> RetryForm:
+    """The retry form filled with the kept file's last settings."""
+    options = held.options if held is not None else {}
+    return RetryForm(formdata=None, format=options.get("format") or "",
+                     location_code=options.get("location_code") or "",
+                     remember_location=bool(options.get("remember_location")))
 
 
 @bp.post("/shops/<slug>/stock/force")
@@ -308,10 +317,8 @@ def import_run(slug: str, run_id: int) -> ResponseReturnValue:
             if shop in user.shops else None)
     if held is not None and held.run_id != run.id:
         held = None  # the kept file belongs to another report
-    form = RetryForm(formdata=None, format=(held.options.get("format") or "") if held else "",
-                     location_code=held.options.get("location_code") if held else "")
     return render_template("staff/import_run.html", shop=shop, run=run, rejections=rejections,
-                           shown=REPORT_REJECTIONS, held=held, retry_form=form,
+                           shown=REPORT_REJECTIONS, held=held, retry_form=_retry_form(held),
                            mappable=held is not None and run.format in (*MAPPABLE_FORMATS, None),
                            format_labels=FORMAT_LABELS)
 
