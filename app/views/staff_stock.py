@@ -39,11 +39,12 @@ from app.session import db_session, import_limits, session_factory
 from app.views.staff_auth import current_staff, followed_shop_or_404, shop_or_404, staff_required
 from importers import pipeline, report
 from importers.column_map import ColumnMap, ColumnMapError
-from importers.held import HeldFile, HeldUploads
+from importers.held import HELD_FOR, HeldFile, HeldUploads
 from importers.preview import MAPPABLE_FORMATS, preview
 
 bp = Blueprint("staff_stock", __name__, url_prefix="/staff")
 HISTORY_LENGTH = 30
+HELD_MINUTES = int(HELD_FOR.total_seconds() // 60)
 REPORT_REJECTIONS = 50
 # What the bookseller reads for each format the upload form can force ("" is detection).
 FORMAT_LABELS = {
@@ -188,11 +189,16 @@ def _remember(shop: Shop, options: dict[str, Any], columns: ColumnMap | None) ->
     session.commit()
 
 
-def _held_or_gone(shop: Shop, token: str) -> HeldFile | None:
-    held = held_uploads().find(token, shop_id=shop.id, user_id=_staff().id)
+def _posted_held(shop: Shop, form: HeldForm) -> HeldFile | None:
+    """The kept file a valid form names; None, with the reason shown on the upload page, for
+    an expired form (CSRF) or a file no longer kept for this shop and this person."""
+    if not form.validate_on_submit():
+        flash(gettext("This form has expired: please try again."))
+        return None
+    held = held_uploads().find(form.token.data or "", shop_id=shop.id, user_id=_staff().id)
     if held is None:
-        flash(gettext("That file is no longer kept here (files are kept 30 minutes): "
-                      "please send it again."))
+        flash(gettext("That file is no longer kept here (files are kept %(minutes)d minutes): "
+                      "please send it again.", minutes=HELD_MINUTES))
     return held
 
 
@@ -202,8 +208,8 @@ def columns(slug: str) -> ResponseReturnValue:
     """The kept file's first rows and the form that says which column holds what."""
     shop = shop_or_404(slug)
     form = ColumnsForm()
-    if form.validate_on_submit():
-        held = _held_or_gone(shop, form.token.data or "")
+    if request.method == "POST":
+        held = _posted_held(shop, form)
         if held is None:
             return redirect(url_for("staff_stock.stock", slug=shop.slug))
         try:
@@ -213,8 +219,6 @@ def columns(slug: str) -> ResponseReturnValue:
         options = {**held.options, "columns": column_map.as_json(),
                    "remember_columns": form.remember.data}
         return _import_held(shop, held, options)
-    if request.method == "POST":  # a missing or stale CSRF token, or a missing file token
-        return redirect(url_for("staff_stock.stock", slug=shop.slug))
     held = held_uploads().latest(shop_id=shop.id, user_id=_staff().id)
     if held is None:
         flash(gettext("No file is waiting for its columns: send it from this page first."))
@@ -266,7 +270,7 @@ def force(slug: str) -> ResponseReturnValue:
     """Import anyway the kept file the "shrunk" gate refused, with the same settings."""
     shop = shop_or_404(slug)
     form = HeldForm()
-    held = _held_or_gone(shop, form.token.data or "") if form.validate_on_submit() else None
+    held = _posted_held(shop, form)
     if held is None:
         return redirect(url_for("staff_stock.stock", slug=shop.slug))
     return _import_held(shop, held, held.options, force=True)
@@ -278,7 +282,7 @@ def retry(slug: str) -> ResponseReturnValue:
     """Import the kept file again with another format or ONIX location code."""
     shop = shop_or_404(slug)
     form = RetryForm()
-    held = _held_or_gone(shop, form.token.data or "") if form.validate_on_submit() else None
+    held = _posted_held(shop, form)
     if held is None:
         return redirect(url_for("staff_stock.stock", slug=shop.slug))
     options = {**held.options, "format": form.format.data or None,
@@ -319,6 +323,7 @@ def import_run(slug: str, run_id: int) -> ResponseReturnValue:
         held = None  # the kept file belongs to another report
     return render_template("staff/import_run.html", shop=shop, run=run, rejections=rejections,
                            shown=REPORT_REJECTIONS, held=held, retry_form=_retry_form(held),
+                           held_minutes=HELD_MINUTES,
                            mappable=held is not None and run.format in (*MAPPABLE_FORMATS, None),
                            format_labels=FORMAT_LABELS)
 

@@ -75,6 +75,7 @@ def test_a_bookseller_maps_an_unknown_layout_once_and_the_night_needs_no_help(
     page.click("#upload button[type=submit]")
     expect(page.locator(".verdict")).to_contain_text("Refusé")
     assert_fits(page)
+    screenshot("refused")
 
     page.click("#choose-columns")
     expect(page.locator("h1")).to_contain_text("Choisir les colonnes")
