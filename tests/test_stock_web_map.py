@@ -283,6 +283,7 @@ def test_a_multi_location_onix_gets_its_location_from_the_page(
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert latest_run(session, shop).gate == "several_locations"
     assert "Choisir les colonnes" not in page  # ONIX names its fields
+    assert "Indiquez ci-dessous le code de lieu" in page and "configuration du flux" not in page
     client.post(f"/staff/shops/{shop.slug}/stock/retry", data={
         "token": token_in(page), "location_code": LYON, "remember_location": "y"})
     assert latest_run(session, shop).status == "applied"
@@ -425,8 +426,11 @@ def test_the_cli_and_the_push_api_give_their_own_way_past_the_gate_and_a_locatio
     assert response.status_code == 422
     assert response.get_json()["gate_message"].endswith(
         "si c'est voulu, renvoyez-le avec ?force=1 après vérification")
+    onix = str(STOCK_DATA / "onix30_stock_ref.xml")
+    result = cli.invoke(args=["stock", "import", "--shop", shop.slug, "--force", onix])
+    assert result.exit_code == 1 and "avec --location-code" in result.output
     result = cli.invoke(args=["stock", "import", "--shop", shop.slug, "--force", "--json",
-                              "--location-code", LYON, str(STOCK_DATA / "onix30_stock_ref.xml")])
+                              "--location-code", LYON, onix])
     assert result.exit_code == 0, result.output
     assert latest_run(session, shop).status == "applied"
 
