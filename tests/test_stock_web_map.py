@@ -129,6 +129,12 @@ def test_an_unknown_layout_is_kept_previewed_mapped_and_remembered(
     following.write_bytes(opaque_file(5, 0, 1))
     assert import_file(test_sessionmaker, shop=shop, path=following).status == "applied"
     assert shelf(session, shop.id) == {ean(0): 5, ean(1): 0, ean(2): 1}
+    # And a file the till pushes.
+    token = shop_tokens.issue_token(session, shop=shop)
+    pushed = client.put(f"/api/v1/shops/{shop.slug}/stock", data=opaque_file(1, 1, 1),
+                        headers={"Authorization": f"Bearer {token}"})
+    assert pushed.status_code == 200, pushed.get_data(as_text=True)
+    assert shelf(session, shop.id) == {ean(0): 1, ean(1): 1, ean(2): 1}
     stock_page = client.get(f"/staff/shops/{shop.slug}/stock").get_data(as_text=True)
     assert "« Champ C »" in stock_page and "Oublier cette correspondance" in stock_page
 
