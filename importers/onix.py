@@ -487,6 +487,4 @@ def _metadata_only(products: int) -> FileRefused:
 def _several_locations(locations: set[str | None]) -> FileRefused:
     codes = ", ".join(sorted(code or "(sans code)" for code in locations))
     return FileRefused("several_locations",
-                       f"Le fichier contient le stock de plusieurs lieux (codes : {codes}). "
-                       "Indiquez dans la configuration du flux le code de lieu "
-                       "(LocationIdentifier) de cette librairie.")
+                       f"Le fichier contient le stock de plusieurs lieux (codes : {codes})")

@@ -141,6 +141,21 @@ class TabularSource(ABC):
     def _rows(self) -> Iterator[Row]:
         """Every row of the file, blank ones included, opened and closed during the iteration."""
 
+    def head(self, count: int) -> list[list[str]]:
+        """The first `count` non-blank rows as the shop sees them, header included: what the
+        upload page previews for a bookseller choosing the columns (`importers.preview`)."""
+        rows: list[list[str]] = []
+        all_rows = self._rows()
+        try:
+            for _line, cells in all_rows:
+                if not is_blank(cells):
+                    rows.append([cell_text(cell) for cell in cells])
+                if len(rows) >= count:
+                    break
+        finally:  # the file the generator opened is closed now, not when it is collected
+            getattr(all_rows, "close", lambda: None)()
+        return rows
+
     def __iter__(self) -> Iterator[StockRecord | LineIssue]:
         """Every data line yields a record, or exactly one rejected issue, plus notices.
 

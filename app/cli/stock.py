@@ -16,7 +16,7 @@ from app.import_report_mail import report_mailer
 from app.models.import_run import STOCK_KEPT
 from app.services import shop_tokens
 from app.session import import_limits, pool_size, session_factory, unit_of_work
-from importers import catalogue, enrichment, pipeline, report
+from importers import catalogue, enrichment, gates, pipeline, report
 from importers.column_map import ColumnMap, ColumnMapError
 
 stock_cli = AppGroup("stock", help="Shops' stock files.")
@@ -34,8 +34,12 @@ stock_cli = AppGroup("stock", help="Shops' stock files.")
                    "location=Magasin:Boutique (columns by header or #position).")
 @click.option("--save-columns", is_flag=True,
               help="Keep --columns as the shop's map for its later files.")
+@click.option("--location-code", metavar="CODE",
+              help="ONIX: the LocationIdentifier of the shop's own stock in a multi-location "
+                   "file (instead of the shop's feed setting).")
 def stock_import(shop_slug: str, file: Path, format_: str | None, force: bool,
-                 as_json: bool, columns_spec: str | None, save_columns: bool) -> None:
+                 as_json: bool, columns_spec: str | None, save_columns: bool,
+                 location_code: str | None) -> None:
     """Import one stock file for one shop; exit 1 when it was refused or failed."""
     try:
         columns = ColumnMap.parse(columns_spec) if columns_spec else None
@@ -54,17 +58,18 @@ def stock_import(shop_slug: str, file: Path, format_: str | None, force: bool,
         raise click.ClickException(exc.message) from exc
     result = pipeline.import_file(factory, shop=shop, path=file, format=format_, force=force,
                                   on_finished=report_mailer(factory), limits=import_limits(),
-                                  columns=columns)
+                                  columns=columns, location_code=location_code)
     with factory() as session:
         run = report.run_by_id(session, result.run_id)
         if as_json:
-            click.echo(json.dumps(report.as_dict(session, run, interrupted=result.interrupted),
+            click.echo(json.dumps(report.as_dict(session, run, interrupted=result.interrupted,
+                                                 advice=gates.CLI_ADVICE),
                                   ensure_ascii=False))
         else:
             for r in report.rejections(session, run.id, limit=20):
                 click.echo(f"line {r.line}, field {r.field}: {r.reason_code}: {r.message} "
                            f"[{r.raw_value}]", err=True)
-            click.echo(report.summary_line(run))
+            click.echo(report.summary_line(run, gates.CLI_ADVICE))
             if result.interrupted:
                 click.echo(report.interrupted_note(result.interrupted))
     if result.status in STOCK_KEPT:
