@@ -15,7 +15,7 @@ import re
 import unicodedata
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -28,7 +28,10 @@ _DATA: Final = Path(__file__).parent / "data"
 
 _SAINT: Final = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 _ARTICLE: Final = re.compile(r"^(?:le|la|les|l) ")
-_POSTCODE: Final = re.compile(r"(?<![\d.,])(\d{5}|\d{4})(?![\d.,])")
+# Not a part of a longer number, nor of a decimal ("12,50"); a comma *after* a postcode is
+# punctuation, as in the candidates' own labels "Villeneuve-sur-Lot (47300, Lot-et-Garonne)".
+_POSTCODE: Final = re.compile(r"(?<!\d)(?<!\d[.,])(\d{5}|\d{4})(?!\d)(?![.,]\d)")
+_LABEL: Final = re.compile(r"(?P<name>[^()]+) \((?P<postcode>\d{4,5})(?:, [^()]+)?\)")
 _CEDEX: Final = re.compile(r"\bcedex\b(?:\s*\d{1,2}\b)?", re.IGNORECASE)
 _LETTERS: Final = "abcdefghijklmnopqrstuvwxyz "
 _DOMINANCE: Final = 10  # a namesake this many times more populous is the one meant
@@ -48,6 +51,13 @@ class Place:
     kind: str  # "commune" | "postcode" | "address"
     postcode: str | None
     country: str  # "FR" | "BE"
+    # The gazetteer's own id of the commune (see `place_by_id`): what a link to one of several
+    # candidates carries, so that the page it opens needs no second guess from the label.
+    ident: str | None = None
+
+# Whether each point is far from every bookshop: asked by `resolve_place` before it picks the
+# most populous of several namesakes (pages pass a check against the shops' positions).
+RemoteCheck = Callable[[Sequence[tuple[float, float]]], list[bool]]
 
 
 class PlaceNotFound(LookupError):
@@ -61,13 +71,20 @@ class PlaceNotFound(LookupError):
 class AmbiguousPlace(LookupError):
     """Several places match and none stands out; the page offers ``candidates`` to pick from."""
 
-    def __init__(self, query: str, candidates: list[Place], name: str | None = None) -> None:
-        # ``name`` is the commune name the candidates share, when they do.
+    def __init__(self, query: str, candidates: list[Place], name: str | None = None, *,
+                 remote: Place | None = None) -> None:
+        # ``name`` is the commune name the candidates share, when they do; ``remote`` the
+        # namesake that population alone would have chosen, far from every bookshop.
         which = f"s'appellent « {name} »" if name else f"correspondent à « {query} »"
-        super().__init__(f"Plusieurs lieux {which} : précisez le code postal.")
+        message = f"Plusieurs lieux {which} : précisez le code postal."
+        if remote is not None:
+            message = (f"{remote.label} est loin de toutes les librairies du réseau : "
+                       f"lequel de ces lieux vouliez-vous dire ?")
+        super().__init__(message)
         self.query = query
         self.candidates = candidates
         self.name = name
+        self.remote = remote
 
 
 def fold(text: str) -> str:
@@ -88,6 +105,7 @@ class _Entry:
     kind: str  # "commune" | "arrondissement" | "delegated" (former commune)
     name: str
     keys: tuple[str, ...]
+    code: str
     postcodes: tuple[str, ...]
     dept: str
     lat: float
@@ -95,12 +113,18 @@ class _Entry:
     population: int
     country: str
 
+    @property
+    def ident(self) -> str:
+        """`FR-47323`: country and official code (INSEE, NIS); a former commune keeps the code
+        of the commune it merged into, so its id says it is one (`FR-01025-old`)."""
+        return f"{self.country}-{self.code}" + ("-old" if self.kind == "delegated" else "")
+
     def place(self, kind: str, postcode: str | None = None) -> Place:
         """This entry as a :class:`Place`, labelled the way the reader will read it."""
         postcode = postcode or (self.postcodes[0] if self.postcodes else None)
         label = (f"{postcode} {self.name}" if kind == "postcode"
                  else f"{self.name} ({postcode or self.dept})")
-        return Place(label, self.lat, self.lon, kind, postcode, self.country)
+        return Place(label, self.lat, self.lon, kind, postcode, self.country, self.ident)
 
 
 class _Index:
@@ -110,6 +134,7 @@ class _Index:
         self.by_name: dict[str, list[_Entry]] = defaultdict(list)
         self.by_bare_name: dict[str, list[_Entry]] = defaultdict(list)  # without "Le", "La"...
         self.by_postcode: dict[str, list[_Entry]] = defaultdict(list)
+        self.by_ident: dict[str, _Entry] = {}
         self.dept_names: dict[str, str] = {}
         for country, filename in _FILES:
             with gzip.open(_DATA / filename, "rt", encoding="utf-8", newline="") as lines:
@@ -128,8 +153,9 @@ class _Index:
         if kind == "departement":
             self.dept_names[code] = name
             return
-        entry = _Entry(kind, name, tuple(keys.split("|")), tuple(postcodes.split()), dept,
+        entry = _Entry(kind, name, tuple(keys.split("|")), code, tuple(postcodes.split()), dept,
                        float(lat), float(lon), int(population), country)
+        self.by_ident[entry.ident] = entry
         for key in entry.keys:
             self.by_name[key].append(entry)
             if _ARTICLE.match(key):
@@ -182,7 +208,7 @@ class _Index:
         where = "Belgique" if entry.country == "BE" else self.dept_names.get(entry.dept, entry.dept)
         postcode = entry.postcodes[0] if entry.postcodes else None
         label = f"{entry.name} ({', '.join(filter(None, [postcode, where]))})"
-        return Place(label, entry.lat, entry.lon, "commune", postcode, entry.country)
+        return Place(label, entry.lat, entry.lon, "commune", postcode, entry.country, entry.ident)
 
 
 @functools.cache
@@ -191,15 +217,38 @@ def _index() -> _Index:
     return _Index()
 
 
-def resolve_place(text: str) -> Place:
+def place_by_id(ident: str) -> Place | None:
+    """The commune a candidate link names (`Place.ident`), labelled as it was offered."""
+    entry = _index().by_ident.get(ident)
+    return None if entry is None else _index().candidate(entry)
+
+
+def resolve_place(text: str, *, remote: RemoteCheck | None = None) -> Place:
     """Resolve a town, a postcode or an address to a commune's point.
 
-    Raises :class:`PlaceNotFound` or :class:`AmbiguousPlace`, whose ``str()`` is for the reader.
+    With ``remote``, the most populous of several namesakes is not chosen when it lies far
+    from every bookshop and another one does not: the reader is asked (`AmbiguousPlace` with
+    ``remote`` set, the nearer namesakes first). Raises :class:`PlaceNotFound` or
+    :class:`AmbiguousPlace`, whose ``str()`` is for the reader.
     """
     query = " ".join(text.split())
     cleaned = _CEDEX.sub(" ", query)
     index = _index()
-    return _by_postcode(index, cleaned) or _by_name(index, query, cleaned)
+    return (_by_label(index, query) or _by_postcode(index, cleaned)
+            or _by_name(index, query, cleaned, remote))
+
+
+def _by_label(index: _Index, text: str) -> Place | None:
+    """A label this module wrote ("Villeneuve-sur-Lot (47300, Lot-et-Garonne)", "Pau (64000)"),
+    typed again or kept in a link: the commune of that name and postcode, as it was."""
+    match = _LABEL.fullmatch(text)
+    if match is None:
+        return None
+    name, postcode = fold(match["name"]), match["postcode"]
+    for entry in index.by_postcode.get(postcode, []):
+        if entry.keys[0] == name:
+            return index.candidate(entry)
+    return None
 
 
 def _by_postcode(index: _Index, text: str) -> Place | None:
@@ -223,25 +272,25 @@ def _by_postcode(index: _Index, text: str) -> Place | None:
     return None
 
 
-def _by_name(index: _Index, query: str, text: str) -> Place:
+def _by_name(index: _Index, query: str, text: str, remote: RemoteCheck | None) -> Place:
     """The town named by the text, the end of an address, a name's first words or one typo
     away, in that order of confidence."""
     key = fold(text)
     if not key or _POSTCODE.fullmatch(text.strip()):
         raise PlaceNotFound(query)
     if entries := index.matching(key):
-        return _choose(index, query, entries).place("commune")
+        return _choose(index, query, entries, remote).place("commune")
     segments = [fold(segment) for segment in text.split(",")]
     for town in _town_guesses(segments):
         if entries := index.matching(town):
-            return _choose(index, query, entries).place("address")
+            return _choose(index, query, entries, remote).place("address")
     if len(key) >= _MIN_FUZZY and (entries := index.starting_with(key)):
-        return _choose(index, query, entries).place("commune")
+        return _choose(index, query, entries, remote).place("commune")
     guesses = [(key, "commune")] + ([(segments[-1], "address")] if len(segments) > 1 else [])
     for guess, kind in guesses:
         names = index.one_typo_away(guess) if len(guess) >= _MIN_FUZZY else []
         if entries := [entry for name in names for entry in index.named(name)]:
-            return _choose(index, query, entries).place(kind)
+            return _choose(index, query, entries, remote).place(kind)
     raise PlaceNotFound(query)
 
 
@@ -271,11 +320,22 @@ def _town_guesses(segments: list[str]) -> Iterable[str]:
             yield town
 
 
-def _choose(index: _Index, query: str, entries: list[_Entry]) -> _Entry:
-    """The entry meant among namesakes: the only one, or one far more populous than the rest."""
+def _choose(index: _Index, query: str, entries: list[_Entry],
+            remote: RemoteCheck | None) -> _Entry:
+    """The entry meant among namesakes: the only one, or one far more populous than the rest
+    unless it is far from every bookshop while another is not (then the reader is asked).
+    Namesakes offered to pick from come nearer the bookshops first, then by population."""
     ranked = sorted(set(entries), key=lambda e: (-e.population, e.name, e.postcodes))
-    if len(ranked) == 1 or ranked[0].population > _DOMINANCE * ranked[1].population:
+    dominant = len(ranked) == 1 or ranked[0].population > _DOMINANCE * ranked[1].population
+    if len(ranked) == 1 or (dominant and remote is None):
         return ranked[0]
-    names = {e.keys[0] for e in ranked[:_MAX_CANDIDATES]}
-    raise AmbiguousPlace(query, [index.candidate(e) for e in ranked[:_MAX_CANDIDATES]],
-                         ranked[0].name if len(names) == 1 else None)
+    far = remote([(e.lat, e.lon) for e in ranked]) if remote else [False] * len(ranked)
+    if dominant and (not far[0] or all(far)):
+        return ranked[0]
+    offered = [entry for entry, _ in sorted(zip(ranked, far, strict=True), key=lambda p: p[1])]
+    if dominant:  # the near namesakes, then the remote one population would have chosen
+        offered = [*offered[:min(_MAX_CANDIDATES - 1, far.count(False))], ranked[0]]
+    offered = offered[:_MAX_CANDIDATES]
+    shared = offered[0].name if len({e.keys[0] for e in offered}) == 1 else None
+    raise AmbiguousPlace(query, [index.candidate(e) for e in offered], shared,
+                         remote=index.candidate(ranked[0]) if dominant else None)

@@ -3,10 +3,11 @@
 import math
 import subprocess
 import sys
+from collections.abc import Sequence
 
 import pytest
 
-from geo.gazetteer import AmbiguousPlace, Place, PlaceNotFound, fold, resolve_place
+from geo.gazetteer import AmbiguousPlace, Place, PlaceNotFound, fold, place_by_id, resolve_place
 
 PAU = (43.2951, -0.3708)
 BAYONNE = (43.4929, -1.4748)
@@ -184,3 +185,37 @@ def test_loaded_once_and_not_at_import() -> None:
     from geo.gazetteer import _index
 
     assert _index.cache_info().misses == 1
+
+
+def test_every_candidate_label_resolves_to_its_own_place() -> None:
+    with pytest.raises(AmbiguousPlace) as caught:
+        resolve_place("Villeneuve")
+    for candidate in caught.value.candidates:
+        again = resolve_place(candidate.label)
+        assert (again.ident, again.label) == (candidate.ident, candidate.label)
+        assert place_by_id(candidate.ident or "") == candidate
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("1 place du Marché, 64000, Pau", "Pau (64000)"),  # a comma right after the postcode
+    ("Prix 12,50 64000 Pau", "Pau (64000)"),  # a decimal is no postcode
+])
+def test_postcode_beside_punctuation(text: str, label: str) -> None:
+    assert resolve_place(text).label == label
+
+
+def test_a_remote_dominant_namesake_is_asked_about() -> None:
+    def southern(points: Sequence[tuple[float, float]]) -> list[bool]:
+        return [lat < 0 for lat, _ in points]  # "far from every shop": the southern hemisphere
+
+    with pytest.raises(AmbiguousPlace) as caught:
+        resolve_place("Saint-Paul", remote=southern)
+    assert caught.value.remote is not None
+    assert caught.value.remote.label == "Saint-Paul (97411, La Réunion)"
+    labels = [candidate.label for candidate in caught.value.candidates]
+    assert labels[-1] == "Saint-Paul (97411, La Réunion)" and len(labels) == 8
+    assert str(caught.value).startswith("Saint-Paul (97411, La Réunion) est loin")
+    # Nothing nearer: the populous one stays; a single place is never asked about.
+    assert resolve_place("Saint-Paul", remote=lambda points: [True] * len(points)).label == (
+        "Saint-Paul (97411)")
+    assert resolve_place("Pau", remote=southern).label == "Pau (64000)"

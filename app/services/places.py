@@ -1,9 +1,27 @@
 """Where the reader is: browser coordinates, or a place typed in words, resolved offline."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
-from geo.gazetteer import AmbiguousPlace, Place, PlaceNotFound, resolve_place
+from geoalchemy2 import Geography
+from sqlalchemy import cast, exists, func, select
+from sqlalchemy.orm import Session
+
+from app.models import Shop
+from geo.gazetteer import (
+    AmbiguousPlace,
+    Place,
+    PlaceNotFound,
+    RemoteCheck,
+    place_by_id,
+    resolve_place,
+)
+
+# A namesake farther than this from every active shop lies outside every network's area: it is
+# not chosen for the reader on population alone when a nearer one exists (geo.gazetteer).
+REMOTE_KM: Final = 150
 
 
 @dataclass(frozen=True)
@@ -21,6 +39,12 @@ class Located:
     # reword the (French) `error` in the reader's language from these.
     query: str = ""
     shared_name: str | None = None
+    # The namesake population alone would have chosen, when it lies far from every shop.
+    remote: Place | None = None
+    # "address" when the reader typed a street address: distances start from its town's point.
+    kind: str = ""
+    # The gazetteer's id of the place (`geo.gazetteer.place_by_id`), kept in links.
+    place_id: str | None = None
 
 
 def _coordinate(raw: str | None, low: float, high: float) -> float | None:
@@ -33,21 +57,47 @@ def _coordinate(raw: str | None, low: float, high: float) -> float | None:
     return value if low <= value <= high else None
 
 
-def locate(*, place: str | None, lat: str | None, lon: str | None) -> Located:
-    """Browser coordinates win when both are valid; otherwise the typed place; else nowhere."""
+def far_from_every_shop(session: Session, *, km: float = REMOTE_KM) -> RemoteCheck:
+    """A check, for `resolve_place`, of which points lie more than `km` from every active shop.
+
+    One round trip for all the points asked about, each an `ST_DWithin` on the shops' GiST
+    index; only run when a dominant namesake is about to be chosen (a rare case).
+    """
+    def check(points: Sequence[tuple[float, float]]) -> list[bool]:
+        near = [exists().where(Shop.active.is_(True), func.ST_DWithin(
+            Shop.location, cast(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), Geography),
+            km * 1000)) for lat, lon in points]
+        row = session.execute(select(*near)).one()
+        return [not is_near for is_near in row]
+    return check
+
+
+def _found(found: Place) -> Located:
+    area = (found.postcode or "")[:2] or f"{found.lat:.1f},{found.lon:.1f}"
+    return Located(origin=(found.lat, found.lon), label=found.label, area=area, kind=found.kind,
+                   place_id=found.ident)
+
+
+def locate(*, place: str | None, lat: str | None, lon: str | None, place_id: str | None = None,
+           remote: RemoteCheck | None = None) -> Located:
+    """Browser coordinates win when both are valid; then a place picked from a list of
+    candidates (its gazetteer id: no second guess from its name); otherwise the typed place;
+    else nowhere. With `remote`, a place far from every shop is not chosen silently."""
     latitude, longitude = _coordinate(lat, -90, 90), _coordinate(lon, -180, 180)
     if latitude is not None and longitude is not None:
         return Located(origin=(latitude, longitude), label="",
                        area=f"{latitude:.1f},{longitude:.1f}")
+    picked = place_by_id(place_id) if place_id else None
+    if picked is not None:
+        return _found(picked)
     text = (place or "").strip()
     if not text:
         return Located()
     try:
-        found = resolve_place(text)
+        found = resolve_place(text, remote=remote)
     except AmbiguousPlace as exc:
         return Located(error=str(exc), error_code="ambiguous_place", candidates=exc.candidates,
-                       query=text, shared_name=exc.name)
+                       query=text, shared_name=exc.name, remote=exc.remote)
     except PlaceNotFound as exc:
         return Located(error=str(exc), error_code="place_not_found", query=text)
-    area = (found.postcode or "")[:2] or f"{found.lat:.1f},{found.lon:.1f}"
-    return Located(origin=(found.lat, found.lon), label=found.label, area=area)
+    return _found(found)

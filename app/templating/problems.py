@@ -6,11 +6,14 @@ through the translation catalogue, from the reason code and what the reader type
 """
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
+
+from flask import Flask, request, url_for
 from flask_babel import gettext
 
 from app.isbn import CodeError
 from app.services.places import Located
+from geo.gazetteer import Place
 
 
 def code_problem(error: CodeError) -> str:
@@ -38,6 +41,9 @@ def code_problem(error: CodeError) -> str:
 def place_problem(located: Located) -> str:
     """Why the typed place gave no position: unknown, or shared by several places."""
     match located.error_code:
+        case "ambiguous_place" if located.remote is not None:
+            return gettext("%(place)s is far from every bookshop of the network: which place "
+                           "did you mean?", place=located.remote.label)
         case "ambiguous_place" if located.shared_name:
             return gettext("Several places are called “%(name)s”: add the postcode.",
                            name=located.shared_name)
@@ -50,6 +56,17 @@ def place_problem(located: Located) -> str:
     return located.error or ""
 
 
+def picked_place_url(place: Place) -> str:
+    """This page again from one of the candidates offered: its label for the search box and
+    its gazetteer id, so the place keeps its identity (no second guess from the words); every
+    other argument (the query, a network, ...) stays."""
+    args: dict[str, Any] = {key: value for key, value in request.args.items()
+                            if key not in ("lieu", "lieu_id", "lat", "lon", "page")}
+    return url_for(request.endpoint or "public.shop_directory", **(request.view_args or {}),
+                   **args, lieu=place.label, lieu_id=place.ident)
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_global(picked_place_url, "picked_place_url")
     app.add_template_global(code_problem, "code_problem")
     app.add_template_global(place_problem, "place_problem")
