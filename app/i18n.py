@@ -1,7 +1,9 @@
 """French by default, English when the reader picks it (`?lang=en`, remembered in the session).
 
-The browser's Accept-Language is deliberately not used: the network's shops and readers are
-French-speaking, and a reader with an English browser in Bordeaux still expects the French site.
+The browser's Accept-Language is deliberately not used for pages: the network's shops and readers
+are French-speaking, and a reader with an English browser in Bordeaux still expects the French
+site. The API is another matter: a client program states its language per request (`lang`, then
+Accept-Language), and nothing is remembered for it, as API clients keep no session.
 """
 from __future__ import annotations
 
@@ -13,14 +15,18 @@ from flask_babel import Babel
 
 def select_locale() -> str:
     languages: tuple[str, ...] = current_app.config["LANGUAGES"]
+    default: str = current_app.config["BABEL_DEFAULT_LOCALE"]
+    api = request.path.startswith("/api/")
     asked = request.args.get("lang")
     if asked is not None and asked in languages:
-        session["lang"] = asked
+        if not api:
+            session["lang"] = asked
         return asked
+    if api:
+        return request.accept_languages.best_match(languages) or default
     chosen = session.get("lang")
     if isinstance(chosen, str) and chosen in languages:
         return chosen
-    default: str = current_app.config["BABEL_DEFAULT_LOCALE"]
     return default
 
 
