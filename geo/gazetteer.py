@@ -36,6 +36,7 @@ _CEDEX: Final = re.compile(r"\bcedex\b(?:\s*\d{1,2}\b)?", re.IGNORECASE)
 _LETTERS: Final = "abcdefghijklmnopqrstuvwxyz "
 _DOMINANCE: Final = 10  # a namesake this many times more populous is the one meant
 _MAX_CANDIDATES: Final = 10
+_MAX_REMOTE_CHECKS: Final = 100
 _MIN_FUZZY: Final = 4  # shorter queries are too close to too many names to guess
 _MIN_IN_ADDRESS: Final = 3  # "Y" or "Eu" at the end of an address is more likely noise
 _MAX_TOWN_WORDS: Final = 8
@@ -329,7 +330,10 @@ def _choose(index: _Index, query: str, entries: list[_Entry],
     dominant = len(ranked) == 1 or ranked[0].population > _DOMINANCE * ranked[1].population
     if len(ranked) == 1 or (dominant and remote is None):
         return ranked[0]
-    far = remote([(e.lat, e.lon) for e in ranked]) if remote else [False] * len(ranked)
+    # The most populous few are checked (one "Saint" is 3,600 communes); the rest count as far.
+    checked = ranked[:_MAX_REMOTE_CHECKS]
+    far = remote([(e.lat, e.lon) for e in checked]) if remote else [False] * len(checked)
+    far += [True] * (len(ranked) - len(checked))
     if dominant and (not far[0] or all(far)):
         return ranked[0]
     offered = [entry for entry, _ in sorted(zip(ranked, far, strict=True), key=lambda p: p[1])]

@@ -69,7 +69,7 @@ def picked_place_url(place: Place) -> str:
 
 
 # The errors a reader or an API client meets, by their code; the codes whose message names a
-# field or a limit (too_long, invalid_characters, ...) keep it, as it says which field.
+# field or a limit (too_long, invalid_characters, invalid_body) keep it: it says which one.
 _BY_CODE = {
     "unknown_network": lazy_gettext("This network does not exist, or no longer does: choose one "
                                     "in the directory of bookshops."),
@@ -85,8 +85,6 @@ _BY_CODE = {
     "expired": lazy_gettext("This hold has expired."),
     "not_allowed": lazy_gettext("This change is not allowed."),
     "no_copy_left": lazy_gettext("No copy is left in this bookshop."),
-    "invalid_body": lazy_gettext("The request's body must be a JSON object with the documented "
-                                 "members."),
     "missing_field": lazy_gettext("The shop and the ISBN are required."),
 }
 _BY_STATUS = {
