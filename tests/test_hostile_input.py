@@ -116,11 +116,11 @@ class Setting:
 
 def routes(s: Setting) -> list[Route]:
     return [
-        Route("/", {}, ("network", "lang", "page", "lieu", "lat", "lon")),
+        Route("/", {}, ("network", "lang", "page", "lieu", "lieu_id", "lat", "lon")),
         Route("/carte", {}, ("bbox", "network")),
         Route("/librairies/{slug}", {"slug": s.home}),
-        Route("/recherche", {}, ("q", "lieu", "lat", "lon")),
-        Route("/livres/{isbn13}", {"isbn13": ISBN}, ("lieu", "lat", "lon", "page")),
+        Route("/recherche", {}, ("q", "lieu", "lieu_id", "lat", "lon")),
+        Route("/livres/{isbn13}", {"isbn13": ISBN}, ("lieu", "lieu_id", "lat", "lon", "page")),
         Route("/reserver/{slug}/{isbn13}", {"slug": s.home, "isbn13": ISBN}),
         Route("/reservations/{code}", {"code": s.code}, ("new",)),
         Route("/widget", {}, ("isbn", "near", "lat", "lon")),

@@ -159,3 +159,26 @@ def test_dates_follow_the_readers_language_on_a_24_hour_clock(app: Flask, lang: 
         assert shop_time(moment, "Europe/Paris") == deadline
         assert local_datetime(moment, "America/Cayenne").endswith("10:05")  # the shop's zone
         assert "/" not in local_datetime(moment) and "PM" not in local_datetime(moment)
+
+
+@pytest.mark.parametrize(("lang", "deadline"), [
+    ("fr", r"(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche) \d{1,2} [a-zéû]+\.?, "
+           r"\d{2}:\d{2}"),
+    ("en", r"(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, [A-Z][a-z]{2} \d{1,2}, \d{2}:\d{2}"),
+])
+def test_mail_dates_follow_the_readers_language(
+    client: FlaskClient, stocked: Shop, deliver_mail: Callable[[], list[object]], lang: str,
+    deadline: str,
+) -> None:
+    client.get(f"/?lang={lang}")
+    url = f"/reserver/port/{ISBN}"
+    page = client.get(url).get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', page)
+    assert key is not None
+    fields = {"name": "Camille", "email": "camille@example.org", "consent": "y",
+              "idempotency_key": key.group(1)}
+    assert client.post(url, data=fields).status_code == 302
+    mail = next(m for m in deliver_mail() if getattr(m, "to", None) == ["camille@example.org"])
+    body = str(getattr(mail, "body", ""))
+    assert re.search(deadline, body), body
+    assert not re.search(r"\d{1,2}/\d{1,2}/\d{2}|\b[AP]M\b", body)
