@@ -1,4 +1,7 @@
-"""French by default, English when the reader picks it (`?lang=en`, remembered in the session).
+"""French by default, English when the reader picks it (`?lang=en`, remembered in the session,
+and in a cookie of its own that outlives it: a phone's browser drops session cookies when it
+restarts, and the page that then says "your form was not sent" must still speak the reader's
+language).
 
 The browser's Accept-Language is deliberately not used for pages: the network's shops and readers
 are French-speaking, and a reader with an English browser in Bordeaux still expects the French
@@ -9,8 +12,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, request, session
+from flask import Flask, Response, current_app, g, request, session
 from flask_babel import Babel
+
+# The reader's language choice: functional, set only when they pick a language.
+LANG_COOKIE = "rayons_lang"
+LANG_COOKIE_AGE_S = 365 * 24 * 3600
 
 
 def select_locale() -> str:
@@ -20,14 +27,22 @@ def select_locale() -> str:
     asked = request.args.get("lang")
     if asked is not None and asked in languages:
         if not api:
-            session["lang"] = asked
+            session["lang"] = g.lang_chosen = asked
         return asked
     if api:
         return request.accept_languages.best_match(languages) or default
-    chosen = session.get("lang")
-    if isinstance(chosen, str) and chosen in languages:
-        return chosen
+    for chosen in (session.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if isinstance(chosen, str) and chosen in languages:
+            return chosen
     return default
+
+
+def _remember_choice(response: Response) -> Response:
+    chosen = g.get("lang_chosen")
+    if chosen is not None and request.cookies.get(LANG_COOKIE) != chosen:
+        response.set_cookie(LANG_COOKIE, chosen, max_age=LANG_COOKIE_AGE_S, httponly=True,
+                            samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
 
 
 def language_url(language: str) -> str:
@@ -40,3 +55,4 @@ def language_url(language: str) -> str:
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale, default_translation_directories="translations")
     app.add_template_global(language_url, "language_url")
+    app.after_request(_remember_choice)

@@ -182,3 +182,15 @@ def test_mail_dates_follow_the_readers_language(
     body = str(getattr(mail, "body", ""))
     assert re.search(deadline, body), body
     assert not re.search(r"\d{1,2}/\d{1,2}/\d{2}|\b[AP]M\b", body)
+
+
+def test_the_language_outlives_the_session_cookie(guarded: FlaskClient, stocked: Shop) -> None:
+    """A phone's browser restarts: the session cookie is gone, the language cookie stays, and
+    the page saying the form was not sent speaks English."""
+    guarded.get("/?lang=en")
+    assert guarded.get_cookie("rayons_lang") is not None
+    guarded.delete_cookie("session")
+    page = guarded.post(f"/reserver/port/{ISBN}", data={"name": "Camille", "consent": "y"},
+                        headers={"Origin": "http://localhost"}).get_data(as_text=True)
+    assert '<html lang="en">' in page and "Your form was not sent" in page
+    assert guarded.get("/").get_data(as_text=True).count('<html lang="en">') == 1
