@@ -37,6 +37,9 @@ _LETTERS: Final = "abcdefghijklmnopqrstuvwxyz "
 _DOMINANCE: Final = 10  # a namesake this many times more populous is the one meant
 _MAX_CANDIDATES: Final = 10
 _MAX_REMOTE_CHECKS: Final = 100
+# A namesake farther than this from every bookshop lies outside every network's area: it is not
+# chosen on population alone when another namesake is nearer the shops (`_choose`).
+REMOTE_KM: Final = 150.0
 _MIN_FUZZY: Final = 4  # shorter queries are too close to too many names to guess
 _MIN_IN_ADDRESS: Final = 3  # "Y" or "Eu" at the end of an address is more likely noise
 _MAX_TOWN_WORDS: Final = 8
@@ -56,9 +59,9 @@ class Place:
     # candidates carries, so that the page it opens needs no second guess from the label.
     ident: str | None = None
 
-# Whether each point is far from every bookshop: asked by `resolve_place` before it picks the
-# most populous of several namesakes (pages pass a check against the shops' positions).
-RemoteCheck = Callable[[Sequence[tuple[float, float]]], list[bool]]
+# How far (km) each point is from the nearest bookshop, None when there is none: asked by
+# `resolve_place` before it picks among namesakes (pages pass a look-up of the shops).
+ShopDistances = Callable[[Sequence[tuple[float, float]]], list[float | None]]
 
 
 class PlaceNotFound(LookupError):
@@ -224,19 +227,19 @@ def place_by_id(ident: str) -> Place | None:
     return None if entry is None else _index().candidate(entry)
 
 
-def resolve_place(text: str, *, remote: RemoteCheck | None = None) -> Place:
+def resolve_place(text: str, *, shop_km: ShopDistances | None = None) -> Place:
     """Resolve a town, a postcode or an address to a commune's point.
 
-    With ``remote``, the most populous of several namesakes is not chosen when it lies far
-    from every bookshop and another one does not: the reader is asked (`AmbiguousPlace` with
-    ``remote`` set, the nearer namesakes first). Raises :class:`PlaceNotFound` or
-    :class:`AmbiguousPlace`, whose ``str()`` is for the reader.
+    With ``shop_km``, the most populous of several namesakes is not chosen when it lies more
+    than `REMOTE_KM` from every bookshop and another namesake is nearer one: the reader is
+    asked (`AmbiguousPlace` with ``remote`` set, the nearer namesakes first, nearest first).
+    Raises :class:`PlaceNotFound` or :class:`AmbiguousPlace`, whose ``str()`` is for the reader.
     """
     query = " ".join(text.split())
     cleaned = _CEDEX.sub(" ", query)
     index = _index()
     return (_by_label(index, query) or _by_postcode(index, cleaned)
-            or _by_name(index, query, cleaned, remote))
+            or _by_name(index, query, cleaned, shop_km))
 
 
 def _by_label(index: _Index, text: str) -> Place | None:
@@ -273,25 +276,25 @@ def _by_postcode(index: _Index, text: str) -> Place | None:
     return None
 
 
-def _by_name(index: _Index, query: str, text: str, remote: RemoteCheck | None) -> Place:
+def _by_name(index: _Index, query: str, text: str, shop_km: ShopDistances | None) -> Place:
     """The town named by the text, the end of an address, a name's first words or one typo
     away, in that order of confidence."""
     key = fold(text)
     if not key or _POSTCODE.fullmatch(text.strip()):
         raise PlaceNotFound(query)
     if entries := index.matching(key):
-        return _choose(index, query, entries, remote).place("commune")
+        return _choose(index, query, entries, shop_km).place("commune")
     segments = [fold(segment) for segment in text.split(",")]
     for town in _town_guesses(segments):
         if entries := index.matching(town):
-            return _choose(index, query, entries, remote).place("address")
+            return _choose(index, query, entries, shop_km).place("address")
     if len(key) >= _MIN_FUZZY and (entries := index.starting_with(key)):
-        return _choose(index, query, entries, remote).place("commune")
+        return _choose(index, query, entries, shop_km).place("commune")
     guesses = [(key, "commune")] + ([(segments[-1], "address")] if len(segments) > 1 else [])
     for guess, kind in guesses:
         names = index.one_typo_away(guess) if len(guess) >= _MIN_FUZZY else []
         if entries := [entry for name in names for entry in index.named(name)]:
-            return _choose(index, query, entries, remote).place(kind)
+            return _choose(index, query, entries, shop_km).place(kind)
     raise PlaceNotFound(query)
 
 
@@ -322,24 +325,32 @@ def _town_guesses(segments: list[str]) -> Iterable[str]:
 
 
 def _choose(index: _Index, query: str, entries: list[_Entry],
-            remote: RemoteCheck | None) -> _Entry:
+            shop_km: ShopDistances | None) -> _Entry:
     """The entry meant among namesakes: the only one, or one far more populous than the rest
-    unless it is far from every bookshop while another is not (then the reader is asked).
-    Namesakes offered to pick from come nearer the bookshops first, then by population."""
+    unless it lies outside every network's area while another is nearer the bookshops (then
+    the reader is asked). Namesakes offered to pick from come within reach of a bookshop
+    first, then by population."""
     ranked = sorted(set(entries), key=lambda e: (-e.population, e.name, e.postcodes))
     dominant = len(ranked) == 1 or ranked[0].population > _DOMINANCE * ranked[1].population
-    if len(ranked) == 1 or (dominant and remote is None):
+    if len(ranked) == 1 or (dominant and shop_km is None):
         return ranked[0]
-    # The most populous few are checked (one "Saint" is 3,600 communes); the rest count as far.
+    # The most populous few are looked up (one "Saint" is 3,600 communes); the rest are unknown.
     checked = ranked[:_MAX_REMOTE_CHECKS]
-    far = remote([(e.lat, e.lon) for e in checked]) if remote else [False] * len(checked)
-    far += [True] * (len(ranked) - len(checked))
-    if dominant and (not far[0] or all(far)):
-        return ranked[0]
-    offered = [entry for entry, _ in sorted(zip(ranked, far, strict=True), key=lambda p: p[1])]
-    if dominant:  # the near namesakes, then the remote one population would have chosen
-        offered = [*offered[:min(_MAX_CANDIDATES - 1, far.count(False))], ranked[0]]
-    offered = offered[:_MAX_CANDIDATES]
+    km = shop_km([(e.lat, e.lon) for e in checked]) if shop_km else [None] * len(checked)
+    km += [None] * (len(ranked) - len(checked))
+    if dominant:
+        chosen_km = km[0]
+        if chosen_km is not None and chosen_km <= REMOTE_KM:
+            return ranked[0]
+        nearer = sorted((d, i) for i, d in enumerate(km)
+                        if i and d is not None and (chosen_km is None or d < chosen_km))
+        if not nearer:
+            return ranked[0]
+        offered = [*(ranked[i] for _, i in nearer[:_MAX_CANDIDATES - 1]), ranked[0]]
+    else:
+        within = [d is not None and d <= REMOTE_KM for d in km]
+        offered = [e for e, _ in sorted(zip(ranked, within, strict=True), key=lambda p: not p[1])]
+        offered = offered[:_MAX_CANDIDATES]
     shared = offered[0].name if len({e.keys[0] for e in offered}) == 1 else None
     raise AmbiguousPlace(query, [index.candidate(e) for e in offered], shared,
                          remote=index.candidate(ranked[0]) if dominant else None)

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Shop
-from app.services.places import far_from_every_shop, locate
+from app.services.places import locate, nearest_shop_km
 from importers.pipeline import import_file
 from tests.factories import make_shop
 from tests.stock_helpers import write_csv
@@ -92,19 +92,24 @@ def test_a_remote_namesake_is_asked_about(client: FlaskClient, two_shops: tuple[
     assert "Saint-Paul (97411, La Réunion) is far from every bookshop of the network" in english
 
 
-def test_a_remote_place_with_no_nearer_namesake_is_kept(session: Session) -> None:
+def test_a_remote_place_with_a_shop_near_it_is_kept(session: Session) -> None:
     make_shop(session, lat=-21.0, lon=55.3)  # a shop in La Réunion: Saint-Paul is near it
-    located = locate(place="Saint-Paul", lat=None, lon=None,
-                     remote=far_from_every_shop(session))
+    located = locate(place="Saint-Paul", lat=None, lon=None, shop_km=nearest_shop_km(session))
     assert located.label == "Saint-Paul (97411)"
 
 
-def test_far_from_every_shop_answers_per_point(session: Session,
-                                               two_shops: tuple[Shop, Shop]) -> None:
-    check = far_from_every_shop(session)
-    agen, pau = (44.2033, 0.6163), (43.2951, -0.3708)  # 25 km and 170 km from the shops
-    assert check([BORDEAUX, (-21.0, 55.3), agen, pau]) == [False, True, False, True]
-    assert far_from_every_shop(session, km=200)([pau]) == [False]
+def test_nearest_shop_km_answers_per_point(session: Session, two_shops: tuple[Shop, Shop]
+                                           ) -> None:
+    agen, pau = (44.2033, 0.6163), (43.2951, -0.3708)
+    distances = nearest_shop_km(session)([BORDEAUX, (-21.0, 55.3), agen, pau])
+    assert distances[0] is not None and distances[0] < 1  # the Bordeaux shop itself
+    assert distances[1] is not None and distances[1] > 9000
+    assert distances[2] is not None and 20 < distances[2] < 30  # Agen: the Lot shop
+    assert distances[3] is not None and 150 < distances[3] < 200  # Pau: Bordeaux
+
+
+def test_nearest_shop_km_without_shops(session: Session) -> None:
+    assert nearest_shop_km(session)([BORDEAUX]) == [None]
 
 
 def test_an_unknown_place_typed_with_an_isbn_is_not_dropped(client: FlaskClient,

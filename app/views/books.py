@@ -11,7 +11,7 @@ from app import clock
 from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
 from app.services import availability, demand, editions, search
 from app.services.directory import hours_status
-from app.services.places import Located, far_from_every_shop, locate
+from app.services.places import Located, locate, nearest_shop_km
 from app.session import read_session, reads_only, unit_of_work
 from app.templating.words import distance_label, open_status_label
 from geo.maps import MapMarker, map_payload
@@ -24,7 +24,7 @@ def located_from_args() -> Located:
     `lat` and `lon` arguments; a namesake far from every shop is asked about, not chosen."""
     return locate(place=request.args.get("lieu"), lat=request.args.get("lat"),
                   lon=request.args.get("lon"), place_id=request.args.get("lieu_id"),
-                  remote=far_from_every_shop(read_session()))
+                  shop_km=nearest_shop_km(read_session()))
 
 
 def place_args(located: Located) -> dict[str, str]:
