@@ -69,8 +69,8 @@ def test_the_language_switch_keeps_the_page_and_its_arguments(client: FlaskClien
      "This page does not exist, or no longer does."),
     ("DELETE", "/", "Cette adresse n&#39;accepte pas ce type de demande.",
      "This address does not take this kind of request."),
-    ("GET", "/?network=inconnu", "Ce réseau n&#39;existe pas, ou plus",
-     "This network does not exist, or no longer does"),
+    ("GET", "/?network=inconnu", "Aucun réseau ne s&#39;appelle « inconnu »",
+     "There is no network called “inconnu”"),
     ("GET", "/reservations/AAAABBBBCCCCDDDDEEEEFFFFGGGGHHHH", "Aucune réservation ne porte ce code",
      "No reservation has this code"),
 ])

@@ -37,6 +37,12 @@ def code_problem(error: CodeError) -> str:
         case "invalid_check_digit":
             return gettext("The last character of “%(code)s” (the check digit) does not match "
                            "the others: one of them was probably mistyped.", code=code)
+        case "unproven_leading_zero":
+            return gettext("“%(code)s” has 9 digits: if it is a 10-character ISBN that lost its "
+                           "leading 0, type the 0 too.", code=code)
+        case "placeholder_code":
+            return gettext("“%(code)s” is only zeros: a placeholder, not the code of a book.",
+                           code=code)
     return str(error)
 
 
@@ -68,12 +74,11 @@ def picked_place_url(place: Place) -> str:
                    **args, lieu=place.label, lieu_id=place.ident)
 
 
-# The errors a reader or an API client meets, by their code; the codes whose message names a
-# field or a limit (too_long, invalid_characters, invalid_body) keep it: it says which one.
+# The errors a reader or an API client meets, by their code, for those that services raise in
+# English. Codes whose message names a field or a limit (too_long, invalid_characters,
+# invalid_body) keep it: it says which one; so do those a view words itself in the reader's
+# language, naming what was asked (unknown_network, unknown_shop: app/views/scope.py).
 _BY_CODE = {
-    "unknown_network": lazy_gettext("This network does not exist, or no longer does: choose one "
-                                    "in the directory of bookshops."),
-    "unknown_shop": lazy_gettext("This bookshop does not exist, or no longer takes part."),
     "unknown_reservation": lazy_gettext("No reservation has this code. Check the link in your "
                                         "confirmation, or ask the bookshop."),
     "reservation_cancelled": lazy_gettext("This reservation was cancelled."),

@@ -26,11 +26,11 @@ WORDS = {
     "fr": {"ambiguous": "Plusieurs lieux", "near": "Près de", "not_found": "Lieu introuvable",
            "title": "L'Étranger", "lost": "Votre formulaire n'a pas été envoyé",
            "resend": "Envoyer à nouveau", "missing": "Cette page n'existe pas, ou plus.",
-           "no_network": "Ce réseau n'existe pas, ou plus"},
+           "no_network": "Aucun réseau ne s'appelle « inconnu »"},
     "en": {"ambiguous": "Several places", "near": "Near", "not_found": "Place not found",
            "title": "L'Étranger", "lost": "Your form was not sent", "resend": "Send again",
            "missing": "This page does not exist, or no longer does.",
-           "no_network": "This network does not exist, or no longer does"},
+           "no_network": "There is no network called “inconnu”"},
 }
 VIEWPORTS = {375: {"width": 375, "height": 740}, 1280: {"width": 1280, "height": 800}}
 
