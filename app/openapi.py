@@ -364,7 +364,8 @@ def openapi_document() -> dict[str, Any]:
             "description": ("Which independent bookshop near a reader has a book on its shelf. "
                             "GET answers may be read from any site (CORS) and cached for a "
                             "minute. Errors are RFC 9457 problem documents whose `detail` "
-                            "is in French; `lang=en` asks for English where it exists. Text "
+                            "is in the request's language: `lang=en` or `lang=fr`, else the "
+                            "Accept-Language header, else French. Text "
                             "holding a NUL byte or a lone surrogate is refused anywhere "
                             "(422 `invalid_characters`)."),
             "license": {"name": "AGPL-3.0-or-later",

@@ -125,12 +125,13 @@ class Setting:
 
 def routes(s: Setting) -> list[Route]:
     return [
-        Route("/", {}, ("network", "lang", "page", "lieu", "lat", "lon")),
+        Route("/", {}, ("network", "lang", "page", "lieu", "lieu_id", "lat", "lon")),
         Route("/carte", {}, ("bbox", "network")),
         Route("/librairies/{slug}", {"slug": s.home}),
-        Route("/reseaux/{slug}", {"slug": s.network}, ("page", "lieu", "lat", "lon")),
-        Route("/recherche", {}, ("q", "lieu", "lat", "lon", "network", "shop")),
-        Route("/livres/{isbn13}", {"isbn13": ISBN}, ("lieu", "lat", "lon", "page", "network")),
+        Route("/reseaux/{slug}", {"slug": s.network}, ("page", "lieu", "lieu_id", "lat", "lon")),
+        Route("/recherche", {}, ("q", "lieu", "lieu_id", "lat", "lon", "network", "shop")),
+        Route("/livres/{isbn13}", {"isbn13": ISBN},
+              ("lieu", "lieu_id", "lat", "lon", "page", "network")),
         Route("/reserver/{slug}/{isbn13}", {"slug": s.home, "isbn13": ISBN}),
         Route("/reservations/{code}", {"code": s.code}, ("new",)),
         Route("/commander/{isbn13}", {"isbn13": ISBN}, ("lieu", "lat", "lon")),

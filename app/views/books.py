@@ -11,7 +11,7 @@ from app import clock
 from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
 from app.services import availability, demand, editions, search
 from app.services.directory import hours_status
-from app.services.places import Located, locate
+from app.services.places import Located, locate, nearest_shop_km
 from app.session import read_session, reads_only, unit_of_work
 from app.templating.words import book_title, distance_label, open_status_label
 from app.views.scope import reader_scope
@@ -21,15 +21,20 @@ bp = Blueprint("books", __name__)
 
 
 def located_from_args() -> Located:
-    """The reader's place from the page's `lieu`, `lat` and `lon` arguments."""
+    """The reader's place from the page's `lieu`, `lieu_id` (a candidate picked from a list),
+    `lat` and `lon` arguments; a namesake far from every shop is asked about, not chosen."""
     return locate(place=request.args.get("lieu"), lat=request.args.get("lat"),
-                  lon=request.args.get("lon"))
+                  lon=request.args.get("lon"), place_id=request.args.get("lieu_id"),
+                  shop_km=nearest_shop_km(read_session()))
 
 
 def place_args(located: Located) -> dict[str, str]:
-    """The reader's place, carried from page to page."""
-    keep = {k: request.args[k] for k in ("lieu", "lat", "lon") if request.args.get(k)}
-    return keep if located.origin else {}
+    """The reader's place, carried from page to page: what located it, or, when it was not
+    understood, the words typed, so that the next page says so again instead of dropping it."""
+    if located.origin:
+        return {k: request.args[k] for k in ("lieu", "lieu_id", "lat", "lon")
+                if request.args.get(k)}
+    return {"lieu": located.query} if located.error else {}
 
 
 def _count_miss(*, kind: str, term: str, located: Located) -> None:
