@@ -278,7 +278,6 @@ def _read_words(session: Session, words: list[str]) -> _Reading:
     return reading
 
 
-<<<<<<< HEAD
 # Does any edition match these terms? The cheapest question the index answers.
 ANY_MATCH = """
     SELECT EXISTS (SELECT FROM edition e
@@ -301,15 +300,10 @@ def _settle_corrections(session: Session, reading: _Reading) -> None:
         reading.corrections[typed] = reading.kept[at]
 
 
-def _holder_counts(session: Session, isbns: list[str], origin: tuple[float, float] | None
-                   ) -> dict[str, tuple[int, float | None]]:
-    """Shops with a copy available, and the nearest one's distance, by ISBN (absent: none)."""
-=======
 def _holder_counts(session: Session, isbns: list[str], origin: tuple[float, float] | None,
                    scope: Scope) -> dict[str, tuple[int, float | None, tuple[str, str] | None]]:
     """Shops of the scope with a copy available, and the nearest one's distance and (slug,
     name), by ISBN (absent: none)."""
->>>>>>> main
     if not isbns:
         return {}
     statement = HOLDER_COUNTS_SCOPED[scope.kind, origin is not None]
@@ -330,15 +324,10 @@ def search_editions(session: Session, *, query: str, origin: tuple[float, float]
         return TitleSearch(hits=[])
     reading = _read_words(session, words)
     if not reading.kept:
-<<<<<<< HEAD
         return TitleSearch(hits=[], corrections=reading.corrections, unknown=reading.unknown,
                            only_common_words=not reading.unknown and bool(reading.stop_words))
     _settle_corrections(session, reading)
-    matches = driver_rows(session, MATCHING_EDITIONS, {
-=======
-        return TitleSearch(hits=[], corrections=reading.corrections, unknown=reading.unknown)
     matches = driver_rows(session, MATCHING_EDITIONS_SCOPED[scope.kind], {
->>>>>>> main
         "terms": reading.terms(), "limit": max(1, min(limit, 50)), "max_ranked": MAX_RANKED,
         **scope.params()}, prepare=False)
     counts = _holder_counts(session, [isbn13 for isbn13, *_ in matches], origin, scope)
