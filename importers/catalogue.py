@@ -129,10 +129,13 @@ class CatalogueSheet(_CatalogueColumns, SpreadsheetSource):
 
 
 class CatalogueOnix(onix.OnixSource):
-    """A metadata-only ONIX message: every product with a code, whatever its stock says."""
+    """A metadata-only ONIX message: every product with a code, whatever its stock says (or
+    its prices' currency: a catalogue stores no price)."""
 
-    def _read_product(self, line: int, product: onix._Node,
-                      locations: set[str | None]) -> Iterator[StockRecord | LineIssue]:
+    refuses_catalogues = False
+
+    def _read_product(self, line: int, product: onix._Node, locations: set[str | None],
+                      default_currency: str) -> Iterator[StockRecord | LineIssue]:
         code = onix._code(line, product)
         if isinstance(code, LineIssue):
             yield code

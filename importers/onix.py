@@ -103,6 +103,9 @@ class OnixSource:
     """
 
     format = "onix"
+    # A stock import refuses a file without any stock (a catalogue); the catalogue import
+    # (importers/catalogue.py) reads exactly those.
+    refuses_catalogues = True
 
     def __init__(self, path: Path, *, price_unit: str = "euros",
                  location_code: str | None = None) -> None:
@@ -120,7 +123,7 @@ class OnixSource:
         locations: set[str | None] = set()
         # Until a product with stock shows this is a stock file, the products without any are
         # held: a catalogue (no stock at all) is refused as such, not as thousands of lines.
-        unstocked: list[StockRecord | LineIssue] | None = []
+        unstocked: list[StockRecord | LineIssue] | None = [] if self.refuses_catalogues else None
         unstocked_products = 0
         with self.path.open("rb") as handle:
             products = etree.iterparse(handle, events=("end",), tag=product_tag,

@@ -5,9 +5,9 @@ import json
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient, FlaskCliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from flask.testing import FlaskClient, FlaskCliRunner
 from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Edition, EditionLookup
-from config import Config, ConfigError
 from app.services.search import search_editions
+from config import Config, ConfigError
 from importers.enrichment import build_sources, enrich_editions
 from importers.open_catalogues import Pace, Source
 from tests.bibliographic_server import Replay, serve
