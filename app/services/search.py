@@ -315,6 +315,14 @@ def _holder_counts(session: Session, isbns: list[str], origin: tuple[float, floa
     return {isbn13: (shops, nearest, shop) for isbn13, shops, nearest, shop in rows}
 
 
+def shops_with_copy(session: Session, *, isbn13: str, scope: Scope = EVERY_SHOP) -> int:
+    """How many shops of `scope` have a copy of `isbn13` available: the book page says how many
+    it lists of how many there are."""
+    rows = driver_rows(session, HOLDER_COUNTS_SCOPED[scope.kind, False],
+                       {"isbns": [isbn13], **scope.params()})
+    return int(rows[0][1]) if rows else 0
+
+
 def search_editions(session: Session, *, query: str, origin: tuple[float, float] | None = None,
                     limit: int = 20, scope: Scope = EVERY_SHOP) -> TitleSearch:
     """Editions matching the words, best first, with their copies in `scope` (every shop, a

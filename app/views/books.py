@@ -1,6 +1,7 @@
 """The reader's pages: search results and a book's page with the nearest shops that have it."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -18,6 +19,8 @@ from app.views.scope import reader_scope
 from geo.maps import MapMarker, map_payload
 
 bp = Blueprint("books", __name__)
+# A book page lists this many shops, nearest first, and links to the rest.
+BOOK_PAGE_SHOPS = 10
 
 
 def located_from_args() -> Located:
@@ -95,11 +98,22 @@ def book_page(isbn13: str) -> ResponseReturnValue:
     scoped = reader_scope(session)
     edition = editions.edition_summary(session, code.code)
     located = located_from_args()
-    found = availability.nearest_holders(session, isbn13=code.code, origin=located.origin,
-                                         scope=scoped.scope)
+    # `tous`: the reader asked for every shop that has it (up to the API's limit), not the ten
+    # nearest.
+    every = bool(request.args.get("tous"))
+    found = availability.nearest_holders(
+        session, isbn13=code.code, origin=located.origin, scope=scoped.scope,
+        limit=availability.MAX_LIMIT if every else BOOK_PAGE_SHOPS)
     if located.origin is not None and not found.nearby and scoped.network is None:
         _count_miss(kind="isbn", term=code.code, located=located)
     now = clock.now()
+    max_age = timedelta(days=current_app.config["STALE_STOCK_DAYS"])
+    found = availability.fresh_first(found, now=now, max_age=max_age)
+    stale = {h.shop_id for h in found.holders
+             if availability.is_stale(h, now=now, max_age=max_age)}
+    every_args: dict[str, Any] = {**request.args.to_dict(), "tous": "1"}
+    total = (len(found.holders) if len(found.holders) < BOOK_PAGE_SHOPS and not every
+             else search.shops_with_copy(session, isbn13=code.code, scope=scoped.scope))
     statuses = {h.shop_id: hours_status(h.opening_hours, timezone=h.timezone, country=h.country,
                                         at=now) for h in found.holders}
     title = book_title(edition.title if edition else "")
@@ -119,5 +133,8 @@ def book_page(isbn13: str) -> ResponseReturnValue:
         if markers else None
     return render_template("public/book.html", isbn13=code.code, edition=edition, title=title,
                            found=found, statuses=statuses, located=located, now=now,
-                           map_data=map_data, scoped=scoped,
+                           map_data=map_data, scoped=scoped, stale=stale, total=total,
+                           max_shops=availability.MAX_LIMIT,
+                           every_url=None if every or total <= len(found.holders) else url_for(
+                               "books.book_page", isbn13=code.code, **every_args),
                            place_args=place_args(located))
