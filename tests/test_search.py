@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import SearchMiss, Shop
 from app.services import search
+from app.isbn import _ean13_check_digit
 from app.services.search import read_isbn, search_editions
 from importers.pipeline import import_file
 from tests.factories import make_reservation, make_shop, make_stock_line
@@ -286,3 +287,22 @@ def test_only_common_words_ask_for_more(client: FlaskClient, session: Session,
     assert result.hits == [] and result.only_common_words
     page = client.get("/recherche", query_string={"q": query}).get_data(as_text=True)
     assert "trop courant" in page
+
+
+def test_search_results_go_past_twenty_on_request(client: FlaskClient, session: Session,
+                                                  test_sessionmaker: sessionmaker[Session],
+                                                  tmp_path: Path) -> None:
+    shop = make_shop(session, slug="gave", lat=43.2951, lon=-0.3708)
+    lines = [f"{isbn13(f'978207{n:06d}')};Jardin numéro {n};Anne Jardinier;Folio;1"
+             for n in range(25)]
+    assert import_file(test_sessionmaker, shop=shop, path=write_csv(
+        tmp_path, "stock.csv", ["EAN;Titre;Auteur;Editeur;Stock", *lines])).status == "applied"
+    first = client.get("/recherche?q=jardinier").get_data(as_text=True)
+    assert first.count('class="edition"') == 20
+    assert "Plus de résultats" in first and "tous=1" in first
+    every = client.get("/recherche?q=jardinier&tous=1").get_data(as_text=True)
+    assert every.count('class="edition"') == 25 and "Plus de résultats" not in every
+
+
+def isbn13(body: str) -> str:
+    return body + _ean13_check_digit(body)

@@ -21,6 +21,8 @@ from geo.maps import MapMarker, map_payload
 bp = Blueprint("books", __name__)
 # A book page lists this many shops, nearest first, and links to the rest.
 BOOK_PAGE_SHOPS = 10
+# Search results: the best SEARCH_FIRST, then up to SEARCH_MORE on request (`tous=1`).
+SEARCH_FIRST, SEARCH_MORE = 20, 50
 
 
 def located_from_args() -> Located:
@@ -70,11 +72,15 @@ def search_page() -> ResponseReturnValue:
     result = None
     if isbn is None:
         result = search.search_editions(read_session(), query=query, origin=located.origin,
-                                        scope=scoped.scope)
+                                        scope=scoped.scope, limit=SEARCH_MORE
+                                        if request.args.get("tous") else SEARCH_FIRST)
         # Unmet demand counts what the whole network lacks, not what one network's shops lack.
         if scoped.scope.kind == "all" and not any(hit.shops_with_copy for hit in result.hits):
             _count_miss(kind="query", term=" ".join(search.query_words(query)), located=located)
+    more_args: dict[str, Any] = {**request.args.to_dict(), "tous": "1"}
     return render_template("public/search.html", query=query,
+                           more_url=url_for("books.search_page", **more_args)
+                           if result and len(result.hits) == SEARCH_FIRST else None,
                            isbn_error=isbn.error if isbn else None, scoped=scoped,
                            wider_url=url_for("books.search_page", q=query, **place)
                            if scoped.args() else None,
