@@ -87,6 +87,9 @@ class Config:
     TRUSTED_PROXIES: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Readers' names and contacts are erased this many days after their reservation ended.
     PERSONAL_DATA_DAYS = 30
+    # A shop whose last stock file was exported more than this many days ago is marked "count to
+    # check" and listed after the shops with fresher files (availability.fresh_first).
+    STALE_STOCK_DAYS = 7
     # Bounds on one stock import, in seconds (importers.merge.ImportLimits; unset: its defaults):
     # the longest any statement may run, how long to wait for another import of the same shop
     # before refusing the file, and how long the import may sit idle inside its transaction.
@@ -137,7 +140,8 @@ class Config:
             if key in env:
                 values[key] = env[key]
         for key in ("MAIL_PORT", "MAIL_TIMEOUT", "PERSONAL_DATA_DAYS", "MAX_CONTENT_LENGTH",
-                    "DATABASE_POOL_SIZE", "ENRICH_RETRY_DAYS", "ENRICH_LIMIT"):
+                    "DATABASE_POOL_SIZE", "ENRICH_RETRY_DAYS", "ENRICH_LIMIT",
+                    "STALE_STOCK_DAYS"):
             if env.get(key):
                 values[key] = _positive_int(env, key)
         for key, variable in IMPORT_LIMIT_VARIABLES.items():

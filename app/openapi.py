@@ -115,7 +115,8 @@ SCHEMAS: dict[str, Schema] = {
     "Edition": _object({"isbn13": STRING, "title": STRING, "authors": STRING,
                         "publisher": STRING}),
     "Holder": _object({**SHOP_BASE, "available": {"type": "integer", "minimum": 1},
-                       "stock_as_of": _nullable(DATETIME), **HOURS,
+                       "stock_as_of": _nullable(DATETIME), "stock_stale": {"type": "boolean"},
+                       **HOURS,
                        "links": _object({"shop": URL, "book": URL})}),
     "Availability": _object({
         "edition": _nullable(_ref("Edition")), "origin": _nullable(_ref("Origin")),

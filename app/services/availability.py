@@ -8,7 +8,7 @@ database clock, so a hold stops counting the moment it expires, whatever the swe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import text
@@ -280,3 +280,22 @@ AVAILABLE_HERE = text(f"""
 def available_copies(session: Session, *, shop_id: int, isbn13: str) -> int:
     """Copies of `isbn13` a reader could reserve at this shop right now (0 if none or unknown)."""
     return session.execute(AVAILABLE_HERE, {"shop_id": shop_id, "isbn13": isbn13}).scalar() or 0
+
+
+def is_stale(holder: Holder, *, now: datetime, max_age: timedelta) -> bool:
+    """Is this shop's count older than `max_age`? Copies sold since its last file was exported
+    are still counted: the older the file, the likelier the copy is gone. A shop whose files say
+    nothing of when they were exported is not judged."""
+    return holder.stock_as_of is not None and now - holder.stock_as_of > max_age
+
+
+def fresh_first(found: Availability, *, now: datetime, max_age: timedelta) -> Availability:
+    """The same shops, those with a fresh count first, each group still nearest first (a stable
+    sort): a reader should not cross town for a copy last seen three weeks ago when a shop a
+    little farther counted its shelves last night. Only the shops already chosen (the nearest
+    `limit`) are reordered: a stale shop is never dropped, and a fresher one farther than the
+    limit is not fetched."""
+    def stale(holder: Holder) -> bool:
+        return is_stale(holder, now=now, max_age=max_age)
+    return Availability(nearby=sorted(found.nearby, key=stale),
+                        beyond=sorted(found.beyond, key=stale), radius_km=found.radius_km)

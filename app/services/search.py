@@ -35,6 +35,12 @@ MAX_WORDS = 8
 MAX_RANKED = 200
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "s": "saint"}
 SIMILARITY_FLOOR = 0.3
+# An unknown word is read as a known one only if a few keystrokes make one from the other: the
+# trigram look-up proposes up to CANDIDATES words, those more than `_most_edits(word)` letters
+# away are dropped (gibberish shares trigrams with unrelated words: "zorglub" is not "zola"), the
+# rest are tried fewest edits first, and the first that finds a book with the query's other words
+# is taken ("chanson douse" is "douce", not "doux"; "petit prinse" is "prince", not "princesse").
+CANDIDATES = 6
 
 # A word being typed is looked up, fastest first:
 # - cut at WORD_START letters, as the word start the index holds (`^lou`, one entry: see
@@ -50,7 +56,7 @@ MAX_COMPLETIONS = 16
 
 # For each query word: is it a French stop word (dropped), is it a known word; for the last word
 # when unknown, the known words it begins (up to MAX_COMPLETIONS + 1: it may be cut short while
-# typing); for an unknown word the reader did not seem to be typing, the closest known one. One
+# typing); for an unknown word the reader did not seem to be typing, the closest known ones. One
 # round trip for the whole query, and each look-up only where its answer is used: the trigram
 # search costs milliseconds, the exact look-up microseconds.
 CORRECT_WORDS = text("""
@@ -71,9 +77,11 @@ CORRECT_WORDS = text("""
     )
     SELECT c.word, c.stop_word, c.known, coalesce(c.completions, '{}') AS completions,
            CASE WHEN NOT (c.known OR c.stop_word) AND coalesce(cardinality(c.completions), 0) = 0
-                THEN (SELECT w.word FROM search_word w
-                      WHERE w.word % c.word AND similarity(w.word, c.word) >= :floor
-                      ORDER BY w.word <-> c.word LIMIT 1)
+                THEN ARRAY(SELECT w.word FROM search_word w
+                           WHERE w.word % c.word AND similarity(w.word, c.word) >= :floor
+                             -- never into a stop word ("les" is not "le" of "Le Livre de Poche")
+                             AND numnode(plainto_tsquery('french', w.word)) > 0
+                           ORDER BY w.word <-> c.word LIMIT :candidates)
            END AS closest
     FROM completed c
     ORDER BY c.n
@@ -165,8 +173,11 @@ class TitleSearch:
     hits: list[EditionHit]
     # Words the reader typed that were read as another word, e.g. {"vuillar": "vuillard"}.
     corrections: dict[str, str] = field(default_factory=dict)
-    # Words that match nothing known, even approximately.
+    # Words that match nothing known, even approximately: the search ran without them, and the
+    # page says so.
     unknown: list[str] = field(default_factory=list)
+    # Every word typed was too common to search for ("le", "de la"): the page asks for more.
+    only_common_words: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,6 +212,9 @@ class _Reading:
     unknown: list[str] = field(default_factory=list)
     # The known words the last kept word begins, when the reader seems to be still typing it.
     completions: list[str] | None = None
+    # For each corrected word, its place in `kept` and the known words it may be, best first.
+    candidates: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+    stop_words: list[str] = field(default_factory=list)
 
     def terms(self) -> list[str]:
         """tsquery terms: words are plain [a-z0-9]+ by construction. A word being typed becomes
@@ -214,13 +228,40 @@ class _Reading:
         return [*self.kept[:-1], typed]
 
 
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance: letters to insert, delete or replace to make `b` from `a`."""
+    previous = list(range(len(b) + 1))
+    for i, letter in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (letter != other)))
+        previous = current
+    return previous[-1]
+
+
+def _most_edits(word: str) -> int:
+    """How far a typo may be from the word meant: one slip in a short word, more in a long one."""
+    return 1 if len(word) <= 4 else 2 if len(word) <= 8 else 3
+
+
+def _likely(word: str, closest: list[str]) -> list[str]:
+    """The trigram look-up's candidates within reach of `word`, fewest edits first (ties keep
+    the look-up's order, by similarity)."""
+    edits = {candidate: _edits(word, candidate) for candidate in closest}
+    return sorted((c for c in closest if edits[c] <= _most_edits(word)), key=edits.__getitem__)
+
+
 def _read_words(session: Session, words: list[str]) -> _Reading:
     reading = _Reading()
     rows = session.execute(CORRECT_WORDS, {"words": words, "floor": SIMILARITY_FLOOR,
-                                           "most_completions": MAX_COMPLETIONS})
+                                           "most_completions": MAX_COMPLETIONS,
+                                           "candidates": CANDIDATES})
     for word, stop_word, known, completions, closest in rows:
+        likely = _likely(word, closest or [])
         if stop_word:
-            continue  # the French title index drops them too
+            reading.stop_words.append(word)  # the French title index drops them too
+            continue
         if known:
             reading.kept.append(word)
         elif completions:
@@ -228,12 +269,35 @@ def _read_words(session: Session, words: list[str]) -> _Reading:
             if len(word) >= WORD_START or len(completions) <= MAX_COMPLETIONS:
                 reading.kept.append(word)
                 reading.completions = completions
-        elif closest:
-            reading.corrections[word] = closest
-            reading.kept.append(closest)
+        elif likely:
+            reading.corrections[word] = likely[0]
+            reading.candidates[word] = (len(reading.kept), likely)
+            reading.kept.append(likely[0])
         else:
             reading.unknown.append(word)
     return reading
+
+
+# Does any edition match these terms? The cheapest question the index answers.
+ANY_MATCH = """
+    SELECT EXISTS (SELECT FROM edition e
+                   WHERE e.search_vector @@ rayons_search_query(CAST(%(terms)s AS text[])))
+"""
+
+
+def _settle_corrections(session: Session, reading: _Reading) -> None:
+    """For each corrected word in turn, keep the first candidate with which the query finds a
+    book; when none does, the best-looking one stays (the page then says nothing was found)."""
+    for typed, (at, candidates) in reading.candidates.items():
+        if len(candidates) < 2:
+            continue
+        for candidate in candidates:
+            reading.kept[at] = candidate
+            if driver_rows(session, ANY_MATCH, {"terms": reading.terms()}, prepare=False)[0][0]:
+                break
+        else:
+            reading.kept[at] = candidates[0]
+        reading.corrections[typed] = reading.kept[at]
 
 
 def _holder_counts(session: Session, isbns: list[str], origin: tuple[float, float] | None,
@@ -251,6 +315,14 @@ def _holder_counts(session: Session, isbns: list[str], origin: tuple[float, floa
     return {isbn13: (shops, nearest, shop) for isbn13, shops, nearest, shop in rows}
 
 
+def shops_with_copy(session: Session, *, isbn13: str, scope: Scope = EVERY_SHOP) -> int:
+    """How many shops of `scope` have a copy of `isbn13` available: the book page says how many
+    it lists of how many there are."""
+    rows = driver_rows(session, HOLDER_COUNTS_SCOPED[scope.kind, False],
+                       {"isbns": [isbn13], **scope.params()})
+    return int(rows[0][1]) if rows else 0
+
+
 def search_editions(session: Session, *, query: str, origin: tuple[float, float] | None = None,
                     limit: int = 20, scope: Scope = EVERY_SHOP) -> TitleSearch:
     """Editions matching the words, best first, with their copies in `scope` (every shop, a
@@ -260,7 +332,9 @@ def search_editions(session: Session, *, query: str, origin: tuple[float, float]
         return TitleSearch(hits=[])
     reading = _read_words(session, words)
     if not reading.kept:
-        return TitleSearch(hits=[], corrections=reading.corrections, unknown=reading.unknown)
+        return TitleSearch(hits=[], corrections=reading.corrections, unknown=reading.unknown,
+                           only_common_words=not reading.unknown and bool(reading.stop_words))
+    _settle_corrections(session, reading)
     matches = driver_rows(session, MATCHING_EDITIONS_SCOPED[scope.kind], {
         "terms": reading.terms(), "limit": max(1, min(limit, 50)), "max_ranked": MAX_RANKED,
         **scope.params()}, prepare=False)

@@ -1,6 +1,7 @@
 """The reader's pages: search results and a book's page with the nearest shops that have it."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -18,6 +19,10 @@ from app.views.scope import reader_scope
 from geo.maps import MapMarker, map_payload
 
 bp = Blueprint("books", __name__)
+# A book page lists this many shops, nearest first, and links to the rest.
+BOOK_PAGE_SHOPS = 10
+# Search results: the best SEARCH_FIRST, then up to SEARCH_MORE on request (`tous=1`).
+SEARCH_FIRST, SEARCH_MORE = 20, 50
 
 
 def located_from_args() -> Located:
@@ -72,11 +77,15 @@ def search_page() -> ResponseReturnValue:
     result = None
     if isbn is None:
         result = search.search_editions(read_session(), query=query, origin=located.origin,
-                                        scope=scoped.scope)
+                                        scope=scoped.scope, limit=SEARCH_MORE
+                                        if request.args.get("tous") else SEARCH_FIRST)
         # Unmet demand counts what the whole network lacks, not what one network's shops lack.
         if scoped.scope.kind == "all" and not any(hit.shops_with_copy for hit in result.hits):
             _count_miss(kind="query", term=" ".join(search.query_words(query)), located=located)
+    more_args: dict[str, Any] = {**request.args.to_dict(), "tous": "1"}
     return render_template("public/search.html", query=query,
+                           more_url=url_for("books.search_page", **more_args)
+                           if result and len(result.hits) == SEARCH_FIRST else None,
                            isbn_error=isbn.error if isbn else None, scoped=scoped,
                            wider_url=url_for("books.search_page", q=query, **place)
                            if scoped.args() else None,
@@ -100,11 +109,22 @@ def book_page(isbn13: str) -> ResponseReturnValue:
     scoped = reader_scope(session)
     edition = editions.edition_summary(session, code.code)
     located = located_from_args()
-    found = availability.nearest_holders(session, isbn13=code.code, origin=located.origin,
-                                         scope=scoped.scope)
+    # `tous`: the reader asked for every shop that has it (up to the API's limit), not the ten
+    # nearest.
+    every = bool(request.args.get("tous"))
+    found = availability.nearest_holders(
+        session, isbn13=code.code, origin=located.origin, scope=scoped.scope,
+        limit=availability.MAX_LIMIT if every else BOOK_PAGE_SHOPS)
     if located.origin is not None and not found.nearby and scoped.network is None:
         _count_miss(kind="isbn", term=code.code, located=located)
     now = clock.now()
+    max_age = timedelta(days=current_app.config["STALE_STOCK_DAYS"])
+    found = availability.fresh_first(found, now=now, max_age=max_age)
+    stale = {h.shop_id for h in found.holders
+             if availability.is_stale(h, now=now, max_age=max_age)}
+    every_args: dict[str, Any] = {**request.args.to_dict(), "tous": "1"}
+    total = (len(found.holders) if len(found.holders) < BOOK_PAGE_SHOPS and not every
+             else search.shops_with_copy(session, isbn13=code.code, scope=scoped.scope))
     statuses = {h.shop_id: hours_status(h.opening_hours, timezone=h.timezone, country=h.country,
                                         at=now) for h in found.holders}
     title = book_title(edition.title if edition else "")
@@ -124,5 +144,8 @@ def book_page(isbn13: str) -> ResponseReturnValue:
         if markers else None
     return render_template("public/book.html", isbn13=code.code, edition=edition, title=title,
                            found=found, statuses=statuses, located=located, now=now,
-                           map_data=map_data, scoped=scoped,
+                           map_data=map_data, scoped=scoped, stale=stale, total=total,
+                           max_shops=availability.MAX_LIMIT,
+                           every_url=None if every or total <= len(found.holders) else url_for(
+                               "books.book_page", isbn13=code.code, **every_args),
                            place_args=place_args(located))

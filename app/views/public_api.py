@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
@@ -176,13 +176,14 @@ def _hours_json(status: OpenStatus | None) -> dict[str, Any]:
             "next_opening": _iso(status.next_opening)}
 
 
-def _holder_json(h: availability.Holder, *, book: str, now: datetime) -> dict[str, Any]:
+def _holder_json(h: availability.Holder, *, book: str, now: datetime,
+                 stale: bool) -> dict[str, Any]:
     status = directory.hours_status(h.opening_hours, timezone=h.timezone, country=h.country,
                                     at=now)
     return {"slug": h.slug, "name": h.name, "address": h.address, "postcode": h.postcode,
             "city": h.city, "lat": h.lat, "lon": h.lon, "distance_m": _metres(h.distance_m),
             "available": h.available,
-            "stock_as_of": _iso(h.stock_as_of),
+            "stock_as_of": _iso(h.stock_as_of), "stock_stale": stale,
             **_hours_json(status), "links": {"shop": f"{book}#holder-{h.slug}", "book": book}}
 
 
@@ -208,12 +209,16 @@ def availability_view() -> ResponseReturnValue:
         radius_km=availability.DEFAULT_RADIUS_KM if radius is None else radius,
         scope=scoped.scope)
     book, now = book_url(isbn13, located, scoped), clock.now()
+    max_age = timedelta(days=current_app.config["STALE_STOCK_DAYS"])
+    found = availability.fresh_first(found, now=now, max_age=max_age)
     return jsonify({
         "edition": _edition_json(edition),
         "origin": _origin_json(located), "radius_km": found.radius_km,
         "nearby_count": len(found.nearby) if found.radius_km is not None else None,
         "beyond_radius": bool(found.beyond),
-        "shops": [_holder_json(h, book=book, now=now) for h in found.holders],
+        "shops": [_holder_json(h, book=book, now=now,
+                               stale=availability.is_stale(h, now=now, max_age=max_age))
+                  for h in found.holders],
     })
 
 
