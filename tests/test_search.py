@@ -8,9 +8,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.isbn import _ean13_check_digit
 from app.models import SearchMiss, Shop
 from app.services import search
-from app.isbn import _ean13_check_digit
 from app.services.search import read_isbn, search_editions
 from importers.pipeline import import_file
 from tests.factories import make_reservation, make_shop, make_stock_line
