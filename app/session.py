@@ -193,6 +193,13 @@ def read_session() -> Session:
     return read
 
 
+def view_session() -> Session:
+    """The session the current view reads with: `read_session()` in a `reads_only` view, else
+    the primary's `db_session()`. For helpers shared by both kinds of views (the reader's
+    place, read by the book pages and by the order pages that write)."""
+    return read_session() if g.get("reads_only") else db_session()
+
+
 def reads_only(view: Callable[P, R]) -> Callable[P, R]:
     """Route a view that only reads to `read_session()` (the replica when one is usable).
 

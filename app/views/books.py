@@ -13,7 +13,7 @@ from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
 from app.services import availability, demand, editions, search
 from app.services.directory import hours_status
 from app.services.places import Located, locate, nearest_shop_km
-from app.session import read_session, reads_only, unit_of_work
+from app.session import read_session, reads_only, unit_of_work, view_session
 from app.templating.words import book_title, distance_label, open_status_label
 from app.views.scope import reader_scope
 from geo.maps import MapMarker, map_payload
@@ -30,7 +30,7 @@ def located_from_args() -> Located:
     `lat` and `lon` arguments; a namesake far from every shop is asked about, not chosen."""
     return locate(place=request.args.get("lieu"), lat=request.args.get("lat"),
                   lon=request.args.get("lon"), place_id=request.args.get("lieu_id"),
-                  shop_km=nearest_shop_km(read_session()))
+                  shop_km=nearest_shop_km(view_session()))
 
 
 def place_args(located: Located) -> dict[str, str]:
