@@ -25,14 +25,14 @@ from app.reservations.lifecycle import (
     COUNTS_UNTIL_DEADLINE,
     COUNTS_UNTIL_NEXT_FILE,
     ENDED_STATES,
-    WITHHELD_LINE_HOLDS,
-    WITHHOLDS_ALL_UNTIL_NEXT_FILE,
     EXPIRED,
     HELD,
     MAIL_KINDS,
     STATE_TIMESTAMPS,
     STATES,
     TRANSITIONS,
+    WITHHELD_LINE_HOLDS,
+    WITHHOLDS_ALL_UNTIL_NEXT_FILE,
 )
 from app.reservations.transitions import expire_due
 from tests.factories import make_reservation, make_shop

@@ -7,8 +7,8 @@ readers and staff see, which buttons a card shows and whether a reader's page sh
 (`staff_verbs`, `is_active`, given to templates by `app/templating`). Changing a rule here changes
 it everywhere. Two restatements remain, each checked by `tests/test_lifecycle.py`: the
 `counting_hold` SQL view (availability needs the rule inside the query planner), checked against
-`COUNTS_UNTIL_DEADLINE`, `COUNTS_UNTIL_NEXT_FILE` and `WITHHOLDS_ALL_UNTIL_NEXT_FILE`; and the words "two hours" in the texts that
-promise the hold's length, pinned to HOLD_DURATION.
+`COUNTS_UNTIL_DEADLINE`, `COUNTS_UNTIL_NEXT_FILE` and `WITHHOLDS_ALL_UNTIL_NEXT_FILE`; and the
+words "two hours" in the texts that promise the hold's length, pinned to HOLD_DURATION.
 """
 from __future__ import annotations
 

@@ -116,9 +116,11 @@ def time_left_label(seconds: float) -> str:
 
 def time_left_patterns() -> dict[str, str]:
     """The three shapes of a time left in the reader's language, `{d}`, `{h}`, `{m}` to fill."""
-    return {"minutes": gettext("%(minutes)s min", minutes="{m}"),
-            "hours": gettext("%(hours)s h %(minutes)s min", hours="{h}", minutes="{m}"),
-            "days": gettext("%(days)s d %(hours)s h", days="{d}", hours="{h}")}
+    return {"minutes": gettext("%(left_minutes)s min", left_minutes="{m}"),
+            "hours": gettext("%(left_hours)s h %(left_minutes)s min", left_hours="{h}",
+                             left_minutes="{m}"),
+            "days": gettext("%(left_days)s d %(left_hours)s h", left_days="{d}",
+                            left_hours="{h}")}
 
 
 def _label(labels: dict[str, Any], key: str) -> str:
