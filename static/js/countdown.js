@@ -30,6 +30,10 @@
   }
 
   function expire() {
+    document.querySelectorAll("[data-expired-label]").forEach(function (element) {
+      element.textContent = element.dataset.expiredLabel;
+      element.className = "state state-expired";
+    });
     document.querySelectorAll("[data-until-deadline]").forEach(function (element) {
       element.hidden = true;
     });
