@@ -107,6 +107,13 @@ def test_reserve_then_the_countdown_runs_out_without_the_sweeper(
     assert session.scalar(select(Reservation.state)) == "held"  # not swept
     assert_fits(page)
     screenshot("expired-unswept")
+    # Lost the mail? Any page's footer leads to asking for it again.
+    page.get_by_role("link", name="Mes réservations").click()
+    page.fill("#email", "camille@example.org")
+    page.get_by_role("button", name="Envoyer mes réservations").click()
+    expect(page.locator(".notice.success")).to_contain_text("Si des réservations sont en cours")
+    assert_fits(page)
+    screenshot("resend")
     page_problems.assert_clean()
 
 
