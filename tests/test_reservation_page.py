@@ -192,3 +192,16 @@ def test_an_email_reader_is_told_a_confirmation_was_sent(
     response = client.post(url, data=form_fields(client, url, email="c@example.org"))
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Une confirmation vous a été envoyée" in page and "rien ne vous sera" not in page
+
+
+def test_the_countdown_and_deadline_speak_english_too(
+        app: Flask, client: FlaskClient, session: Session, shop: Shop) -> None:
+    client.get("/?lang=en")
+    form = client.get(f"/reserver/la-mouette/{ISBN}").get_data(as_text=True)
+    assert "If you reserve now, it is held until" in form
+    assert "We send no text messages" in form
+    _, code = reservation_with_code(app, session, shop,
+                                    expires_at=database_now(session) + timedelta(days=2))
+    page = client.get(f"/reservations/{code}").get_data(as_text=True)
+    assert "Time left to collect" in page and ">2 d 0 h</span>" in page
+    assert 'data-pattern-hours="{h} h {m} min"' in page and 'data-expired-label="Expired"' in page
