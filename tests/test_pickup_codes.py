@@ -108,6 +108,15 @@ def test_the_desk_finds_a_code_among_its_own_reservations_only(
     assert client.get("/staff/shops/other/reservations/code?code=Q9R2ST").status_code == 404
 
 
+def test_the_desk_tells_staff_to_phone_a_reader_without_email(
+        client: FlaskClient, session: Session, shops: tuple[Shop, Shop]) -> None:
+    mine, _ = shops
+    make_reservation(session, shop=mine, customer_email=None, customer_phone="0612345678")
+    sign_in(client, make_staff(session, shops=[mine]))
+    desk = client.get("/staff/shops/mine/reservations").get_data(as_text=True)
+    assert "appelez-le si vous refusez" in desk
+
+
 def test_the_desk_says_when_a_looked_up_hold_has_lapsed(
         client: FlaskClient, session: Session, shops: tuple[Shop, Shop]) -> None:
     mine, _ = shops
