@@ -6,7 +6,7 @@ planner; here every state is tried against it, so the view and `lifecycle` canno
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -149,3 +149,13 @@ def test_texts_that_spell_the_rules_out_match_them() -> None:
     are formatted from their constants."""
     assert lifecycle.HOLD_DURATION == timedelta(hours=2)
     assert lifecycle.REMINDER_MINUTES * 60 == lifecycle.REMINDER_BEFORE.total_seconds()
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_a_reader_is_shown_expiry_from_the_deadline_not_the_recorded_state(state: str) -> None:
+    """The reader's page and the desk's look-up use `state_at`: a running hold past its deadline
+    reads as expired before the sweeper records it; every other state reads as recorded."""
+    deadline = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    assert lifecycle.state_at(state, deadline, deadline - HOUR) == state
+    lapsed = lifecycle.state_at(state, deadline, deadline)
+    assert lapsed == (EXPIRED if state in ACTIVE_STATES else state)

@@ -191,3 +191,12 @@ def test_asking_again_and_again_is_rate_limited(client: FlaskClient) -> None:
     statuses = [client.post("/mes-reservations", data={"email": f"r{n}@example.org"}).status_code
                 for n in range(6)]
     assert statuses == [200] * 5 + [429]
+
+
+def test_code_look_ups_on_the_desk_are_rate_limited(
+        client: FlaskClient, session: Session, shops: tuple[Shop, Shop]) -> None:
+    mine, _ = shops
+    sign_in(client, make_staff(session, shops=[mine]))
+    statuses = [client.get(f"/staff/shops/mine/reservations/code?code=AAAA{n:02d}").status_code
+                for n in range(31)]
+    assert statuses == [200] * 30 + [429]
