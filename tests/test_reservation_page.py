@@ -27,7 +27,7 @@ from app.clock import database_now
 from app.models import Reservation, Shop
 from app.reservations.codes import code_for, hash_code
 from app.reservations.lifecycle import hold_deadline
-from app.reservations.transitions import expire_due
+from app.reservations.transitions import expire_due, transition
 from app.templating.words import time_left_label
 from tests.factories import make_edition, make_reservation, make_shop, make_stock_line
 
@@ -205,3 +205,18 @@ def test_the_countdown_and_deadline_speak_english_too(
     page = client.get(f"/reservations/{code}").get_data(as_text=True)
     assert "Time left to collect" in page and ">2 d 0 h</span>" in page
     assert 'data-pattern-hours="{h} h {m} min"' in page and 'data-expired-label="Expired"' in page
+
+
+def test_the_decline_mail_offers_the_same_shops_as_the_page(
+        app: Flask, client: FlaskClient, session: Session, shop: Shop,
+        deliver_mail: Callable[[], list[Any]]) -> None:
+    near = make_shop(session, slug="proche", name="La Proche", lat=44.85, lon=-0.58,
+                     opening_hours=ALWAYS_OPEN)
+    make_stock_line(session, shop=near, isbn13=ISBN, on_hand=1)
+    r, code = reservation_with_code(app, session, shop, customer_email="c@example.org")
+    transition(session, reservation_id=r.id, target="declined", actor="staff")
+    mail = next(m for m in deliver_mail() if "indisponible" in m.subject.lower())
+    assert "La Proche, 2 rue Sainte-Catherine, 33000 Bordeaux (Ouvert" in mail.body
+    assert f"/reserver/proche/{ISBN}" in mail.body
+    page = client.get(f"/reservations/{code}").get_data(as_text=True)
+    assert re.findall(r'href="/reserver/([a-z-]+)/' + ISBN, page) == ["proche"]
