@@ -8,14 +8,14 @@
   decline; `ix_reservation_counting` covers declined rows so the view keeps using it.
 
 Revision ID: e5a7c3d1b9f4
-Revises: d2c4e6f8a1b3
+Revises: e4b8c2d6f0a7
 Create Date: 2026-12-05 07:20:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "e5a7c3d1b9f4"
-down_revision = "d2c4e6f8a1b3"
+down_revision = "e4b8c2d6f0a7"
 branch_labels = None
 depends_on = None
 
