@@ -47,6 +47,10 @@ CODE_LOOKUP_LIMIT = "30 per minute"
 # on one budget per address: a guesser cannot multiply their tries by switching endpoints.
 code_lookup = limiter.shared_limit(CODE_LOOKUP_LIMIT, scope="reservation-code")
 LOGIN_LIMIT = "10 per minute"
+# Asking for one's reservations again by email: a reader needs it once; a prober gets little.
+RESEND_LIMIT = "5 per minute; 20 per hour"
+# The desk's pickup-code look-up: staff only, within their shop; a counter needs a few a minute.
+PICKUP_LOOKUP_LIMIT = "30 per minute"
 
 
 def init_app(app: Flask) -> None:

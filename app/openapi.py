@@ -259,6 +259,8 @@ PUSH_STOCK = {
 
 RESERVATION_SCHEMA = _object({
     "code": STRING, "state": {"enum": list(STATES)}, "isbn13": STRING, "title": STRING,
+    # Six characters the reader reads aloud at the counter; null for older reservations.
+    "pickup_code": _nullable(STRING),
     "shop": _object({"name": STRING, "address": STRING}),
     "deadline": DATETIME, "created_at": DATETIME,
 })

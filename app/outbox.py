@@ -25,8 +25,15 @@ from app.import_report_mail import import_report
 from app.models import OutboxMail, Reservation, Shop
 from app.order_mail import order_mail
 from app.reservations.codes import code_for
-from app.reservations.lifecycle import DECLINED, REMINDER_MINUTES, SHOP_MAIL_KINDS, TRANSITIONS
+from app.reservations.lifecycle import (
+    DECLINED,
+    MAIL_WITH_CODE,
+    REMINDER_MINUTES,
+    SHOP_MAIL_KINDS,
+    TRANSITIONS,
+)
 from app.reservations.reserve import alternatives as other_holders
+from app.reservations.reserve import with_status
 from app.services import mail_queue
 from app.services.directory import shop_status
 from app.templating.words import book_title
@@ -107,14 +114,16 @@ def compose(session: Session, item: OutboxMail) -> EmailMultiAlternatives | None
         return None
     base = current_app.config["PUBLIC_URL"].rstrip("/")
     locale = "fr" if item.kind in SHOP_MAIL_KINDS else reservation.locale
+    now = database_now(session)
     with force_locale(locale):
-        alternatives = (other_holders(session, shop=shop, isbn13=reservation.isbn13)
+        alternatives = (with_status(other_holders(session, shop=shop, isbn13=reservation.isbn13),
+                                    now)
                         if item.kind == TRANSITIONS[DECLINED].mail else [])
         code = code_for(current_app.config["SECRET_KEY"], reservation.code_seed)
         return mail.compose(to=to, subject=subject(item.kind, reservation),
                             template="reservation", kind=item.kind, reservation=reservation,
-                            shop=shop, code=code,
-                            status=shop_status(shop, database_now(session)), base_url=base,
+                            shop=shop, code=code, now=now, mail_with_code=MAIL_WITH_CODE,
+                            status=shop_status(shop, now), base_url=base,
                             alternatives=alternatives, location=to_shape(shop.location),
                             reminder_minutes=REMINDER_MINUTES)
 
@@ -137,5 +146,6 @@ def subject(kind: str, reservation: Reservation) -> str:
                             minutes=REMINDER_MINUTES, title=title),
         "cancelled": gettext("Reservation cancelled: %(title)s", title=title),
         "collected": gettext("Enjoy your reading: %(title)s", title=title),
+        "resent": gettext("Your reservation, sent again: %(title)s", title=title),
     }
     return subjects[kind]

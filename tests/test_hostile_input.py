@@ -137,6 +137,7 @@ def routes(s: Setting) -> list[Route]:
         Route("/commander/{isbn13}", {"isbn13": ISBN}, ("lieu", "lat", "lon")),
         Route("/commander/{slug}/{isbn13}", {"slug": s.home, "isbn13": ISBN}),
         Route("/commandes/{code}", {"code": s.code}, ("new",)),
+        Route("/mes-reservations", {}),
         Route("/widget", {}, ("isbn", "near", "lat", "lon", "network")),
         Route("/staff/login", {}, ("next",)),
         Route("/static/{filename}", {"filename": "app.css"}),
@@ -151,6 +152,7 @@ def routes(s: Setting) -> list[Route]:
         Route("/staff/shops/{slug}/imports/{run_id}", {"slug": s.home, "run_id": "1"},
               staff=True),
         Route("/staff/shops/{slug}/reservations", {"slug": s.home}, ("message",), staff=True),
+        Route("/staff/shops/{slug}/reservations/code", {"slug": s.home}, ("code",), staff=True),
         Route("/staff/shops/{slug}/partners", {"slug": s.home}, ("q", "isbn"), staff=True),
         Route("/staff/shops/{slug}/partners/{partner}/{isbn13}",
               {"slug": s.home, "partner": s.partner, "isbn13": ISBN}, staff=True),
@@ -263,6 +265,8 @@ def _forms(s: Setting) -> list[tuple[str, str, dict[str, str]]]:
         (f"/staff/shops/{s.home}/reservations/{s.reservation_id}/decline", s.staff_cookie,
          {"reason": "Plus en rayon", "csrf_token": s.staff_csrf}),
         (f"/reservations/{s.code}/cancel", s.public_cookie, {"csrf_token": s.public_csrf}),
+        ("/mes-reservations", s.public_cookie,
+         {"email": "camille@example.org", "csrf_token": s.public_csrf}),
     ]
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,6 +42,7 @@ def test_create_read_cancel(client: FlaskClient, shop: Shop) -> None:
     assert created.status_code == 201
     body = created.get_json()
     assert body["state"] == "held" and body["title"] == "L'Étranger" and body["deadline"]
+    assert re.fullmatch(r"[2-9A-HJKMNP-TV-Z]{6}", body["pickup_code"])
     replay = reserve(client, idempotency_key="k1")
     assert replay.status_code == 200 and replay.get_json()["code"] == body["code"]
     read = client.get(f"/api/v1/reservations/{body['code']}")

@@ -20,6 +20,7 @@ from app.reservations.lifecycle import (
     COUNTING_STATES,
     COUNTS_UNTIL_NEXT_FILE,
     INITIAL_STATE,
+    PICKUP_CODE_PATTERN,
     STATE_TIMESTAMPS,
     STATES,
 )
@@ -70,6 +71,15 @@ class Reservation(Base):
             postgresql_where=text(in_list("state", COUNTS_UNTIL_NEXT_FILE)),
         ),
         Index("ix_reservation_shop_created", "shop_id", text("created_at DESC")),
+        # The code read aloud at the counter names one active reservation of its shop.
+        CheckConstraint(f"pickup_code ~ '{PICKUP_CODE_PATTERN}'", name="pickup_code_format"),
+        Index(
+            "uq_reservation_active_pickup_code",
+            "shop_id",
+            "pickup_code",
+            unique=True,
+            postgresql_where=text(in_list("state", ACTIVE_STATES)),
+        ),
         # The `counting_hold` view filtered by ISBN, as availability queries ask it.
         Index(
             "ix_reservation_counting",
@@ -85,6 +95,9 @@ class Reservation(Base):
     # The server's random seed the code is derived from (app.reservations.codes), so that every
     # mail can carry the code; never anything a client sent.
     code_seed: Mapped[bytes] = mapped_column(LargeBinary)
+    # Six characters to read aloud at the counter (app.reservations.codes.new_pickup_code);
+    # only the staff desk looks them up, within its shop. None before they existed.
+    pickup_code: Mapped[str | None] = mapped_column(String(8))
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="RESTRICT"))
     isbn13: Mapped[str] = mapped_column(String(13))
     state: Mapped[str] = mapped_column(String(12), default=INITIAL_STATE,

@@ -9,7 +9,8 @@
   including the sweeper's expiry of every due hold at once.
 - `codes`: the reader's code, derived, hashed and looked up.
 - `sweeper`: what happens without anyone clicking: reminders and the personal data purge.
-- `desk`: what a shop's staff see: holds to handle, waiting, at risk, today.
+- `desk`: what a shop's staff see: holds to handle, waiting, at risk, today; a pickup code.
+- `resend`: a reader's active reservations mailed again, to the address they were made with.
 
 No module here imports Flask: the views and the CLI call them with a session and plain values,
 and commit. Queued mail is rendered and sent by the Flask side, `app/outbox.py`.

@@ -12,6 +12,12 @@ only a request with the same fingerprint (every field of the body). Another requ
 with the same key is simply a new request, so nothing says the key was used before; the same
 requester reusing their key for another request gets a conflict. The reservation form's key is
 issued and signed by the server (`issue_form_key`), so a page cannot smuggle in another's.
+
+The pickup code is the short companion of the secret code: six characters a reader reads aloud
+at the counter (`lifecycle.PICKUP_ALPHABET`), unique among the shop's active reservations. It
+opens nothing on the public side (the reader's page needs the secret code); only signed-in staff
+look it up, within their own shop and rate-limited (`desk.find_by_pickup_code`), so 729 million
+possibilities are plenty.
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotFound
 from app.models import Reservation
+from app.reservations.lifecycle import ACTIVE_STATES, PICKUP_ALPHABET, PICKUP_CODE_LENGTH
 
 CODE_SEED_BYTES = 20
 _FORM_KEY_NONCE_BYTES = 18
@@ -87,3 +94,33 @@ def checked_form_key(secret: str, value: str | None) -> str | None:
 def _form_signature(secret: str, nonce: str) -> str:
     message = f"form-key\x00{nonce}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def new_pickup_code(session: Session, *, shop_id: int) -> str:
+    """A pickup code no active reservation of the shop has. Candidates are drawn a few at a
+    time and checked in one query; the partial unique index is the last word (two readers of
+    one shop drawing the same code in the same instant: one in 10^8 even with 100 active)."""
+    while True:
+        candidates = ["".join(secrets.choice(PICKUP_ALPHABET) for _ in range(PICKUP_CODE_LENGTH))
+                      for _ in range(4)]
+        taken = set(session.scalars(select(Reservation.pickup_code).where(
+            Reservation.shop_id == shop_id, Reservation.state.in_(ACTIVE_STATES),
+            Reservation.pickup_code.in_(candidates))))
+        for candidate in candidates:
+            if candidate not in taken:
+                return candidate
+
+
+def read_pickup_code(typed: str) -> str | None:
+    """A code as staff type it (lower case, spaces, a dash) in its stored form; None when it
+    cannot be a pickup code (wrong length, a character the alphabet leaves out)."""
+    code = "".join(c for c in typed.upper() if c.isalnum())
+    if len(code) != PICKUP_CODE_LENGTH or any(c not in PICKUP_ALPHABET for c in code):
+        return None
+    return code
+
+
+def spaced_pickup_code(code: str) -> str:
+    """`K7P 4XM`: two groups of three are read aloud without losing one's place."""
+    half = len(code) // 2
+    return f"{code[:half]} {code[half:]}"

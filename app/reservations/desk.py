@@ -55,3 +55,14 @@ def for_shop(session: Session, *, shop: Shop) -> Desk:
     return Desk(shop=shop, new=[r for r in active if r.state == HELD],
                 waiting=[r for r in active if r.state == CONFIRMED], history=history,
                 at_risk=at_risk, sent_by=sent_by, now=now)
+
+
+def find_by_pickup_code(session: Session, *, shop: Shop, code: str) -> Reservation | None:
+    """The shop's reservation with this pickup code: the active one (codes are unique among a
+    shop's active reservations), else the latest that had it, so the desk can say it ended.
+    Only this shop's reservations: a code never reveals another shop's."""
+    return session.scalar(
+        select(Reservation).where(Reservation.shop_id == shop.id,
+                                  Reservation.pickup_code == code)
+        .order_by(Reservation.state.in_(ACTIVE_STATES).desc(), Reservation.created_at.desc())
+        .limit(1))

@@ -7,8 +7,8 @@ readers and staff see, which buttons a card shows and whether a reader's page sh
 (`staff_verbs`, `is_active`, given to templates by `app/templating`). Changing a rule here changes
 it everywhere. Two restatements remain, each checked by `tests/test_lifecycle.py`: the
 `counting_hold` SQL view (availability needs the rule inside the query planner), checked against
-`COUNTS_UNTIL_DEADLINE` and `COUNTS_UNTIL_NEXT_FILE`; and the words "two hours" in the texts that
-promise the hold's length, pinned to HOLD_DURATION.
+`COUNTS_UNTIL_DEADLINE`, `COUNTS_UNTIL_NEXT_FILE` and `WITHHOLDS_ALL_UNTIL_NEXT_FILE`; and the
+words "two hours" in the texts that promise the hold's length, pinned to HOLD_DURATION.
 """
 from __future__ import annotations
 
@@ -52,7 +52,14 @@ ENDED_STATES = tuple(state for state in STATES if state not in ACTIVE_STATES)
 # until a stock file exported after the collection shows it gone from the shelf.
 COUNTS_UNTIL_DEADLINE = ACTIVE_STATES
 COUNTS_UNTIL_NEXT_FILE = (COLLECTED,)
-COUNTING_STATES = COUNTS_UNTIL_DEADLINE + COUNTS_UNTIL_NEXT_FILE
+# A decline says the shop looked and found no copy on its shelf, whatever its last file said:
+# the line withholds every copy of that book at that shop until a file exported after the
+# decline shows the shelf again (architecture §3), so the next reader is not sent for it.
+WITHHOLDS_ALL_UNTIL_NEXT_FILE = (DECLINED,)
+# What the view counts for such a line: more copies than any file may list
+# (importers/validate.MAX_QUANTITY), so every "available" computed from it is 0.
+WITHHELD_LINE_HOLDS = 1_000_000_000
+COUNTING_STATES = COUNTS_UNTIL_DEADLINE + COUNTS_UNTIL_NEXT_FILE + WITHHOLDS_ALL_UNTIL_NEXT_FILE
 
 # Each state past `held` has the timestamp of the transition that led to it (a CHECK per state).
 STATE_TIMESTAMPS = {
@@ -122,15 +129,27 @@ def is_active(state: str) -> bool:
     return state in ACTIVE_STATES
 
 
+def state_at(state: str, expires_at: datetime, now: datetime) -> str:
+    """The state a reader must be shown at `now`: an active hold past its deadline has expired,
+    whether or not the sweeper has recorded it yet (availability already stopped counting it)."""
+    if state in TRANSITIONS[EXPIRED].sources and expires_at <= now:
+        return EXPIRED
+    return state
+
+
 # --- Mail ---------------------------------------------------------------------------------------
 
 # Queued by a new hold: the reader's receipt with their code, and the shop's notice.
 MAIL_ON_RESERVE = ("reserved", "shop_new")
 # Queued by the sweeper REMINDER_BEFORE the deadline of a hold still active.
 REMINDER_MAIL = "reminder"
+# Queued when a reader asks for their active reservations again (`resend`): code and link.
+RESENT_MAIL = "resent"
+# Reader mails that carry the code, the deadline and the link to the reservation's page.
+MAIL_WITH_CODE = ("reserved", "confirmed", REMINDER_MAIL, RESENT_MAIL)
 MAIL_KINDS = (*MAIL_ON_RESERVE,
               *(rule.mail for rule in TRANSITIONS.values() if rule.mail is not None),
-              REMINDER_MAIL)
+              REMINDER_MAIL, RESENT_MAIL)
 # Mail for the shop; every other kind goes to the reader, in the reader's language.
 SHOP_MAIL_KINDS = frozenset({"shop_new"})
 
@@ -145,6 +164,13 @@ REMINDER_BEFORE = timedelta(minutes=30)
 REMINDER_MINUTES = int(REMINDER_BEFORE.total_seconds() // 60)
 # Active holds one email address or phone number may have at once (the reserve page says "3").
 MAX_ACTIVE_PER_CONTACT = 3
+
+
+# The pickup code's characters: no 0/O, 1/I/L or U, so that a code read aloud or copied by hand
+# has one reading (and fewer words spelt by chance). Six of them: 30^6 = 729 million codes.
+PICKUP_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+PICKUP_CODE_LENGTH = 6
+PICKUP_CODE_PATTERN = f"^[2-9A-HJKMNP-TV-Z]{{{PICKUP_CODE_LENGTH}}}$"
 
 
 def hold_deadline(shop: Shop, start: datetime) -> datetime:

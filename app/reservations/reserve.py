@@ -7,8 +7,10 @@ copy. The deadline, the per-reader limit and the mail queued come from `lifecycl
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import cast
+from datetime import datetime
+from typing import NamedTuple, cast
 
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point
@@ -25,6 +27,7 @@ from app.reservations.codes import (
     fingerprint,
     hash_code,
     new_code_seed,
+    new_pickup_code,
     stored_request_key,
 )
 from app.reservations.lifecycle import (
@@ -36,6 +39,7 @@ from app.reservations.lifecycle import (
 )
 from app.reservations.transitions import queue_mail
 from app.services import availability, directory
+from geo.opening_hours import OpenStatus
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +173,7 @@ def reserve(session: Session, *, shop_slug: str, isbn13: str, customer: Customer
     code = code_for(secret, seed)
     reservation = Reservation(
         code_hash=hash_code(code), code_seed=seed, request_fingerprint=request_fingerprint,
+        pickup_code=new_pickup_code(session, shop_id=shop.id),
         shop_id=shop.id, isbn13=isbn13, state=INITIAL_STATE,
         created_at=now, expires_at=hold_deadline(shop, now),
         # Empty when no file named the book: pages and mails say "title unknown" in the
@@ -199,3 +204,18 @@ def alternatives(session: Session, *, shop: Shop, isbn13: str,
     found = availability.nearest_holders(session, isbn13=isbn13, origin=(point.y, point.x),
                                          limit=limit + 1, radius_km=None)
     return [h for h in found.holders if h.shop_id != shop.id][:limit]
+
+
+class Alternative(NamedTuple):
+    """Another shop with a copy, and whether it is open: the first one offered must not turn
+    out to be closed until Saturday."""
+
+    holder: availability.Holder
+    status: OpenStatus | None
+
+
+def with_status(holders: Iterable[availability.Holder], at: datetime) -> list[Alternative]:
+    """Each shop with its open/closed status at `at`, for the pages and mails that offer them."""
+    return [Alternative(h, directory.hours_status(h.opening_hours, timezone=h.timezone,
+                                                  country=h.country, at=at))
+            for h in holders]

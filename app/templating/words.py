@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask_babel import get_locale, gettext, lazy_gettext
 from geoalchemy2.shape import to_shape
 
+from app.reservations.codes import spaced_pickup_code
 from app.reservations.lifecycle import STATE_LABELS, is_active, staff_verbs
 from geo.opening_hours import OpenStatus, format_intervals
 
@@ -127,6 +128,30 @@ def reservation_state_label(state: str) -> str:
     return translated
 
 
+def time_left_label(seconds: float) -> str:
+    """`45 min`, `1 h 05 min`, `2 d 3 h`: how long a hold still runs, in whole minutes rounded
+    up (it reads `0 min` only once the deadline has passed). `static/js/countdown.js` formats
+    the same way from `time_left_patterns`, so the ticking page reads like the served one."""
+    minutes = max(0, -(-int(seconds) // 60))
+    patterns = time_left_patterns()
+    if minutes < 60:
+        return patterns["minutes"].replace("{m}", str(minutes))
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return patterns["hours"].replace("{h}", str(hours)).replace("{m}", f"{minutes:02d}")
+    days, hours = divmod(hours, 24)
+    return patterns["days"].replace("{d}", str(days)).replace("{h}", str(hours))
+
+
+def time_left_patterns() -> dict[str, str]:
+    """The three shapes of a time left in the reader's language, `{d}`, `{h}`, `{m}` to fill."""
+    return {"minutes": gettext("%(left_minutes)s min", left_minutes="{m}"),
+            "hours": gettext("%(left_hours)s h %(left_minutes)s min", left_hours="{h}",
+                             left_minutes="{m}"),
+            "days": gettext("%(left_days)s d %(left_hours)s h", left_days="{d}",
+                            left_hours="{h}")}
+
+
 def _label(labels: dict[str, Any], key: str) -> str:
     """The reader's words for a stored code; the code itself if we have none."""
     return str(labels.get(key, key))
@@ -160,6 +185,9 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(date_label, "format_date_filter")
     app.add_template_filter(shop_time, "shop_time")
     app.add_template_filter(reservation_state_label, "reservation_state")
+    app.add_template_filter(spaced_pickup_code, "pickup_code")
+    app.add_template_filter(time_left_label, "time_left")
+    app.add_template_global(time_left_patterns, "time_left_patterns")
     app.add_template_global(shop_point, "shop_point")
     app.add_template_global(page_window, "page_window")
     # The lifecycle decides which buttons a reservation gets and whether it still runs.

@@ -24,7 +24,8 @@ LOCALES = ("fr", "en")
 
 def reservation_json(r: Reservation, code: str) -> dict[str, Any]:
     return {
-        "code": code, "state": r.state, "isbn13": r.isbn13, "title": r.title_snapshot,
+        "code": code, "pickup_code": r.pickup_code, "state": r.state, "isbn13": r.isbn13,
+        "title": r.title_snapshot,
         "shop": {"name": r.shop_name_snapshot, "address": r.shop_address_snapshot},
         "deadline": r.expires_at.isoformat(), "created_at": r.created_at.isoformat(),
     }

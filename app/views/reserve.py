@@ -9,13 +9,30 @@ from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app import clock
+from app.clock import database_now
+from app.email_address import InvalidEmail, checked_email
 from app.errors import Conflict, InvalidInput
 from app.isbn import PUBLIC_CODE_KINDS, CodeError, normalize_code
-from app.limits import RESERVE_LIMIT, code_lookup, limiter
+from app.limits import RESEND_LIMIT, RESERVE_LIMIT, code_lookup, limiter
 from app.models import Shop
 from app.reservations.codes import checked_form_key, find_by_code, issue_form_key
-from app.reservations.lifecycle import CANCELLED, MAX_ACTIVE_PER_CONTACT
-from app.reservations.reserve import Customer, NoCopyLeft, TooManyHolds, reserve
+from app.reservations.lifecycle import (
+    CANCELLED,
+    DECLINED,
+    MAX_ACTIVE_PER_CONTACT,
+    hold_deadline,
+    is_active,
+    state_at,
+)
+from app.reservations.resend import resend_active
+from app.reservations.reserve import (
+    Customer,
+    NoCopyLeft,
+    TooManyHolds,
+    alternatives,
+    reserve,
+    with_status,
+)
 from app.reservations.transitions import transition
 from app.services import directory, editions
 from app.services.availability import available_copies
@@ -52,7 +69,7 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
     form = ReserveForm()
     if request.method == "GET":
         form.idempotency_key.data = issue_form_key(current_app.config["SECRET_KEY"])
-    error, status, alternatives = None, 200, []
+    error, status, others = None, 200, None
     if form.validate_on_submit():
         customer = Customer(
             name=form.name.data or "", email=(form.email.data or "").strip() or None,
@@ -67,7 +84,7 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
             session.commit()
         except NoCopyLeft as exc:
             session.rollback()
-            error, status, alternatives = gettext(
+            error, status, others = gettext(
                 "Sorry, the last copy here was just reserved by someone else."), 409, \
                 exc.alternatives
         except TooManyHolds:
@@ -85,11 +102,16 @@ def reserve_form(slug: str, isbn13: str) -> ResponseReturnValue:
         error, status = gettext("Please give your name, a way to reach you, and accept how "
                                 "your details are used."), 422
     edition = editions.edition_summary(session, isbn)
+    available = available_copies(session, shop_id=shop.id, isbn13=isbn)
+    # The database's clock, as the hold itself will take: the form promises what it will give.
+    now = database_now(session)
+    if others is None and available == 0:
+        # Every copy here is held (or the shop found none): the reader is not left at a wall.
+        others = alternatives(session, shop=shop, isbn13=isbn)
     return render_template("public/reserve.html", form=form, shop=shop, isbn13=isbn,
-                           edition=edition,
-                           available=available_copies(session, shop_id=shop.id, isbn13=isbn),
-                           error=error,
-                           alternatives=alternatives,
+                           edition=edition, available=available, error=error,
+                           alternatives=with_status(others or [], now),
+                           deadline=hold_deadline(shop, now),
                            status=shop_status(shop, clock.now()),
                            now=clock.now()), status
 
@@ -100,8 +122,16 @@ def status(code: str) -> ResponseReturnValue:
     session = db_session()
     reservation = find_by_code(session, code)  # NotFound renders the 404 page
     shop = directory.shop_by_id(session, reservation.shop_id)
+    # The database's clock decides, as for availability: past the deadline the page says
+    # "expired" and offers no cancelling, whether or not the sweeper has recorded it yet.
+    now = database_now(session)
+    state = state_at(reservation.state, reservation.expires_at, now)
+    others = (with_status(alternatives(session, shop=shop, isbn13=reservation.isbn13), now)
+              if state == DECLINED and shop is not None else [])
     return render_template("public/reservation.html", r=reservation, shop=shop, code=code,
-                           new=request.args.get("new") == "1",
+                           new=request.args.get("new") == "1", state=state,
+                           seconds_left=int((reservation.expires_at - now).total_seconds()),
+                           alternatives=others,
                            status=shop_status(shop, clock.now()) if shop else None,
                            now=clock.now())
 
@@ -111,6 +141,9 @@ def status(code: str) -> ResponseReturnValue:
 def cancel(code: str) -> ResponseReturnValue:
     session = db_session()
     reservation = find_by_code(session, code)
+    if not is_active(state_at(reservation.state, reservation.expires_at, database_now(session))):
+        # Lapsed: the page no longer offers cancelling; a stale page's click changes nothing.
+        return redirect(url_for("reserve.status", code=code))
     try:
         transition(session, reservation_id=reservation.id, target=CANCELLED, actor="reader",
                    reason=gettext("cancelled by the reader"))
@@ -118,3 +151,32 @@ def cancel(code: str) -> ResponseReturnValue:
     except Conflict:
         session.rollback()
     return redirect(url_for("reserve.status", code=code))
+
+
+class ResendForm(FlaskForm):
+    email = EmailField(validators=[DataRequired(), Length(max=254)])
+
+
+@bp.route("/mes-reservations", methods=["GET", "POST"])
+@limiter.limit(RESEND_LIMIT, methods=["POST"])
+def resend() -> ResponseReturnValue:
+    """A reader who lost their code gets their active reservations mailed again. The answer is
+    the same whether or not the address made any: the page tells no one who reserved what."""
+    form = ResendForm()
+    error, sent = None, False
+    if form.validate_on_submit():
+        # Compared as the reservation stored it: as typed, case aside.
+        email = (form.email.data or "").strip()
+        try:
+            checked_email(email)
+        except InvalidEmail:
+            error = gettext("Please give a valid email address.")
+        else:
+            session = db_session()
+            resend_active(session, email=email)
+            session.commit()
+            sent = True
+    elif request.method == "POST":
+        error = gettext("Please give a valid email address.")
+    return render_template("public/resend.html", form=form, error=error, sent=sent), (
+        422 if error else 200)

@@ -1,6 +1,8 @@
 """Staff handle their shop's reservations, and send customers to partner shops."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
@@ -8,12 +10,15 @@ from geoalchemy2.shape import to_shape
 from shapely.geometry import Point
 
 from app import clock
+from app.clock import database_now
 from app.errors import Conflict, InvalidInput, NotFound
 from app.isbn import CodeError, normalize_code
+from app.limits import PICKUP_LOOKUP_LIMIT, limiter
+from app.models import Reservation
 from app.orders import desk as order_desk
 from app.reservations import desk
-from app.reservations.codes import checked_form_key, issue_form_key
-from app.reservations.lifecycle import STAFF_ACTIONS
+from app.reservations.codes import checked_form_key, issue_form_key, read_pickup_code
+from app.reservations.lifecycle import STAFF_ACTIONS, state_at
 from app.reservations.reserve import Customer, NoCopyLeft, TooManyHolds, reserve
 from app.reservations.transitions import transition
 from app.services import availability, editions, search
@@ -30,7 +35,32 @@ def reservations_desk(slug: str) -> ResponseReturnValue:
     shop = shop_or_404(slug)
     return render_template("staff/reservations.html", desk=desk.for_shop(db_session(), shop=shop),
                            orders=order_desk.for_shop(db_session(), shop=shop),
-                           message=request.args.get("message"))
+                           message=request.args.get("message"), lookup=None)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    typed: str
+    found: Reservation | None
+    state: str | None
+
+
+@bp.get("/reservations/code")
+@staff_required
+@limiter.limit(PICKUP_LOOKUP_LIMIT)
+def pickup_lookup(slug: str) -> ResponseReturnValue:
+    """The reader reads their pickup code aloud; the desk finds it among this shop's
+    reservations only (another shop's code is "no reservation")."""
+    shop = shop_or_404(slug)
+    session = db_session()
+    typed = (request.args.get("code") or "").strip()[:12]
+    code = read_pickup_code(typed)
+    found = desk.find_by_pickup_code(session, shop=shop, code=code) if code else None
+    state = state_at(found.state, found.expires_at, database_now(session)) if found else None
+    return render_template("staff/reservations.html", desk=desk.for_shop(session, shop=shop),
+                           orders=order_desk.for_shop(session, shop=shop),
+                           message=None, lookup=Lookup(typed=code or typed, found=found,
+                                                       state=state))
 
 
 @bp.post("/reservations/<int:reservation_id>/<action>")
