@@ -21,6 +21,10 @@ depends_on = None
 
 KINDS = ("'reserved', 'shop_new', 'confirmed', 'declined', 'expired', 'reminder', "
          "'cancelled', 'collected'")
+# The order requests' mail kinds (migration e4b7a1c9d2f6, the one before): kept as they are.
+ORDER_KINDS = ("'order_requested', 'order_shop_new', 'order_ordered', 'order_arrived', "
+               "'order_collected', 'order_declined', 'order_cancelled', 'order_expired', "
+               "'order_shop_cancelled'")
 
 COUNTING_HOLD = """
 CREATE OR REPLACE VIEW counting_hold AS
@@ -57,7 +61,7 @@ def upgrade() -> None:
                     postgresql_where=sa.text("state IN ('held', 'confirmed')"))
     op.drop_constraint(op.f("ck_outbox_mail_kind_known"), "outbox_mail", type_="check")
     op.create_check_constraint(op.f("ck_outbox_mail_kind_known"), "outbox_mail",
-                               f"kind IN ({KINDS}, 'resent', 'import_report')")
+                               f"kind IN ({KINDS}, 'resent', 'import_report', {ORDER_KINDS})")
     op.drop_index("ix_reservation_counting", table_name="reservation")
     op.create_index("ix_reservation_counting", "reservation", ["isbn13", "shop_id"],
                     postgresql_where=sa.text(
@@ -73,7 +77,7 @@ def downgrade() -> None:
     op.execute("DELETE FROM outbox_mail WHERE kind = 'resent'")
     op.drop_constraint(op.f("ck_outbox_mail_kind_known"), "outbox_mail", type_="check")
     op.create_check_constraint(op.f("ck_outbox_mail_kind_known"), "outbox_mail",
-                               f"kind IN ({KINDS}, 'import_report')")
+                               f"kind IN ({KINDS}, 'import_report', {ORDER_KINDS})")
     op.drop_index("uq_reservation_active_pickup_code", table_name="reservation",
                   postgresql_where=sa.text("state IN ('held', 'confirmed')"))
     op.drop_constraint(op.f("ck_reservation_pickup_code_format"), "reservation", type_="check")
