@@ -33,6 +33,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app.cli import register_commands
     from app.views import error_handlers
     from app.views.books import bp as books_bp
+    from app.views.orders import bp as orders_bp
     from app.views.public import bp as public_bp
     from app.views.public_api import bp as public_api_bp
     from app.views.reservations_api import bp as reservations_api_bp
@@ -40,6 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app.views.staff import bp as staff_bp
     from app.views.staff_auth import bp as staff_auth_bp
     from app.views.staff_desk import bp as desk_bp
+    from app.views.staff_orders import bp as staff_orders_bp
     from app.views.staff_stock import bp as staff_stock_bp
     from app.views.stock_push import bp as stock_push_bp
     from app.views.widget import bp as widget_bp
@@ -75,11 +77,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(books_bp)
     app.register_blueprint(reserve_bp)
+    app.register_blueprint(orders_bp)
     app.register_blueprint(reservations_api_bp)
     app.register_blueprint(staff_auth_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(staff_stock_bp)
     app.register_blueprint(desk_bp)
+    app.register_blueprint(staff_orders_bp)
     app.register_blueprint(stock_push_bp)
     app.register_blueprint(public_api_bp)
     app.register_blueprint(widget_bp)

@@ -2,11 +2,12 @@
 
 A reservation code is the reader's only proof of their hold: whoever reads it can see the
 reader's name and cancel. It travels in URLs (`/reservations/<code>`, the API's
-`/api/v1/reservations/<code>`), and from there into the request line and, through the Referer
-header, into the log lines of every asset the confirmation page loads. Log files outlive the
-personal-data purge and are read by more people than the database, so every code is replaced by
-the first hex digits of the SHA-256 that the database stores (`reservation.code_hash`): an
-operator can still find the reservation a line is about, nobody can use it.
+`/api/v1/reservations/<code>`, an order request's `/commandes/<code>`), and from there into the
+request line and, through the Referer header, into the log lines of every asset the confirmation
+page loads. Log files outlive the personal-data purge and are read by more people than the
+database, so every code is replaced by the first hex digits of the SHA-256 that the database
+stores (`reservation.code_hash`, `order_request.code_hash`): an operator can still find the
+reservation or order a line is about, nobody can use it.
 
 `gunicorn.conf.py` names `RedactingLogger` as its `logger_class`. With `LOG_FORMAT=json` (the
 production default, see config.py) each access is one JSON object, like the app's own lines
@@ -28,7 +29,8 @@ from config import Config
 # The reader's routes only: a path that starts there, in a request line (after the method and a
 # space) or in a full URL (after the host). Staff routes (`/staff/reservations/<id>/...`) carry a
 # row id, not a code, and stay readable.
-_CODE_IN_URL = re.compile(r'(?P<before>(?:^|\s|//[^/\s"]*)(?:/api/v1)?/reservations/)'
+_CODE_IN_URL = re.compile(r'(?P<before>(?:^|\s|//[^/\s"]*)'
+                          r'(?:(?:/api/v1)?/reservations/|/commandes/))'
                           r'(?P<code>[^/?#\s"]+)')
 HASH_HEX_DIGITS = 12
 

@@ -4,7 +4,8 @@ Requests and commands only queue mail in `outbox_mail`, in the transaction that 
 Flask-side module sends it, from `flask mail work` (`app/mail_worker.py` wakes it) and from the
 minute's sweep. A reservation mail is rendered in the reader's language (Flask-Babel), with links
 to PUBLIC_URL and the reader's code (SECRET_KEY); an import report by
-`app/import_report_mail.py`. Claiming, backoff and abandoning are `app/services/mail_queue.py`.
+`app/import_report_mail.py`, an order request's mail by `app/order_mail.py`. Claiming, backoff
+and abandoning are `app/services/mail_queue.py`.
 """
 from __future__ import annotations
 
@@ -22,11 +23,13 @@ from app import mail
 from app.clock import database_now
 from app.import_report_mail import import_report
 from app.models import OutboxMail, Reservation, Shop
+from app.order_mail import order_mail
 from app.reservations.codes import code_for
 from app.reservations.lifecycle import DECLINED, REMINDER_MINUTES, SHOP_MAIL_KINDS, TRANSITIONS
 from app.reservations.reserve import alternatives as other_holders
 from app.services import mail_queue
 from app.services.directory import shop_status
+from app.templating.words import book_title
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +96,8 @@ def compose(session: Session, item: OutboxMail) -> EmailMultiAlternatives | None
     """The rendered mail for a queued row; None if there is no one left to tell."""
     if item.import_run_id is not None:
         return import_report(session, run_id=item.import_run_id)
+    if item.order_request_id is not None:
+        return order_mail(session, order_id=item.order_request_id, kind=item.kind)
     reservation = session.get(Reservation, item.reservation_id)
     shop = session.get(Shop, reservation.shop_id) if reservation else None
     if reservation is None or shop is None or reservation.personal_data_erased_at:
@@ -121,7 +126,7 @@ def _recipients(reservation: Reservation, shop: Shop, kind: str) -> list[str]:
 
 
 def subject(kind: str, reservation: Reservation) -> str:
-    title = reservation.title_snapshot
+    title = book_title(reservation.title_snapshot)
     subjects: dict[str, str] = {
         "reserved": gettext("Your reservation: %(title)s", title=title),
         "shop_new": gettext("New reservation: %(title)s", title=title),

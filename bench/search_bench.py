@@ -441,7 +441,7 @@ def build_network(conn: psycopg.Connection, url: str, scale: Scale) -> None:
 SERVICE_SQL = NEAREST_BY_LIMIT[NEAREST]
 # The same with LIMIT bound, which makes PostgreSQL re-plan at every execution: shown because
 # that planning costs more than the query.
-HYBRID_LIMIT_BOUND_SQL = NEAREST_TEMPLATE.format(limit="%(limit)s", edition="")
+HYBRID_LIMIT_BOUND_SQL = NEAREST_TEMPLATE.format(limit="%(limit)s", edition="", scope="")
 # For comparison, the plain join the service ran before the hybrid: the ISBN's holders through
 # the covering index, joined to their shops, all sorted by distance.
 PLAIN_JOIN_SQL = f"""

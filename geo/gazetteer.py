@@ -15,7 +15,7 @@ import re
 import unicodedata
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -28,11 +28,18 @@ _DATA: Final = Path(__file__).parent / "data"
 
 _SAINT: Final = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 _ARTICLE: Final = re.compile(r"^(?:le|la|les|l) ")
-_POSTCODE: Final = re.compile(r"(?<![\d.,])(\d{5}|\d{4})(?![\d.,])")
+# Not a part of a longer number, nor of a decimal ("12,50"); a comma *after* a postcode is
+# punctuation, as in the candidates' own labels "Villeneuve-sur-Lot (47300, Lot-et-Garonne)".
+_POSTCODE: Final = re.compile(r"(?<!\d)(?<!\d[.,])(\d{5}|\d{4})(?!\d)(?![.,]\d)")
+_LABEL: Final = re.compile(r"(?P<name>[^()]+) \((?P<postcode>\d{4,5})(?:, [^()]+)?\)")
 _CEDEX: Final = re.compile(r"\bcedex\b(?:\s*\d{1,2}\b)?", re.IGNORECASE)
 _LETTERS: Final = "abcdefghijklmnopqrstuvwxyz "
 _DOMINANCE: Final = 10  # a namesake this many times more populous is the one meant
 _MAX_CANDIDATES: Final = 10
+_MAX_REMOTE_CHECKS: Final = 100
+# A namesake farther than this from every bookshop lies outside every network's area: it is not
+# chosen on population alone when another namesake is nearer the shops (`_choose`).
+REMOTE_KM: Final = 150.0
 _MIN_FUZZY: Final = 4  # shorter queries are too close to too many names to guess
 _MIN_IN_ADDRESS: Final = 3  # "Y" or "Eu" at the end of an address is more likely noise
 _MAX_TOWN_WORDS: Final = 8
@@ -48,6 +55,13 @@ class Place:
     kind: str  # "commune" | "postcode" | "address"
     postcode: str | None
     country: str  # "FR" | "BE"
+    # The gazetteer's own id of the commune (see `place_by_id`): what a link to one of several
+    # candidates carries, so that the page it opens needs no second guess from the label.
+    ident: str | None = None
+
+# How far (km) each point is from the nearest bookshop, None when there is none: asked by
+# `resolve_place` before it picks among namesakes (pages pass a look-up of the shops).
+ShopDistances = Callable[[Sequence[tuple[float, float]]], list[float | None]]
 
 
 class PlaceNotFound(LookupError):
@@ -61,13 +75,20 @@ class PlaceNotFound(LookupError):
 class AmbiguousPlace(LookupError):
     """Several places match and none stands out; the page offers ``candidates`` to pick from."""
 
-    def __init__(self, query: str, candidates: list[Place], name: str | None = None) -> None:
-        # ``name`` is the commune name the candidates share, when they do.
+    def __init__(self, query: str, candidates: list[Place], name: str | None = None, *,
+                 remote: Place | None = None) -> None:
+        # ``name`` is the commune name the candidates share, when they do; ``remote`` the
+        # namesake that population alone would have chosen, far from every bookshop.
         which = f"s'appellent « {name} »" if name else f"correspondent à « {query} »"
-        super().__init__(f"Plusieurs lieux {which} : précisez le code postal.")
+        message = f"Plusieurs lieux {which} : précisez le code postal."
+        if remote is not None:
+            message = (f"{remote.label} est loin de toutes les librairies du réseau : "
+                       f"lequel de ces lieux vouliez-vous dire ?")
+        super().__init__(message)
         self.query = query
         self.candidates = candidates
         self.name = name
+        self.remote = remote
 
 
 def fold(text: str) -> str:
@@ -88,6 +109,7 @@ class _Entry:
     kind: str  # "commune" | "arrondissement" | "delegated" (former commune)
     name: str
     keys: tuple[str, ...]
+    code: str
     postcodes: tuple[str, ...]
     dept: str
     lat: float
@@ -95,12 +117,18 @@ class _Entry:
     population: int
     country: str
 
+    @property
+    def ident(self) -> str:
+        """`FR-47323`: country and official code (INSEE, NIS); a former commune keeps the code
+        of the commune it merged into, so its id says it is one (`FR-01025-old`)."""
+        return f"{self.country}-{self.code}" + ("-old" if self.kind == "delegated" else "")
+
     def place(self, kind: str, postcode: str | None = None) -> Place:
         """This entry as a :class:`Place`, labelled the way the reader will read it."""
         postcode = postcode or (self.postcodes[0] if self.postcodes else None)
         label = (f"{postcode} {self.name}" if kind == "postcode"
                  else f"{self.name} ({postcode or self.dept})")
-        return Place(label, self.lat, self.lon, kind, postcode, self.country)
+        return Place(label, self.lat, self.lon, kind, postcode, self.country, self.ident)
 
 
 class _Index:
@@ -110,6 +138,7 @@ class _Index:
         self.by_name: dict[str, list[_Entry]] = defaultdict(list)
         self.by_bare_name: dict[str, list[_Entry]] = defaultdict(list)  # without "Le", "La"...
         self.by_postcode: dict[str, list[_Entry]] = defaultdict(list)
+        self.by_ident: dict[str, _Entry] = {}
         self.dept_names: dict[str, str] = {}
         for country, filename in _FILES:
             with gzip.open(_DATA / filename, "rt", encoding="utf-8", newline="") as lines:
@@ -128,8 +157,9 @@ class _Index:
         if kind == "departement":
             self.dept_names[code] = name
             return
-        entry = _Entry(kind, name, tuple(keys.split("|")), tuple(postcodes.split()), dept,
+        entry = _Entry(kind, name, tuple(keys.split("|")), code, tuple(postcodes.split()), dept,
                        float(lat), float(lon), int(population), country)
+        self.by_ident[entry.ident] = entry
         for key in entry.keys:
             self.by_name[key].append(entry)
             if _ARTICLE.match(key):
@@ -182,7 +212,7 @@ class _Index:
         where = "Belgique" if entry.country == "BE" else self.dept_names.get(entry.dept, entry.dept)
         postcode = entry.postcodes[0] if entry.postcodes else None
         label = f"{entry.name} ({', '.join(filter(None, [postcode, where]))})"
-        return Place(label, entry.lat, entry.lon, "commune", postcode, entry.country)
+        return Place(label, entry.lat, entry.lon, "commune", postcode, entry.country, entry.ident)
 
 
 @functools.cache
@@ -191,15 +221,38 @@ def _index() -> _Index:
     return _Index()
 
 
-def resolve_place(text: str) -> Place:
+def place_by_id(ident: str) -> Place | None:
+    """The commune a candidate link names (`Place.ident`), labelled as it was offered."""
+    entry = _index().by_ident.get(ident)
+    return None if entry is None else _index().candidate(entry)
+
+
+def resolve_place(text: str, *, shop_km: ShopDistances | None = None) -> Place:
     """Resolve a town, a postcode or an address to a commune's point.
 
+    With ``shop_km``, the most populous of several namesakes is not chosen when it lies more
+    than `REMOTE_KM` from every bookshop and another namesake is nearer one: the reader is
+    asked (`AmbiguousPlace` with ``remote`` set, the nearer namesakes first, nearest first).
     Raises :class:`PlaceNotFound` or :class:`AmbiguousPlace`, whose ``str()`` is for the reader.
     """
     query = " ".join(text.split())
     cleaned = _CEDEX.sub(" ", query)
     index = _index()
-    return _by_postcode(index, cleaned) or _by_name(index, query, cleaned)
+    return (_by_label(index, query) or _by_postcode(index, cleaned)
+            or _by_name(index, query, cleaned, shop_km))
+
+
+def _by_label(index: _Index, text: str) -> Place | None:
+    """A label this module wrote ("Villeneuve-sur-Lot (47300, Lot-et-Garonne)", "Pau (64000)"),
+    typed again or kept in a link: the commune of that name and postcode, as it was."""
+    match = _LABEL.fullmatch(text)
+    if match is None:
+        return None
+    name, postcode = fold(match["name"]), match["postcode"]
+    for entry in index.by_postcode.get(postcode, []):
+        if entry.keys[0] == name:
+            return index.candidate(entry)
+    return None
 
 
 def _by_postcode(index: _Index, text: str) -> Place | None:
@@ -223,25 +276,25 @@ def _by_postcode(index: _Index, text: str) -> Place | None:
     return None
 
 
-def _by_name(index: _Index, query: str, text: str) -> Place:
+def _by_name(index: _Index, query: str, text: str, shop_km: ShopDistances | None) -> Place:
     """The town named by the text, the end of an address, a name's first words or one typo
     away, in that order of confidence."""
     key = fold(text)
     if not key or _POSTCODE.fullmatch(text.strip()):
         raise PlaceNotFound(query)
     if entries := index.matching(key):
-        return _choose(index, query, entries).place("commune")
+        return _choose(index, query, entries, shop_km).place("commune")
     segments = [fold(segment) for segment in text.split(",")]
     for town in _town_guesses(segments):
         if entries := index.matching(town):
-            return _choose(index, query, entries).place("address")
+            return _choose(index, query, entries, shop_km).place("address")
     if len(key) >= _MIN_FUZZY and (entries := index.starting_with(key)):
-        return _choose(index, query, entries).place("commune")
+        return _choose(index, query, entries, shop_km).place("commune")
     guesses = [(key, "commune")] + ([(segments[-1], "address")] if len(segments) > 1 else [])
     for guess, kind in guesses:
         names = index.one_typo_away(guess) if len(guess) >= _MIN_FUZZY else []
         if entries := [entry for name in names for entry in index.named(name)]:
-            return _choose(index, query, entries).place(kind)
+            return _choose(index, query, entries, shop_km).place(kind)
     raise PlaceNotFound(query)
 
 
@@ -271,11 +324,33 @@ def _town_guesses(segments: list[str]) -> Iterable[str]:
             yield town
 
 
-def _choose(index: _Index, query: str, entries: list[_Entry]) -> _Entry:
-    """The entry meant among namesakes: the only one, or one far more populous than the rest."""
+def _choose(index: _Index, query: str, entries: list[_Entry],
+            shop_km: ShopDistances | None) -> _Entry:
+    """The entry meant among namesakes: the only one, or one far more populous than the rest
+    unless it lies outside every network's area while another is nearer the bookshops (then
+    the reader is asked). Namesakes offered to pick from come within reach of a bookshop
+    first, then by population."""
     ranked = sorted(set(entries), key=lambda e: (-e.population, e.name, e.postcodes))
-    if len(ranked) == 1 or ranked[0].population > _DOMINANCE * ranked[1].population:
+    dominant = len(ranked) == 1 or ranked[0].population > _DOMINANCE * ranked[1].population
+    if len(ranked) == 1 or (dominant and shop_km is None):
         return ranked[0]
-    names = {e.keys[0] for e in ranked[:_MAX_CANDIDATES]}
-    raise AmbiguousPlace(query, [index.candidate(e) for e in ranked[:_MAX_CANDIDATES]],
-                         ranked[0].name if len(names) == 1 else None)
+    # The most populous few are looked up (one "Saint" is 3,600 communes); the rest are unknown.
+    checked = ranked[:_MAX_REMOTE_CHECKS]
+    km = shop_km([(e.lat, e.lon) for e in checked]) if shop_km else [None] * len(checked)
+    km += [None] * (len(ranked) - len(checked))
+    if dominant:
+        chosen_km = km[0]
+        if chosen_km is not None and chosen_km <= REMOTE_KM:
+            return ranked[0]
+        nearer = sorted((d, i) for i, d in enumerate(km)
+                        if i and d is not None and (chosen_km is None or d < chosen_km))
+        if not nearer:
+            return ranked[0]
+        offered = [*(ranked[i] for _, i in nearer[:_MAX_CANDIDATES - 1]), ranked[0]]
+    else:
+        within = [d is not None and d <= REMOTE_KM for d in km]
+        offered = [e for e, _ in sorted(zip(ranked, within, strict=True), key=lambda p: not p[1])]
+        offered = offered[:_MAX_CANDIDATES]
+    shared = offered[0].name if len({e.keys[0] for e in offered}) == 1 else None
+    raise AmbiguousPlace(query, [index.candidate(e) for e in offered], shared,
+                         remote=index.candidate(ranked[0]) if dominant else None)

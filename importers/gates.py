@@ -14,6 +14,16 @@ MAX_INVALID_SHARE = 0.20
 # typo, not a broken export.
 MIN_INVALID_LINES_FOR_GATE = 5
 MIN_SHARE_OF_PREVIOUS = 0.5
+# What a refusal's reader can do about it depends on where they read it: the stored message says
+# what happened, each edge adds its own way past the gate (the web page shows a button instead).
+# (`several_locations` comes from the ONIX parser: which location is the shop's own?)
+CLI_ADVICE = {"shrunk": "si c'est voulu, relancez avec --force après vérification",
+              "several_locations": "indiquez le code de lieu (LocationIdentifier) de cette "
+                                   "librairie avec --location-code"}
+PUSH_ADVICE = {"shrunk": "si c'est voulu, renvoyez-le avec ?force=1 après vérification",
+               "several_locations": "le code de lieu (LocationIdentifier) de cette librairie "
+                                    "s'indique sur la page d'import du stock, ou dans la "
+                                    "configuration du flux"}
 
 
 @dataclass(frozen=True)
@@ -41,7 +51,6 @@ def check(run: ImportRun, previous: ImportRun | None, *, force: bool) -> Verdict
         return Verdict(
             "shrunk",
             f"{run.accepted} lignes contre {previous.accepted} au dernier import : moins de la "
-            "moitié. Le stock précédent est conservé ; si c'est voulu, relancez avec --force "
-            "après vérification",
+            "moitié. Le stock précédent est conservé",
         )
     return None

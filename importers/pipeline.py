@@ -37,7 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
-from app.errors import NotFound, PayloadTooLarge, RayonsError
+from app.errors import Conflict, NotFound, PayloadTooLarge, RayonsError
 from app.models import Shop
 from importers import nightly
 from importers.column_map import ColumnMap
@@ -61,7 +61,7 @@ from importers.report import RunResult, run_by_id
 
 __all__ = ["FORMATS", "ImportLimits", "IncompleteBody", "Night", "NightLine", "OnFinished",
            "import_file", "import_night", "import_pull", "import_push", "save_column_map",
-           "saved_column_map", "shop_by_slug"]
+           "save_location_code", "saved_column_map", "shop_by_slug", "spool"]
 
 logger = logging.getLogger(__name__)
 
@@ -89,11 +89,13 @@ def import_file(factory: sessionmaker[Session], *, shop: Shop, path: Path,
                 source_name: str | None = None, format: str | None = None, force: bool = False,
                 exported_at: datetime | None = None, on_finished: OnFinished | None = None,
                 limits: ImportLimits = DEFAULT_LIMITS,
-                columns: ColumnMap | None = None) -> RunResult:
+                columns: ColumnMap | None = None,
+                location_code: str | None = None) -> RunResult:
     """Import one file for one shop and commit.
 
     `format` (one of FORMATS) overrides the shop's feed setting and content detection; an
-    unknown one is a `failed` run; `columns` overrides the shop's saved column map. `force`
+    unknown one is a `failed` run; `columns` overrides the shop's saved column map and
+    `location_code` its ONIX stock location (both for this file only). `force`
     applies a file the shrink or duplicate gates would refuse. `exported_at` dates the snapshot
     when the file does not say (else its mtime). `limits` bound the import's statements and its
     wait for the shop (the edges pass the app's settings).
@@ -102,7 +104,7 @@ def import_file(factory: sessionmaker[Session], *, shop: Shop, path: Path,
     try:
         source = open_source(path, format=format or shop.feed_format,
                              encoding=shop.feed_encoding, price_unit=shop.feed_price_unit,
-                             location_code=shop.feed_location_code,
+                             location_code=location_code or shop.feed_location_code,
                              columns=columns or saved_column_map(shop))
     except ValueError as exc:  # an unknown forced format, a stored map that no longer reads
         result = _record_failure(factory, shop.id, file, format, exc)
@@ -123,6 +125,20 @@ def save_column_map(session: Session, shop: Shop, columns: ColumnMap | None) -> 
     session.flush()
 
 
+def save_location_code(session: Session, shop: Shop, code: str | None) -> None:
+    """Keep (or, with None, forget) the ONIX stock location of the shop; the caller commits.
+
+    A location code names one place: Conflict (`location_code_taken`) when another shop has it,
+    before the unique constraint would turn it into a failed transaction."""
+    code = (code or "").strip() or None
+    if code is not None and session.scalar(
+            select(Shop.id).where(Shop.feed_location_code == code, Shop.id != shop.id)):
+        raise Conflict(f"location code {code} belongs to another shop",
+                       code="location_code_taken")
+    shop.feed_location_code = code
+    session.flush()
+
+
 def import_push(factory: sessionmaker[Session], *, shop: Shop, body: IO[bytes], spool_dir: Path,
                 max_bytes: int, expected_bytes: int | None = None,
                 source_name: str | None = None, force: bool = False,
@@ -137,7 +153,7 @@ def import_push(factory: sessionmaker[Session], *, shop: Shop, body: IO[bytes], 
     is removed whatever happens: the run keeps the file's name, hash and rejected lines, and the
     shop keeps its file, so a copy here would only fill the disk.
     """
-    path = _spool(body, spool_dir, max_bytes, expected_bytes)
+    path = spool(body, spool_dir, max_bytes, expected_bytes)
     try:
         return import_file(factory, shop=shop, path=path, source_name=source_name or path.name,
                            force=force, on_finished=on_finished, limits=limits)
@@ -273,7 +289,8 @@ def _finished(result: RunResult, on_finished: OnFinished | None) -> RunResult:
     return result
 
 
-def _spool(body: IO[bytes], folder: Path, max_bytes: int, expected_bytes: int | None) -> Path:
+def spool(body: IO[bytes], folder: Path, max_bytes: int, expected_bytes: int | None = None,
+          *, prefix: str = "push-") -> Path:
     """The body in a new file of `folder`, which no failure leaves behind.
 
     Reading may raise on its own: werkzeug's 413 past MAX_CONTENT_LENGTH for a chunked body, a
@@ -282,7 +299,7 @@ def _spool(body: IO[bytes], folder: Path, max_bytes: int, expected_bytes: int | 
     simply stops, so the byte count is checked against the announced length.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=folder, prefix="push-", delete=False)
+    handle = tempfile.NamedTemporaryFile(dir=folder, prefix=prefix, delete=False)
     path = Path(handle.name)
     written = 0
     try:

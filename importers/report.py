@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -91,14 +91,23 @@ def rejections(session: Session, run_id: int, *, limit: int | None = None) -> li
     return list(session.scalars(query))
 
 
+def gate_message(run: ImportRun, advice: Mapping[str, str] | None = None) -> str | None:
+    """The refusal's reason, followed by what the reader can do where they read it: `advice`
+    maps a gate to the edge's own way past it (`gates.CLI_ADVICE`, `gates.PUSH_ADVICE`)."""
+    hint = (advice or {}).get(run.gate or "")
+    return f"{run.gate_message} ; {hint}" if hint and run.gate_message else run.gate_message
+
+
 def as_dict(session: Session, run: ImportRun, *, limit: int | None = None,
-            interrupted: Collection[int] = ()) -> dict[str, Any]:
-    """The JSON report of the CLI and the push API: counts, the gate, the rejected lines, and
-    the shop's earlier runs this one found `interrupted` (from its RunResult)."""
+            interrupted: Collection[int] = (),
+            advice: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The JSON report of the CLI and the push API: counts, the gate (its message followed by
+    the edge's `advice`), the rejected lines, and the shop's earlier runs this one found
+    `interrupted` (from its RunResult)."""
     body: dict[str, Any] = {"run_id": run.id, "status": run.status, "format": run.format}
     body.update({name: getattr(run, name) for name in COUNTS})
     body["gate"] = run.gate
-    body["gate_message"] = run.gate_message
+    body["gate_message"] = gate_message(run, advice)
     body["exported_at"] = run.exported_at.isoformat() if run.exported_at else None
     body["interrupted_runs"] = sorted(interrupted)
     body["rejections"] = [
@@ -109,8 +118,8 @@ def as_dict(session: Session, run: ImportRun, *, limit: int | None = None,
     return body
 
 
-def summary_line(run: ImportRun) -> str:
-    verdict = (f"refused ({run.gate}: {run.gate_message})" if run.status == "rejected"
+def summary_line(run: ImportRun, advice: Mapping[str, str] | None = None) -> str:
+    verdict = (f"refused ({run.gate}: {gate_message(run, advice)})" if run.status == "rejected"
                else run.status)
     return (f"{verdict}: {run.lines_read} lines read, {run.accepted} accepted, "
             f"{run.rejected_lines} rejected; {run.added} added, {run.changed} changed, "

@@ -12,11 +12,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
 from app.isbn import Code, CodeError, normalize_code, plain_kind
 from importers.column_map import ColumnMap
+from importers.evidence import LostZeroEvidence
 from importers.records import FileRefused, LineIssue, StockRecord, negative_quantity_notice
 from importers.validate import MAX_QUANTITY, ValueProblem, parse_price, parse_quantity
 
@@ -40,6 +42,7 @@ _MAX_QUANTITY_DIGITS = len(str(MAX_QUANTITY))
 REPAIR_MESSAGES = {
     "isbn10_converted": "ISBN à 10 chiffres converti en {code}",
     "leading_zero_restored": "zéro initial perdu par le tableur, rétabli : {code}",
+    "ismn10_converted": "ISMN à 10 caractères (M...) converti en {code}",
     "addon_removed": "extension de prix du code-barres ignorée, code retenu : {code}",
 }
 _NOT_ALNUM = re.compile(r"[\W_]+")
@@ -106,11 +109,13 @@ class PlainLayout:
                    width=max(columns.positions.values()) + 1)
 
 
-def read_code(line: int, raw: object) -> Code | LineIssue:
-    """The normalised code, or the rejection to report; numbers go in as integers, exactly."""
+def read_code(line: int, raw: object, *, zero_lost: bool = False) -> Code | LineIssue:
+    """The normalised code, or the rejection to report; numbers go in as integers, exactly
+    (a numeric cell is the evidence that a 9-digit ISBN-10 lost its zero: `importers.evidence`)."""
     value = int(raw) if isinstance(raw, float) and raw.is_integer() else raw
     try:
-        return normalize_code(value if isinstance(value, int) else cell_text(value))
+        return normalize_code(value if isinstance(value, int) else cell_text(value),
+                              zero_lost=zero_lost)
     except CodeError as exc:
         return LineIssue(line, "code", cell_text(raw), exc.reason, str(exc))
 
@@ -136,6 +141,21 @@ class TabularSource(ABC):
     def _rows(self) -> Iterator[Row]:
         """Every row of the file, blank ones included, opened and closed during the iteration."""
 
+    def head(self, count: int) -> list[list[str]]:
+        """The first `count` non-blank rows as the shop sees them, header included: what the
+        upload page previews for a bookseller choosing the columns (`importers.preview`)."""
+        rows: list[list[str]] = []
+        all_rows = self._rows()
+        try:
+            for _line, cells in all_rows:
+                if not is_blank(cells):
+                    rows.append([cell_text(cell) for cell in cells])
+                if len(rows) >= count:
+                    break
+        finally:  # the file the generator opened is closed now, not when it is collected
+            getattr(all_rows, "close", lambda: None)()
+        return rows
+
     def __iter__(self) -> Iterator[StockRecord | LineIssue]:
         """Every data line yields a record, or exactly one rejected issue, plus notices.
 
@@ -144,6 +164,7 @@ class TabularSource(ABC):
         columns: Columns | None = None
         plain: PlainLayout | None = None
         data_lines = 0
+        zeros = LostZeroEvidence()
         for line, cells in self._rows():
             if plain is not None and (record := self._plain_record(line, cells, plain)):
                 data_lines += 1
@@ -160,7 +181,9 @@ class TabularSource(ABC):
             if columns.keep is not None and not self._kept(cells, columns):
                 continue
             data_lines += 1
-            yield from self._read_row(line, cells, columns)
+            yield from zeros.screen(self._read_row(line, cells, columns),
+                                    partial(self._read_row, line, cells, columns, zero_lost=True))
+        yield from zeros.settle()
         if data_lines == 0:
             raise FileRefused("empty_file", "le fichier est vide" if columns is None else
                               "le fichier ne contient que l'en-tête, aucune ligne de stock")
@@ -268,10 +291,10 @@ class TabularSource(ABC):
             publisher=cell_text(cells[layout.publisher]) if layout.publisher is not None else "",
         )
 
-    def _read_row(self, line: int, cells: Sequence[object],
-                  columns: Columns) -> Iterable[StockRecord | LineIssue]:
+    def _read_row(self, line: int, cells: Sequence[object], columns: Columns, *,
+                  zero_lost: bool = False) -> Iterable[StockRecord | LineIssue]:
         raw_code = columns.cell(cells, "code")
-        code = read_code(line, raw_code)
+        code = read_code(line, raw_code, zero_lost=zero_lost)
         if isinstance(code, LineIssue):
             return [code]
         notices: list[LineIssue] = []

@@ -29,6 +29,11 @@ HASHED = "#" + hash_code(CODE).hex()[:12]
     ("POST /api/v1/reservations HTTP/1.1", "POST /api/v1/reservations HTTP/1.1"),
     ("GET /reserver/la-mouette/9782070360024 HTTP/1.1",
      "GET /reserver/la-mouette/9782070360024 HTTP/1.1"),
+    # An order request's secret link is a code too; the order form's URL is not.
+    (f"GET /commandes/{CODE}?new=1 HTTP/1.1", f"GET /commandes/{HASHED}?new=1 HTTP/1.1"),
+    (f"POST /commandes/{CODE}/cancel HTTP/1.1", f"POST /commandes/{HASHED}/cancel HTTP/1.1"),
+    ("GET /commander/la-mouette/9782070360024 HTTP/1.1",
+     "GET /commander/la-mouette/9782070360024 HTTP/1.1"),
 ])
 def test_codes_in_urls_are_replaced_by_their_hash(line: str, expected: str) -> None:
     assert redact_codes(line) == expected

@@ -3,10 +3,11 @@
 import math
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 
 import pytest
 
-from geo.gazetteer import AmbiguousPlace, Place, PlaceNotFound, fold, resolve_place
+from geo.gazetteer import AmbiguousPlace, Place, PlaceNotFound, fold, place_by_id, resolve_place
 
 PAU = (43.2951, -0.3708)
 BAYONNE = (43.4929, -1.4748)
@@ -184,3 +185,61 @@ def test_loaded_once_and_not_at_import() -> None:
     from geo.gazetteer import _index
 
     assert _index.cache_info().misses == 1
+
+
+def test_every_candidate_label_resolves_to_its_own_place() -> None:
+    with pytest.raises(AmbiguousPlace) as caught:
+        resolve_place("Villeneuve")
+    for candidate in caught.value.candidates:
+        again = resolve_place(candidate.label)
+        assert (again.ident, again.label) == (candidate.ident, candidate.label)
+        assert place_by_id(candidate.ident or "") == candidate
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("1 place du Marché, 64000, Pau", "Pau (64000)"),  # a comma right after the postcode
+    ("Prix 12,50 64000 Pau", "Pau (64000)"),  # a decimal is no postcode
+])
+def test_postcode_beside_punctuation(text: str, label: str) -> None:
+    assert resolve_place(text).label == label
+
+
+def _km_from(lat: float, lon: float) -> Callable[[Sequence[tuple[float, float]]],
+                                                 list[float | None]]:
+    """Distances to one bookshop at (lat, lon), as the pages' look-up answers them."""
+    shop = Place("shop", lat, lon, "commune", None, "FR")
+    return lambda points: [km(shop, point) for point in points]
+
+
+def test_a_remote_dominant_namesake_is_asked_about() -> None:
+    with pytest.raises(AmbiguousPlace) as caught:
+        resolve_place("Saint-Paul", shop_km=_km_from(*BORDEAUX))
+    assert caught.value.remote is not None
+    assert caught.value.remote.label == "Saint-Paul (97411, La Réunion)"
+    labels = [candidate.label for candidate in caught.value.candidates]
+    # Nearest the shop first; the populous one, 9,000 km away, last.
+    assert labels[0] == "Saint-Paul (33390, Gironde)" and len(labels) == 8
+    assert labels[-1] == "Saint-Paul (97411, La Réunion)"
+    assert str(caught.value).startswith("Saint-Paul (97411, La Réunion) est loin")
+    # A network in Brittany: every Saint-Paul of metropolitan France is beyond REMOTE_KM, but
+    # nearer than La Réunion: the reader is still asked.
+    with pytest.raises(AmbiguousPlace):
+        resolve_place("Saint-Paul", shop_km=_km_from(48.1173, -1.6778))  # Rennes
+
+
+def test_a_dominant_namesake_within_reach_or_with_none_nearer_is_chosen() -> None:
+    assert resolve_place("Saint-Paul", shop_km=_km_from(-20.88, 55.45)).label == (
+        "Saint-Paul (97411)")  # a shop in La Réunion
+    assert resolve_place("Saint-Paul", shop_km=lambda points: [None] * len(points)).label == (
+        "Saint-Paul (97411)")  # no shop at all
+    assert resolve_place("Pau", shop_km=_km_from(*BORDEAUX)).label == "Pau (64000)"
+
+
+def test_namesakes_within_reach_of_a_shop_are_offered_first() -> None:
+    with pytest.raises(AmbiguousPlace) as caught:
+        resolve_place("Sainte-Marie", shop_km=_km_from(43.2951, -0.3708))  # Pau
+    labels = [candidate.label for candidate in caught.value.candidates]
+    # Within 150 km of Pau, by population: the Gers, then the Hautes-Pyrénées; then the others,
+    # by population (without the look-up, the overseas ones would come first).
+    assert labels[:2] == ["Sainte-Marie (32200, Gers)", "Sainte-Marie (65370, Hautes-Pyrénées)"]
+    assert labels[2] == "Sainte-Marie (97438, La Réunion)" and caught.value.remote is None

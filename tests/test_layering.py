@@ -19,17 +19,19 @@ from pathlib import Path
 
 import pytest
 
+import app.orders
 import app.reservations
 
 ROOT = Path(__file__).resolve().parent.parent
 # The Flask side: modules that may import flask. Everything else under app/ must not.
 EDGE = ("app/__init__.py", "app/views/", "app/cli", "app/session.py", "app/i18n.py",
         "app/limits.py", "app/mail.py", "app/outbox.py", "app/import_report_mail.py",
+        "app/order_mail.py",
         "app/templating/", "app/input_guard.py", "app/security_headers.py", "app/access_log.py",
         "app/telemetry.py", "app/proxies.py")
 # The same, as module names, which nothing below the web layer may import.
 EDGE_MODULES = ("app.views", "app.cli", "app.session", "app.i18n", "app.limits", "app.mail",
-                "app.outbox", "app.import_report_mail", "app.templating",
+                "app.outbox", "app.import_report_mail", "app.order_mail", "app.templating",
                 "app.input_guard", "app.security_headers", "app.access_log", "app.telemetry",
                 "app.proxies")
 SHELLS = ("app/views/", "app/cli")
@@ -86,13 +88,14 @@ def test_below_the_web_layer_nothing_imports_the_edges() -> None:
 
 
 def test_services_do_not_import_the_pipeline() -> None:
-    offenders = [f"{rel}: {module}" for rel, tree in _sources("app/services", "app/reservations")
+    offenders = [f"{rel}: {module}"
+                 for rel, tree in _sources("app/services", "app/reservations", "app/orders")
                  for module in _imported(tree) if _top(module) == "importers"]
     assert offenders == []
 
 
 def test_importers_use_only_the_flask_free_core_of_app() -> None:
-    banned = (*EDGE_MODULES, "app.services", "app.reservations")
+    banned = (*EDGE_MODULES, "app.services", "app.reservations", "app.orders")
     offenders = [f"{rel}: {module}" for rel, tree in _sources("importers")
                  for module in _imported(tree) if module.startswith(banned)]
     assert offenders == []
@@ -136,11 +139,13 @@ def test_views_never_send_mail() -> None:
 
 # Every module of the lifecycle package, so a new one is checked without being listed here.
 RESERVATION_MODULES = [m.name for m in pkgutil.iter_modules(app.reservations.__path__)]
+ORDER_MODULES = [m.name for m in pkgutil.iter_modules(app.orders.__path__)]
 
 
 @pytest.mark.parametrize("module", ["app.models", "app.services.shop_import", "geo.opening_hours",
                                     "geo.coordinates", "app.text", "importers.pipeline",
-                                    *(f"app.reservations.{name}" for name in RESERVATION_MODULES)])
+                                    *(f"app.reservations.{name}" for name in RESERVATION_MODULES),
+                                    *(f"app.orders.{name}" for name in ORDER_MODULES)])
 def test_module_imports_without_flask(module: str) -> None:
     """What the source scan cannot see: nothing pulls Flask in indirectly at import time."""
     code = (f"import sys, {module}; "

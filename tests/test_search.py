@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.isbn import _ean13_check_digit
 from app.models import SearchMiss, Shop
 from app.services import search
 from app.services.search import read_isbn, search_editions
@@ -226,3 +227,82 @@ def test_staff_see_the_unmet_demand_of_their_network(client: FlaskClient, sessio
     page = client.get("/staff/demand").get_data(as_text=True)
     assert "« madame bovary »" in page
     assert "mousquetaires" not in page
+
+
+# Words near the catalogue's, each a trap for a correction that looks only at the typed word:
+# "doux" is closer to "douse" than "douce" is by trigrams, "princesse" closer to "prinse" than
+# "prince".
+NEAR_WORDS = [
+    "9782070196678;Chanson douce;Leïla Slimani;Gallimard;2",
+    "9782290000007;Un hiver doux;Anne Martin;J'ai lu;1",
+    "9782070413768;La Princesse de Clèves;Madame de La Fayette;Folio;1",
+]
+
+
+@pytest.fixture()
+def near_words(session: Session, test_sessionmaker: sessionmaker[Session], tmp_path: Path
+               ) -> Shop:
+    shop = make_shop(session, slug="gave", lat=43.2951, lon=-0.3708)
+    result = import_file(test_sessionmaker, shop=shop,
+                         path=write_csv(tmp_path, "stock.csv", CATALOGUE + NEAR_WORDS))
+    assert result.status == "applied"
+    return shop
+
+
+@pytest.mark.parametrize(("query", "title", "corrections"), [
+    ("chanson douse", "Chanson douce", {"douse": "douce"}),
+    ("petit prinse", "Le Petit Prince", {"prinse": "prince"}),
+    ("princese cleves", "La Princesse de Clèves", {"princese": "princesse"}),
+    ("hiver dous", "Un hiver doux", {"dous": "doux"}),
+])
+def test_a_typo_is_read_as_the_word_that_finds_a_book(
+        session: Session, near_words: Shop, query: str, title: str,
+        corrections: dict[str, str]) -> None:
+    result = search_editions(session, query=query)
+    assert [hit.title for hit in result.hits][:1] == [title]
+    assert result.corrections == corrections
+
+
+@pytest.mark.parametrize("query", ["princzzzz", "qwfpgjluy", "zxcamusq", "les"])
+def test_gibberish_is_not_corrected_into_unrelated_books(
+        session: Session, near_words: Shop, query: str) -> None:
+    result = search_editions(session, query=query)
+    assert (result.hits, result.corrections, result.unknown) == ([], {}, [query])
+
+
+def test_an_unknown_word_is_left_out_and_named(client: FlaskClient, session: Session,
+                                              near_words: Shop) -> None:
+    result = search_editions(session, query="camus qwfpgjluy")
+    assert [hit.title for hit in result.hits] == ["L'Étranger"]
+    assert result.unknown == ["qwfpgjluy"]
+    page = client.get("/recherche?q=camus+qwfpgjluy").get_data(as_text=True)
+    assert "L&#39;Étranger" in page
+    assert "qwfpgjluy" in page.split('class="notice unknown-words"')[1].split("</p>")[0]
+
+
+@pytest.mark.parametrize("query", ["le", "de la", "La"])
+def test_only_common_words_ask_for_more(client: FlaskClient, session: Session,
+                                        near_words: Shop, query: str) -> None:
+    result = search_editions(session, query=query)
+    assert result.hits == [] and result.only_common_words
+    page = client.get("/recherche", query_string={"q": query}).get_data(as_text=True)
+    assert "trop courant" in page
+
+
+def test_search_results_go_past_twenty_on_request(client: FlaskClient, session: Session,
+                                                  test_sessionmaker: sessionmaker[Session],
+                                                  tmp_path: Path) -> None:
+    shop = make_shop(session, slug="gave", lat=43.2951, lon=-0.3708)
+    lines = [f"{isbn13(f'978207{n:06d}')};Jardin numéro {n};Anne Jardinier;Folio;1"
+             for n in range(25)]
+    assert import_file(test_sessionmaker, shop=shop, path=write_csv(
+        tmp_path, "stock.csv", ["EAN;Titre;Auteur;Editeur;Stock", *lines])).status == "applied"
+    first = client.get("/recherche?q=jardinier").get_data(as_text=True)
+    assert first.count('class="edition"') == 20
+    assert "Plus de résultats" in first and "tous=1" in first
+    every = client.get("/recherche?q=jardinier&tous=1").get_data(as_text=True)
+    assert every.count('class="edition"') == 25 and "Plus de résultats" not in every
+
+
+def isbn13(body: str) -> str:
+    return body + _ean13_check_digit(body)

@@ -106,3 +106,18 @@ def test_holds_at_risk_are_flagged(client: FlaskClient, session: Session,
     desk = client.get("/staff/shops/mine/reservations").get_data(as_text=True)
     assert f'class="reservation-card at-risk" id="reservation-{r.id}"' in desk
     assert "À risque" in desk
+
+
+def test_partner_list_says_which_shops_are_open_now(client: FlaskClient, session: Session,
+                                                     shops: tuple[Shop, Shop]) -> None:
+    """The customer at the counter asks whether to go today: each partner says open or closed."""
+    mine, _ = shops
+    make_stock_line(session, shop=make_shop(session, slug="shut", name="Fermée", lat=44.85,
+                                            lon=-0.57, opening_hours="off"),
+                    isbn13=ISBN, on_hand=1)
+    sign_in(client, make_staff(session, shops=[mine]))
+    page = client.get(f"/staff/shops/mine/partners?q={ISBN}").get_data(as_text=True)
+    other = page.split('id="partner-other"')[1].split("</li>")[0]
+    shut = page.split('id="partner-shut"')[1].split("</li>")[0]
+    assert 'class="status open"' in other and "Ouvert" in other
+    assert 'class="status closed"' in shut

@@ -1,6 +1,7 @@
 """All tables, imported here so Alembic and the tests see one complete metadata."""
-from app.models.edition import Edition
+from app.models.edition import Edition, EditionLookup
 from app.models.import_run import ImportRejection, ImportRun
+from app.models.order import OrderRequest
 from app.models.outbox import OutboxMail
 from app.models.reservation import Reservation
 from app.models.search import SearchMiss, SearchWord
@@ -10,10 +11,12 @@ from app.models.stock import StockLine
 
 __all__ = [
     "Edition",
+    "EditionLookup",
     "ImportRejection",
     "ImportRun",
     "LoginFailure",
     "Network",
+    "OrderRequest",
     "OutboxMail",
     "Reservation",
     "SearchMiss",

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base
 from app.models.types import in_list
 
-MISS_KINDS = ("isbn", "query")
+# An order request counts as a book readers wanted and found in no shop nearby (app.orders).
+MISS_KINDS = ("isbn", "query", "order")
 
 
 class SearchWord(Base):

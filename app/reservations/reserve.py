@@ -87,7 +87,9 @@ CONTACT_LENGTHS = {field: cast(String, Reservation.__table__.c[f"customer_{field
                    for field in ("name", "email", "phone")}
 
 
-def _check_customer(customer: Customer) -> None:
+def check_customer(customer: Customer) -> None:
+    """Refuse a reader who cannot be reached or whose details would not fit (order requests
+    check their readers the same way, `app.orders.request`)."""
     # As they will be stored: the name stripped, the contacts as given.
     stored = {"name": customer.name.strip(), "email": customer.email or "",
               "phone": customer.phone or ""}
@@ -131,7 +133,7 @@ def reserve(session: Session, *, shop_slug: str, isbn13: str, customer: Customer
     `requester` names the channel that asks ("api", "form", "staff:<id>"): with the contact
     given, it scopes `idempotency_key` (see `codes`), so a key replays only its own requester's
     identical request. Raises NoCopyLeft when another reader got the last copy first."""
-    _check_customer(customer)
+    check_customer(customer)
     stored_key = request_fingerprint = None
     if idempotency_key:
         contact = (customer.email or "").lower() or (customer.phone or "")
@@ -169,7 +171,9 @@ def reserve(session: Session, *, shop_slug: str, isbn13: str, customer: Customer
         code_hash=hash_code(code), code_seed=seed, request_fingerprint=request_fingerprint,
         shop_id=shop.id, isbn13=isbn13, state=INITIAL_STATE,
         created_at=now, expires_at=hold_deadline(shop, now),
-        title_snapshot=(edition.title if edition and edition.title else f"ISBN {isbn13}"),
+        # Empty when no file named the book: pages and mails say "title unknown" in the
+        # reader's language (the `book_title` filter) rather than a made-up title.
+        title_snapshot=edition.title if edition else "",
         authors_snapshot=edition.authors if edition else "",
         shop_name_snapshot=shop.name,
         shop_address_snapshot=f"{shop.address}, {shop.postcode} {shop.city}".strip(", "),

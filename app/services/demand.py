@@ -1,10 +1,11 @@
-"""Unmet demand: searches that found no copy nearby, counted so a network sees what is missing."""
+"""Unmet demand: searches that found no copy nearby, and order requests, counted so a network
+sees what is missing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -26,15 +27,25 @@ class MissCount:
     term: str
     times: int
     areas: int
+    # Order requests readers sent to a shop for this book (app.orders): demand a shop met by
+    # ordering, or could not; counted beside the searches, in the same row.
+    orders: int = 0
 
 
 def top_misses(session: Session, *, since: date, limit: int = 50,
                areas: list[str] | None = None) -> list[MissCount]:
-    """The most searched books nobody nearby had, since `since`, optionally in some areas."""
-    query = (select(SearchMiss.kind, SearchMiss.term, func.sum(SearchMiss.times).label("times"),
-                    func.count(func.distinct(SearchMiss.area)).label("areas"))
+    """The books most wanted that nobody nearby had, since `since`, optionally in some areas:
+    searches that found no copy nearby, and order requests, one row per book or query."""
+    is_order = SearchMiss.kind == "order"
+    # An order is about an ISBN: it shares the row of that ISBN's searches.
+    kind = case((is_order, "isbn"), else_=SearchMiss.kind)
+    searches = func.coalesce(func.sum(SearchMiss.times).filter(~is_order), 0)
+    orders = func.coalesce(func.sum(SearchMiss.times).filter(is_order), 0)
+    query = (select(kind.label("kind"), SearchMiss.term, searches.label("times"),
+                    func.count(func.distinct(SearchMiss.area)).label("areas"),
+                    orders.label("orders"))
              .where(SearchMiss.day >= since)
-             .group_by(SearchMiss.kind, SearchMiss.term)
+             .group_by(kind, SearchMiss.term)
              .order_by(func.sum(SearchMiss.times).desc(), SearchMiss.term)
              .limit(limit))
     if areas is not None:

@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 
 from app.db import driver_rows
 from app.isbn import CodeError, looks_like_isbn, normalize_code
-from app.services.availability import HOLDING_OF, ORIGIN, PUBLIC_KIND, nearest_first
+from app.services.availability import (
+    EVERY_SHOP,
+    HOLDING_OF,
+    ORIGIN,
+    PUBLIC_KIND,
+    SCOPE_FILTERS,
+    Scope,
+    nearest_first,
+)
 from app.text import fold
 
 MAX_WORDS = 8
@@ -27,6 +35,12 @@ MAX_WORDS = 8
 MAX_RANKED = 200
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "s": "saint"}
 SIMILARITY_FLOOR = 0.3
+# An unknown word is read as a known one only if a few keystrokes make one from the other: the
+# trigram look-up proposes up to CANDIDATES words, those more than `_most_edits(word)` letters
+# away are dropped (gibberish shares trigrams with unrelated words: "zorglub" is not "zola"), the
+# rest are tried fewest edits first, and the first that finds a book with the query's other words
+# is taken ("chanson douse" is "douce", not "doux"; "petit prinse" is "prince", not "princesse").
+CANDIDATES = 6
 
 # A word being typed is looked up, fastest first:
 # - cut at WORD_START letters, as the word start the index holds (`^lou`, one entry: see
@@ -42,7 +56,7 @@ MAX_COMPLETIONS = 16
 
 # For each query word: is it a French stop word (dropped), is it a known word; for the last word
 # when unknown, the known words it begins (up to MAX_COMPLETIONS + 1: it may be cut short while
-# typing); for an unknown word the reader did not seem to be typing, the closest known one. One
+# typing); for an unknown word the reader did not seem to be typing, the closest known ones. One
 # round trip for the whole query, and each look-up only where its answer is used: the trigram
 # search costs milliseconds, the exact look-up microseconds.
 CORRECT_WORDS = text("""
@@ -63,9 +77,11 @@ CORRECT_WORDS = text("""
     )
     SELECT c.word, c.stop_word, c.known, coalesce(c.completions, '{}') AS completions,
            CASE WHEN NOT (c.known OR c.stop_word) AND coalesce(cardinality(c.completions), 0) = 0
-                THEN (SELECT w.word FROM search_word w
-                      WHERE w.word % c.word AND similarity(w.word, c.word) >= :floor
-                      ORDER BY w.word <-> c.word LIMIT 1)
+                THEN ARRAY(SELECT w.word FROM search_word w
+                           WHERE w.word % c.word AND similarity(w.word, c.word) >= :floor
+                             -- never into a stop word ("les" is not "le" of "Le Livre de Poche")
+                             AND numnode(plainto_tsquery('french', w.word)) > 0
+                           ORDER BY w.word <-> c.word LIMIT :candidates)
            END AS closest
     FROM completed c
     ORDER BY c.n
@@ -80,12 +96,14 @@ CORRECT_WORDS = text("""
 # read the table in physical order, so they sample the same editions (`synchronize_seqscans` is
 # off: see `app.db.CONNECT_ARGS`). Planning this short statement costs less than it saves
 # (bench/README.md, "Figures behind choices in the code").
-MATCHING_EDITIONS = """
+# In a scope (a network's or a shop's search box), only the editions on the scope's shelves
+# match: `{scope}` is a SCOPE_FILTERS entry (a probe of the public holders index per match).
+MATCHING_EDITIONS_TEMPLATE = """
     WITH matches AS MATERIALIZED (
         -- A common word matches thousands of editions: rank a bounded sample, not all of them.
         SELECT e.isbn13, e.title, e.authors, e.publisher, e.search_vector
         FROM edition e
-        WHERE e.search_vector @@ rayons_search_query(CAST(%(terms)s AS text[]))
+        WHERE e.search_vector @@ rayons_search_query(CAST(%(terms)s AS text[])){in_scope}
         LIMIT %(max_ranked)s
     )
     SELECT m.isbn13, m.title, m.authors, m.publisher,
@@ -94,19 +112,28 @@ MATCHING_EDITIONS = """
     ORDER BY rank DESC, m.isbn13
     LIMIT %(limit)s
 """
+IN_SCOPE = f"""
+          AND EXISTS (SELECT FROM stock_line sl WHERE sl.isbn13 = e.isbn13 AND sl.on_hand > 0
+                      AND {PUBLIC_KIND}{{scope}})"""
+MATCHING_EDITIONS_SCOPED = {
+    kind: MATCHING_EDITIONS_TEMPLATE.format(
+        in_scope=IN_SCOPE.format(scope=scope) if scope else "")
+    for kind, scope in SCOPE_FILTERS.items()}
+MATCHING_EDITIONS = MATCHING_EDITIONS_SCOPED["all"]
 
 # For each hit, how many shops have a copy available (holds subtracted, as on the book page: the
 # rule of availability.HOLDING_OF, written as filters so that the count reads the covering index
 # alone) and, from an origin, how far the nearest is, found the way the book page finds its
 # shops (`availability.nearest_first`). At national scale a common word's 20 hits have thousands of
 # holders: joining, grouping and measuring all of them cost several times more.
+# Both count and measure within the scope (`{scope}`, a SCOPE_FILTERS entry).
 HOLDER_COUNTS = f"""
     SELECT hit.isbn13, counted.shops
     FROM unnest(CAST(%(isbns)s AS text[])) AS hit(isbn13)
     CROSS JOIN LATERAL (
         SELECT count(*) AS shops
         FROM stock_line sl
-        WHERE sl.isbn13 = hit.isbn13 AND sl.on_hand > 0 AND {PUBLIC_KIND}
+        WHERE sl.isbn13 = hit.isbn13 AND sl.on_hand > 0 AND {PUBLIC_KIND}{{scope}}
           AND sl.shop_id NOT IN (SELECT id FROM shop WHERE NOT active)
           AND NOT EXISTS (SELECT FROM counting_hold c WHERE c.shop_id = sl.shop_id
                           AND c.isbn13 = sl.isbn13 AND c.holds >= sl.on_hand)
@@ -114,13 +141,19 @@ HOLDER_COUNTS = f"""
     WHERE counted.shops > 0
 """
 HOLDER_COUNTS_FROM_ORIGIN = f"""
-    SELECT hit.isbn13, hit.shops, ST_Distance(nearest.location, {ORIGIN})
+    SELECT hit.isbn13, hit.shops, ST_Distance(nearest.location, {ORIGIN}),
+           ROW(nearest.slug, nearest.name)
     FROM ({HOLDER_COUNTS}) AS hit(isbn13, shops)
     CROSS JOIN LATERAL ({nearest_first(
-        holding=HOLDING_OF.format(isbn13="hit.isbn13"), holders="hit.shops", limit=1,
-        columns="s.location", shop_columns="s.location")}
+        holding=HOLDING_OF.format(isbn13="hit.isbn13", scope="{scope}"), holders="hit.shops",
+        limit=1, columns="s.location, s.slug, s.name",
+        shop_columns="s.location, s.slug, s.name")}
     ) AS nearest
 """
+HOLDER_COUNTS_SCOPED = {
+    (kind, from_origin): (HOLDER_COUNTS_FROM_ORIGIN if from_origin else HOLDER_COUNTS)
+    .format(scope=scope)
+    for kind, scope in SCOPE_FILTERS.items() for from_origin in (False, True)}
 
 
 @dataclass(frozen=True)
@@ -131,6 +164,8 @@ class EditionHit:
     publisher: str
     shops_with_copy: int
     nearest_m: float | None
+    # The nearest holder (slug, name), given an origin: results name it and link to its page.
+    nearest_shop: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -138,8 +173,11 @@ class TitleSearch:
     hits: list[EditionHit]
     # Words the reader typed that were read as another word, e.g. {"vuillar": "vuillard"}.
     corrections: dict[str, str] = field(default_factory=dict)
-    # Words that match nothing known, even approximately.
+    # Words that match nothing known, even approximately: the search ran without them, and the
+    # page says so.
     unknown: list[str] = field(default_factory=list)
+    # Every word typed was too common to search for ("le", "de la"): the page asks for more.
+    only_common_words: bool = False
 
 
 @dataclass(frozen=True)
@@ -174,6 +212,9 @@ class _Reading:
     unknown: list[str] = field(default_factory=list)
     # The known words the last kept word begins, when the reader seems to be still typing it.
     completions: list[str] | None = None
+    # For each corrected word, its place in `kept` and the known words it may be, best first.
+    candidates: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+    stop_words: list[str] = field(default_factory=list)
 
     def terms(self) -> list[str]:
         """tsquery terms: words are plain [a-z0-9]+ by construction. A word being typed becomes
@@ -187,13 +228,40 @@ class _Reading:
         return [*self.kept[:-1], typed]
 
 
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance: letters to insert, delete or replace to make `b` from `a`."""
+    previous = list(range(len(b) + 1))
+    for i, letter in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (letter != other)))
+        previous = current
+    return previous[-1]
+
+
+def _most_edits(word: str) -> int:
+    """How far a typo may be from the word meant: one slip in a short word, more in a long one."""
+    return 1 if len(word) <= 4 else 2 if len(word) <= 8 else 3
+
+
+def _likely(word: str, closest: list[str]) -> list[str]:
+    """The trigram look-up's candidates within reach of `word`, fewest edits first (ties keep
+    the look-up's order, by similarity)."""
+    edits = {candidate: _edits(word, candidate) for candidate in closest}
+    return sorted((c for c in closest if edits[c] <= _most_edits(word)), key=edits.__getitem__)
+
+
 def _read_words(session: Session, words: list[str]) -> _Reading:
     reading = _Reading()
     rows = session.execute(CORRECT_WORDS, {"words": words, "floor": SIMILARITY_FLOOR,
-                                           "most_completions": MAX_COMPLETIONS})
+                                           "most_completions": MAX_COMPLETIONS,
+                                           "candidates": CANDIDATES})
     for word, stop_word, known, completions, closest in rows:
+        likely = _likely(word, closest or [])
         if stop_word:
-            continue  # the French title index drops them too
+            reading.stop_words.append(word)  # the French title index drops them too
+            continue
         if known:
             reading.kept.append(word)
         elif completions:
@@ -201,40 +269,77 @@ def _read_words(session: Session, words: list[str]) -> _Reading:
             if len(word) >= WORD_START or len(completions) <= MAX_COMPLETIONS:
                 reading.kept.append(word)
                 reading.completions = completions
-        elif closest:
-            reading.corrections[word] = closest
-            reading.kept.append(closest)
+        elif likely:
+            reading.corrections[word] = likely[0]
+            reading.candidates[word] = (len(reading.kept), likely)
+            reading.kept.append(likely[0])
         else:
             reading.unknown.append(word)
     return reading
 
 
-def _holder_counts(session: Session, isbns: list[str], origin: tuple[float, float] | None
-                   ) -> dict[str, tuple[int, float | None]]:
-    """Shops with a copy available, and the nearest one's distance, by ISBN (absent: none)."""
+# Does any edition match these terms? The cheapest question the index answers.
+ANY_MATCH = """
+    SELECT EXISTS (SELECT FROM edition e
+                   WHERE e.search_vector @@ rayons_search_query(CAST(%(terms)s AS text[])))
+"""
+
+
+def _settle_corrections(session: Session, reading: _Reading) -> None:
+    """For each corrected word in turn, keep the first candidate with which the query finds a
+    book; when none does, the best-looking one stays (the page then says nothing was found)."""
+    for typed, (at, candidates) in reading.candidates.items():
+        if len(candidates) < 2:
+            continue
+        for candidate in candidates:
+            reading.kept[at] = candidate
+            if driver_rows(session, ANY_MATCH, {"terms": reading.terms()}, prepare=False)[0][0]:
+                break
+        else:
+            reading.kept[at] = candidates[0]
+        reading.corrections[typed] = reading.kept[at]
+
+
+def _holder_counts(session: Session, isbns: list[str], origin: tuple[float, float] | None,
+                   scope: Scope) -> dict[str, tuple[int, float | None, tuple[str, str] | None]]:
+    """Shops of the scope with a copy available, and the nearest one's distance and (slug,
+    name), by ISBN (absent: none)."""
     if not isbns:
         return {}
+    statement = HOLDER_COUNTS_SCOPED[scope.kind, origin is not None]
     if origin is None:
-        rows = driver_rows(session, HOLDER_COUNTS, {"isbns": isbns})
-        return {isbn13: (shops, None) for isbn13, shops in rows}
-    rows = driver_rows(session, HOLDER_COUNTS_FROM_ORIGIN,
-                       {"isbns": isbns, "lat": origin[0], "lon": origin[1]})
-    return {isbn13: (shops, nearest) for isbn13, shops, nearest in rows}
+        rows = driver_rows(session, statement, {"isbns": isbns, **scope.params()})
+        return {isbn13: (shops, None, None) for isbn13, shops in rows}
+    rows = driver_rows(session, statement,
+                       {"isbns": isbns, "lat": origin[0], "lon": origin[1], **scope.params()})
+    return {isbn13: (shops, nearest, shop) for isbn13, shops, nearest, shop in rows}
+
+
+def shops_with_copy(session: Session, *, isbn13: str, scope: Scope = EVERY_SHOP) -> int:
+    """How many shops of `scope` have a copy of `isbn13` available: the book page says how many
+    it lists of how many there are."""
+    rows = driver_rows(session, HOLDER_COUNTS_SCOPED[scope.kind, False],
+                       {"isbns": [isbn13], **scope.params()})
+    return int(rows[0][1]) if rows else 0
 
 
 def search_editions(session: Session, *, query: str, origin: tuple[float, float] | None = None,
-                    limit: int = 20) -> TitleSearch:
+                    limit: int = 20, scope: Scope = EVERY_SHOP) -> TitleSearch:
+    """Editions matching the words, best first, with their copies in `scope` (every shop, a
+    network's or a shop's); in a narrower scope, only the editions on its shelves."""
     words = query_words(query)
     if not words:
         return TitleSearch(hits=[])
     reading = _read_words(session, words)
     if not reading.kept:
-        return TitleSearch(hits=[], corrections=reading.corrections, unknown=reading.unknown)
-    matches = driver_rows(session, MATCHING_EDITIONS, {
+        return TitleSearch(hits=[], corrections=reading.corrections, unknown=reading.unknown,
+                           only_common_words=not reading.unknown and bool(reading.stop_words))
+    _settle_corrections(session, reading)
+    matches = driver_rows(session, MATCHING_EDITIONS_SCOPED[scope.kind], {
         "terms": reading.terms(), "limit": max(1, min(limit, 50)), "max_ranked": MAX_RANKED,
-    }, prepare=False)
-    counts = _holder_counts(session, [isbn13 for isbn13, *_ in matches], origin)
-    hits = [EditionHit(isbn13, title, authors, publisher, *counts.get(isbn13, (0, None)))
+        **scope.params()}, prepare=False)
+    counts = _holder_counts(session, [isbn13 for isbn13, *_ in matches], origin, scope)
+    hits = [EditionHit(isbn13, title, authors, publisher, *counts.get(isbn13, (0, None, None)))
             for isbn13, title, authors, publisher, _rank in matches]
     # Best match first; among equal matches, the most widely available.
     ranks = {isbn13: rank for isbn13, *_, rank in matches}

@@ -5,10 +5,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel import Locale
+from babel.dates import format_date, get_datetime_format
 from babel.numbers import format_decimal
-from flask import Flask
-from flask_babel import format_datetime, get_locale, gettext, lazy_gettext
+from flask import Flask, current_app
+from flask_babel import get_locale, gettext, lazy_gettext
 from geoalchemy2.shape import to_shape
 
 from app.reservations.lifecycle import STATE_LABELS, is_active, staff_verbs
@@ -43,11 +44,40 @@ def today_hours_label(status: OpenStatus | None) -> str:
     return format_intervals(status.today) or gettext("closed today")
 
 
-def local_datetime(moment: datetime | None) -> str:
-    """`23/11/2026 02:05` in the network's time zone (the zone of the shops' tills)."""
+def book_title(title: str | None) -> str:
+    """A book's title, or an honest "Titre inconnu" when no file or catalogue named it.
+
+    The one place the fallback is written: search results, book and reservation pages, mails and
+    the staff desk all go through it. A made-up "Livre 978..." read like a title and hid that the
+    catalogue lacks one; the ISBN is shown beside it wherever it matters, and still finds the book.
+    """
+    return title.strip() if title and title.strip() else gettext("Unknown title")
+
+
+def _date_and_time(moment: datetime, zone: str | None, date_skeleton: str, *,
+                   full_weekday: bool = False) -> str:
+    """A moment as the reader's language writes a date with its time (Babel's CLDR data: the
+    order of day and month, the month's name, the joining words), on a 24-hour clock.
+
+    The date is spelled with the month's name (`23 nov. 2026`, `Nov 23, 2026`), never as
+    `11/23/26`; the time is always 24-hour, as the shops' opening hours are printed beside it.
+    The zone is the shop's when the moment is about a shop, else the network's.
+    """
+    locale = Locale.parse(str(get_locale()))
+    local = moment.astimezone(ZoneInfo(zone or current_app.config["BABEL_DEFAULT_TIMEZONE"]))
+    pattern = str(locale.datetime_skeletons.get(date_skeleton) or locale.date_formats["medium"])
+    if full_weekday:  # CLDR lists the skeleton with a short weekday ("E"): spell it out
+        pattern = pattern.replace("E", "EEEE")
+    day = format_date(local.date(), pattern, locale=locale)
+    joined = str(get_datetime_format("medium", locale=locale))
+    return joined.replace("{1}", day).replace("{0}", _hhmm(local))
+
+
+def local_datetime(moment: datetime | None, zone: str | None = None) -> str:
+    """`23 nov. 2026, 02:05` (`Nov 23, 2026, 02:05` in English) in `zone`, else the network's."""
     if moment is None:
         return ""
-    return format_datetime(moment, "short")
+    return _date_and_time(moment, zone, "yMMMd")
 
 
 RUN_STATUS_LABELS = {
@@ -81,12 +111,11 @@ def date_label(day: date) -> str:
 
 
 def shop_time(moment: datetime | None, zone: str) -> str:
-    """A deadline in the shop's own time zone, where the reader will be: `mardi 25 nov., 11:00`."""
+    """A deadline in the shop's own time zone, where the reader will be, with its weekday:
+    `mardi 25 nov., 11:00`, `Tuesday, Nov 25, 11:00`."""
     if moment is None:
         return ""
-    local = moment.astimezone(ZoneInfo(zone))
-    day = format_date(local.date(), "EEEE d MMM", locale=str(get_locale()))
-    return f"{day}, {local:%H:%M}"
+    return _date_and_time(moment, zone, "MMMEd", full_weekday=True)
 
 
 def reservation_state_label(state: str) -> str:
@@ -124,6 +153,7 @@ def page_window(current: int, last: int, *, radius: int = 2) -> list[int | None]
 def init_app(app: Flask) -> None:
     app.add_template_filter(open_status_label, "open_status")
     app.add_template_filter(today_hours_label, "today_hours")
+    app.add_template_filter(book_title, "book_title")
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(run_status_label, "run_status")
     app.add_template_filter(distance_label, "distance")

@@ -7,14 +7,17 @@ from flask_babel import get_locale, gettext
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point
 
+from app import clock
 from app.errors import Conflict, InvalidInput, NotFound
 from app.isbn import CodeError, normalize_code
+from app.orders import desk as order_desk
 from app.reservations import desk
 from app.reservations.codes import checked_form_key, issue_form_key
 from app.reservations.lifecycle import STAFF_ACTIONS
 from app.reservations.reserve import Customer, NoCopyLeft, TooManyHolds, reserve
 from app.reservations.transitions import transition
 from app.services import availability, editions, search
+from app.services.directory import hours_status
 from app.session import db_session
 from app.views.staff_auth import current_staff, shop_or_404, staff_required
 
@@ -26,6 +29,7 @@ bp = Blueprint("desk", __name__, url_prefix="/staff/shops/<slug>")
 def reservations_desk(slug: str) -> ResponseReturnValue:
     shop = shop_or_404(slug)
     return render_template("staff/reservations.html", desk=desk.for_shop(db_session(), shop=shop),
+                           orders=order_desk.for_shop(db_session(), shop=shop),
                            message=request.args.get("message"))
 
 
@@ -78,8 +82,13 @@ def partners(slug: str) -> ResponseReturnValue:
         query = query or code
     elif query:
         hits = search.search_editions(session, query=query, origin=origin).hits
+    now = clock.now()
+    # Open or closed now: the customer at the counter asks whether to go there today.
+    statuses = {h.shop_id: hours_status(h.opening_hours, timezone=h.timezone, country=h.country,
+                                        at=now) for h in holders}
     return render_template("staff/partners.html", shop=shop, query=query, hits=hits,
                            holders=holders, edition=edition, isbn_error=isbn_error,
+                           statuses=statuses, now=now,
                            isbn13=request.args.get("isbn") or (isbn.isbn13 if isbn else None))
 
 

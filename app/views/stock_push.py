@@ -12,7 +12,7 @@ from app.import_report_mail import report_mailer
 from app.models.import_run import STOCK_TAKEN
 from app.services import shop_tokens
 from app.session import db_session, import_limits, session_factory
-from importers import pipeline, report
+from importers import gates, pipeline, report
 
 bp = Blueprint("stock_push", __name__, url_prefix="/api/v1")
 
@@ -42,6 +42,6 @@ def push_stock(slug: str) -> ResponseReturnValue:
         limits=import_limits())
     session = db_session()
     body = report.as_dict(session, report.run_by_id(session, result.run_id),
-                          interrupted=result.interrupted)
+                          interrupted=result.interrupted, advice=gates.PUSH_ADVICE)
     status = 200 if result.status in STOCK_TAKEN else 422
     return jsonify(body), status

@@ -1,6 +1,7 @@
 from typing import TypeVar
 
 from flask import Flask
+from werkzeug.exceptions import BadRequest
 
 _V = TypeVar("_V")
 
@@ -9,3 +10,5 @@ class CSRFProtect:
     def init_app(self, app: Flask) -> None: ...
     # A blueprint, a view function or a view's dotted name; returned unchanged (a decorator).
     def exempt(self, view: _V) -> _V: ...
+
+class CSRFError(BadRequest): ...
