@@ -20,15 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import ImportRun, Shop
+from app.orders.request import request_order
 from app.reservations.lifecycle import DECLINED
 from app.reservations.reserve import Customer, Reserved, reserve
 from app.reservations.transitions import transition
 from tests.e2e.conftest import DESKTOP, PHONE, LiveServer, audit
 from tests.e2e.test_journeys import ORDRE, PASSWORD, stock
-from tests.factories import make_shop, make_staff
+from tests.factories import make_network, make_shop, make_staff
 
 pytestmark = pytest.mark.e2e
 ISBN = "9782330090159"
+UNSTOCKED = "9782070360024"  # no shop has it: the reader asks for it to be ordered
 
 
 def _reserve(session: Session, name: str) -> Reserved:
@@ -63,7 +65,11 @@ def test_every_page_fits_the_window_and_passes_axe(
     screenshot: Callable[[str], Path], language: str,
 ) -> None:
     near = _two_shops(session, test_sessionmaker, tmp_path)
+    near.networks.append(make_network(session, slug="gironde", name="Librairies de Gironde"))
     staff = make_staff(session, shops=[near])
+    ordered = request_order(session, shop_slug="chartrons", isbn13=UNSTOCKED, requester="form",
+                            secret="journey", customer=Customer(name="Alix", phone=None,
+                                                                email="alix@example.org"))
     held = _reserve(session, "Camille")
     declined = _reserve(session, "Dominique")
     transition(session, reservation_id=declined.reservation.id, target=DECLINED,
@@ -85,7 +91,9 @@ def test_every_page_fits_the_window_and_passes_axe(
     page.goto(live_server.url(f"/?lang={language}"))
     for path in ["/", "/recherche?q=vuillard+ordre&lieu=Bordeaux", f"/livres/{ISBN}?lieu=Bordeaux",
                  f"/reserver/chartrons/{ISBN}", f"/reservations/{held.code}",
-                 f"/reservations/{declined.code}", "/staff/login"]:
+                 f"/reservations/{declined.code}", "/librairies/chartrons", "/reseaux/gironde",
+                 f"/commander/{UNSTOCKED}?lieu=Bordeaux", f"/commander/chartrons/{UNSTOCKED}",
+                 f"/commandes/{ordered.code}", "/livres/9780000000002", "/staff/login"]:
         check(path)
     screenshot(f"sign-in-{language}")
     page.fill("#email", staff.email)
