@@ -78,13 +78,15 @@
     layer.m.forEach(([lat, lon, title, lines, url]) => {
       wanted.set(["m", lat, lon, title].join("|"), () =>
         // alt and title are set as attributes by Leaflet: plain text, what a screen reader says.
-        L.marker([lat, lon], { alt: title, title: title })
+        // Markers are no tab stops (keyboard: false): the list beside the map holds the same
+        // shops and links, and ten markers before it were ten stops for nothing.
+        L.marker([lat, lon], { alt: title, title: title, keyboard: false })
           .bindPopup(() => popupContent(title, lines, layer.s, url)));
     });
     (layer.g || []).forEach(([lat, lon, count, bounds]) => {
       const title = (labels.clusterLabel || "{count}").replace("{count}", String(count));
       wanted.set(["g", lat, lon, count].join("|"), () =>
-        L.marker([lat, lon], { icon: clusterIcon(count), title: title })
+        L.marker([lat, lon], { icon: clusterIcon(count), title: title, keyboard: false })
           .on("click", () => map.fitBounds(bounds, { padding: [24, 24] })));
     });
     drawn.forEach((marker, key) => {

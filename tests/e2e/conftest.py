@@ -16,7 +16,9 @@ of the policy the app sends (app/security_headers.py), framed in another site or
 
 API: `live_server.url("/path")`, `page` (a Playwright Page in a fr-FR context),
 `page_problems` (what went wrong in the browser; `page_problems.assert_clean()`),
-`screenshot("name")` (saved under test-output/screenshots/).
+`screenshot("name")` (saved under test-output/screenshots/), `viewport` (DESKTOP unless a test
+parametrizes it, e.g. with PHONE), `audit(page, "where")` (the page fits its window's width and
+passes axe-core's WCAG 2.2 A/AA rules).
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from playwright.sync_api import (
     Browser,
@@ -46,6 +49,24 @@ from playwright.sync_api import (
 from werkzeug.serving import make_server
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+# The issue's two screens: a small phone (iPhone SE / 13 mini width) and a laptop.
+PHONE = {"width": 375, "height": 740}
+DESKTOP = {"width": 1280, "height": 900}
+# WCAG 2.2 level A and AA, as axe-core tags them (2.2 adds `target-size` among others).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+# Elements wider than the window, as "tag#id.class (right edge px)": what to fix first.
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  const found = [];
+  for (const element of document.body.querySelectorAll("*")) {
+    const box = element.getBoundingClientRect();
+    if (box.right > width + 0.5 && box.width > 0 && getComputedStyle(element).position !== "fixed")
+      found.push(`${element.tagName.toLowerCase()}${element.id ? "#" + element.id : ""}`
+                 + `${element.classList.length ? "." + [...element.classList].join(".") : ""}`
+                 + ` (${Math.round(box.right)} px)`);
+  }
+  return {scroll: document.documentElement.scrollWidth, width, found: found.slice(0, 8)};
+}"""
 # Local Network Access checks off: a page of another site (served by a route, so taken for a
 # public one) framing the widget of the test server on 127.0.0.1 would be refused, where a
 # publisher's real site framing the real, public Rayons is not.
@@ -192,11 +213,20 @@ def _watch(page: Page, problems: PageProblems) -> None:
 
 
 @pytest.fixture()
-def page(browser: Browser, page_problems: PageProblems) -> Iterator[Page]:
+def viewport() -> dict[str, int]:
+    """The window's size; a test parametrizes `viewport` with PHONE and DESKTOP to see both."""
+    return DESKTOP
+
+
+@pytest.fixture()
+def page(browser: Browser, page_problems: PageProblems,
+         viewport: dict[str, int]) -> Iterator[Page]:
     # Reduced motion: the map then skips its fades and zoom animations, so what a test checks or
-    # photographs is the settled page.
+    # photographs is the settled page. A phone-sized window is a touch screen too, as a phone's.
+    phone = viewport["width"] < DESKTOP["width"]
     context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris",
-                                  reduced_motion="reduce")
+                                  reduced_motion="reduce", viewport=viewport,
+                                  has_touch=phone, is_mobile=phone)
     context.set_default_timeout(10_000)
     context.route("**/*", _only_local(page_problems))
     _watch_policy(context, page_problems)
@@ -216,3 +246,20 @@ def screenshot(page: Page, request: pytest.FixtureRequest) -> Callable[[str], Pa
         page.screenshot(path=str(path), full_page=True)
         return path
     return take
+
+
+_AXE = Axe()
+
+
+def audit(page: Page, where: str) -> None:
+    """Fail unless the page now shown fits its window's width (nothing to scroll sideways: the
+    issue's phone pages were cut at the right edge) and axe-core finds no WCAG 2.2 A/AA
+    violation on it. `where` names the page in the failure."""
+    page.wait_for_load_state("load")
+    layout = page.evaluate(OVERFLOWING)
+    assert layout["scroll"] <= layout["width"], (
+        f"{where} is {layout['scroll']} px wide in a {layout['width']} px window: "
+        f"{', '.join(layout['found'])}")
+    results = _AXE.run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
+                                      "resultTypes": ["violations"]})
+    assert results.violations_count == 0, f"{where}:\n{results.generate_report()}"
