@@ -13,26 +13,19 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from app.isbn import Code, CodeError, normalize_code, plain_kind
 from importers.column_map import ColumnMap
+from importers.headers import (
+    HeaderGuess,
+    guess_columns,
+    several_location_columns,
+    several_location_rows,
+)
 from importers.records import FileRefused, LineIssue, StockRecord, negative_quantity_notice
 from importers.validate import MAX_QUANTITY, ValueProblem, parse_price, parse_quantity
 
-# Each spelled once: case, accents, spaces and punctuation are folded away (`Qte`, `on hand`).
-# In priority order within a field: a barcode column beats the till's own reference, and `sku`
-# (often an empty column of US exports) is only used when nothing better is there.
-HEADER_SYNONYMS: Mapping[str, tuple[str, ...]] = {
-    "code": ("EAN", "EAN13", "Code EAN", "Gencod", "Gencode", "Code barre", "Code-barres",
-             "ISBN", "ISBN13", "Réf", "Référence", "sku"),
-    "quantity": ("Qté", "Quantité", "Stock", "Dispo", "Disponible", "quantity", "qty",
-                 "available", "on_hand"),
-    "title": ("Titre", "Libellé", "Désignation", "title"),
-    "authors": ("Auteur", "Auteurs", "author", "authors"),
-    "publisher": ("Éditeur", "publisher"),
-    "price": ("Prix TTC", "Prix", "PVP", "price"),
-}
 FIELD_LABELS = {"code": "code (EAN/ISBN)", "quantity": "quantité"}
 # Digits of MAX_QUANTITY: a longer count leaves the fast path before `int()` (which refuses
 # strings of thousands of digits) and is reported by the general one.
@@ -43,6 +36,10 @@ REPAIR_MESSAGES = {
     "addon_removed": "extension de prix du code-barres ignorée, code retenu : {code}",
 }
 _NOT_ALNUM = re.compile(r"[\W_]+")
+# A cell that reads as a number (a count or a price), in a headerless row.
+_NUMBER = re.compile(r"[-+]?[0-9][0-9\s\u00a0\u202f]*(?:[.,][0-9]+)?\s*(?:€|eur)?", re.IGNORECASE)
+# Distinct stock locations remembered while watching a location column: two are enough to refuse.
+_MAX_LOCATIONS_SHOWN = 10
 
 # A row's physical line (or sheet row) number and its cells, blank rows included.
 Row = tuple[int, Sequence[object]]
@@ -69,12 +66,31 @@ def is_blank(cells: Sequence[object]) -> bool:
     return not any(cell_text(cell) for cell in cells)
 
 
+def _is_number(cell: object) -> bool:
+    if isinstance(cell, bool):
+        return False
+    return isinstance(cell, int | float) or bool(_NUMBER.fullmatch(cell_text(cell)))
+
+
+class LocationWatch:
+    """The stock locations a file's rows name (folded -> as first written), a few at most."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, str] = {}
+
+    def see(self, location: str) -> None:
+        if len(self.seen) < _MAX_LOCATIONS_SHOWN:
+            self.seen.setdefault(fold_header(location), location)
+
+
 @dataclass(frozen=True, slots=True)
 class Columns:
     """Where each field sits in a row; `header` says whether the row that set it is a header.
 
     `keep` (folded) is the stock location whose rows are read when a column map names a location
-    column: the other locations' rows are skipped, never added to the shelf.
+    column: the other locations' rows are skipped, never added to the shelf. Without a map, a
+    guessed `location` column is only watched: rows of more than one location refuse the file.
+    `code_fallback` is the till's own reference, read when a line's barcode cell is empty.
     """
 
     positions: Mapping[str, int]
@@ -102,6 +118,7 @@ class PlainLayout:
     def of(cls, columns: Columns) -> PlainLayout:
         at = columns.positions.get
         code = columns.positions["code"]
+        # The fast path reads the main code only: a line whose barcode is empty is unusual.
         return cls(code, at("quantity"), at("price"), at("title"), at("authors"), at("publisher"),
                    width=max(columns.positions.values()) + 1)
 
@@ -119,7 +136,6 @@ class TabularSource(ABC):
     """A file read row by row; subclasses supply `_rows()` and override class attributes."""
 
     format: str
-    header_synonyms: ClassVar[Mapping[str, tuple[str, ...]]] = HEADER_SYNONYMS
     required_fields: ClassVar[tuple[str, ...]] = ("code", "quantity")
     # Order-file style `EAN;qty` lines; a layout without a quantity counts one copy per line.
     headerless_columns: ClassVar[Mapping[str, int]] = {"code": 0, "quantity": 1}
@@ -131,6 +147,19 @@ class TabularSource(ABC):
         self.price_unit = price_unit
         self.column_map = columns
         self.exported_at: datetime | None = None
+        self.guess: HeaderGuess | None = None
+        self.skipped_rows = 0  # rows with no code, quantity nor price (Shopify's image rows)
+
+    @property
+    def column_guess(self) -> dict[str, Any] | None:
+        """What the header was read as, and why (None when a column map or no header said it):
+        kept with the run for the report and the upload page."""
+        if self.guess is None:
+            return None
+        body = self.guess.as_json()
+        if self.skipped_rows:
+            body["skipped_rows"] = self.skipped_rows
+        return body
 
     @abstractmethod
     def _rows(self) -> Iterator[Row]:
@@ -143,6 +172,7 @@ class TabularSource(ABC):
         """
         columns: Columns | None = None
         plain: PlainLayout | None = None
+        watched: LocationWatch | None = None
         data_lines = 0
         for line, cells in self._rows():
             if plain is not None and (record := self._plain_record(line, cells, plain)):
@@ -153,14 +183,24 @@ class TabularSource(ABC):
                 continue
             if columns is None:
                 columns = self._columns(cells)
-                # Rows of other locations must be skipped, which the fast path does not check.
-                plain = PlainLayout.of(columns) if columns.keep is None else None
+                watched = self._location_watch(columns)
+                # Rows of other locations must be skipped or watched: the fast path does not.
+                plain = (PlainLayout.of(columns) if columns.keep is None and watched is None
+                         else None)
                 if columns.header:
                     continue
             if columns.keep is not None and not self._kept(cells, columns):
                 continue
+            if watched is not None:
+                watched.see(cell_text(columns.cell(cells, "location")))
+            if self.guess is not None and self._no_stock_in(cells, columns):
+                self.skipped_rows += 1
+                continue
             data_lines += 1
             yield from self._read_row(line, cells, columns)
+        if watched is not None and len(watched.seen) > 1 and self.guess is not None:
+            raise FileRefused("several_locations",
+                              several_location_rows(self.guess, list(watched.seen.values())))
         if data_lines == 0:
             raise FileRefused("empty_file", "le fichier est vide" if columns is None else
                               "le fichier ne contient que l'en-tête, aucune ligne de stock")
@@ -169,10 +209,14 @@ class TabularSource(ABC):
         """The header's columns, or the headerless layout when the first row is already data."""
         if self.column_map is not None:
             return self._mapped_columns(first_row, self.column_map)
-        positions = self._header_positions(first_row) if self.may_have_header else {}
-        if not self.may_have_header or self._is_data(first_row, recognised=bool(positions)):
+        if not self.may_have_header:
             return Columns(self.headerless_columns, header=False)
-        missing = [FIELD_LABELS[field] for field in self.required_fields if field not in positions]
+        guess = guess_columns([cell_text(cell) for cell in first_row])
+        if self._is_data(first_row, recognised=guess.recognised):
+            return self._headerless(first_row)
+        self.guess = guess
+        missing = [FIELD_LABELS[field] for field in self.required_fields
+                   if field not in guess.positions]
         if missing:
             # Spreadsheet rows come padded to a fixed width: the empty cells say nothing.
             found_header = " ; ".join(map(cell_text, first_row)).rstrip(" ;")
@@ -180,7 +224,43 @@ class TabularSource(ABC):
                 "missing_columns",
                 f"colonne introuvable : {', '.join(missing)} (en-tête lu : « {found_header} »)",
             )
+        if guess.location_columns:
+            raise FileRefused("several_locations", several_location_columns(guess))
+        positions = dict(guess.positions)
+        if guess.location_column is not None:
+            positions["location"] = guess.location_column
         return Columns(positions, header=True)
+
+    def _headerless(self, first_row: Sequence[object]) -> Columns:
+        """`EAN;qty` lines; with two numbers besides the code (`EAN;PRIX;QTE`) nothing says
+        which is the count, and a guess would store prices as copies: the shop must map."""
+        numbers = [position for position, cell in enumerate(first_row)
+                   if position != self.headerless_columns["code"] and _is_number(cell)]
+        if len(numbers) > 1:
+            shown = " ; ".join(map(cell_text, first_row)).rstrip(" ;")
+            raise FileRefused(
+                "ambiguous_columns",
+                f"fichier sans en-tête avec plusieurs colonnes de nombres (première ligne : "
+                f"« {shown} ») : impossible de savoir laquelle est la quantité et laquelle le "
+                "prix. Indiquez-le une fois dans la correspondance des colonnes (page « Importer "
+                "mon stock », ou en ligne de commande --columns code=#1,price=#2,quantity=#3 "
+                "selon votre fichier) ; le stock précédent est conservé",
+            )
+        if numbers and "quantity" in self.headerless_columns:
+            return Columns({**self.headerless_columns, "quantity": numbers[0]}, header=False)
+        return Columns(self.headerless_columns, header=False)
+
+    @staticmethod
+    def _location_watch(columns: Columns) -> LocationWatch | None:
+        """A guessed location column (no map chose one) is watched for a second location."""
+        return LocationWatch() if "location" in columns.positions and columns.keep is None \
+            else None
+
+    @staticmethod
+    def _no_stock_in(cells: Sequence[object], columns: Columns) -> bool:
+        """No code, quantity nor price: not a stock line (Shopify lists extra images so)."""
+        return not any(cell_text(columns.cell(cells, field))
+                       for field in ("code", "code_fallback", "quantity", "price"))
 
     @staticmethod
     def _mapped_columns(first_row: Sequence[object], column_map: ColumnMap) -> Columns:
@@ -214,16 +294,6 @@ class TabularSource(ABC):
     def _kept(cells: Sequence[object], columns: Columns) -> bool:
         """Whether a row belongs to the shop's own stock location."""
         return fold_header(cell_text(columns.cell(cells, "location"))) == columns.keep
-
-    def _header_positions(self, row: Sequence[object]) -> dict[str, int]:
-        """Each field's column: the highest-priority synonym present, leftmost on a tie."""
-        folded = [fold_header(cell_text(cell)) for cell in row]
-        positions: dict[str, int] = {}
-        for field, synonyms in self.header_synonyms.items():
-            found = [folded.index(name) for name in map(fold_header, synonyms) if name in folded]
-            if found:
-                positions[field] = found[0]
-        return positions
 
     @staticmethod
     def _is_data(first_row: Sequence[object], *, recognised: bool) -> bool:
@@ -271,6 +341,8 @@ class TabularSource(ABC):
     def _read_row(self, line: int, cells: Sequence[object],
                   columns: Columns) -> Iterable[StockRecord | LineIssue]:
         raw_code = columns.cell(cells, "code")
+        if not cell_text(raw_code) and "code_fallback" in columns.positions:
+            raw_code = columns.cell(cells, "code_fallback")
         code = read_code(line, raw_code)
         if isinstance(code, LineIssue):
             return [code]

@@ -64,6 +64,8 @@ def stock_import(shop_slug: str, file: Path, format_: str | None, force: bool,
                 click.echo(f"line {r.line}, field {r.field}: {r.reason_code}: {r.message} "
                            f"[{r.raw_value}]", err=True)
             click.echo(report.summary_line(run))
+            for line in report.column_lines(run):
+                click.echo(f"  {line}")
             if result.interrupted:
                 click.echo(report.interrupted_note(result.interrupted))
     if result.status in STOCK_KEPT:
