@@ -53,7 +53,8 @@ WORDS: Mapping[str, Mapping[str, int]] = {
 }
 # Words that add to a price column's score: the price a reader pays, taxes included.
 _PRICE_BONUS = frozenset({"ttc", "public", "retail", "vente", "current"})
-# Words that rule a column out for a field: another meaning of the same noun.
+# Words that rule a column out for a field: another meaning of the same noun. Not `reserve`,
+# which folds `Réservé` (held) and `Réserve` (a stockroom, a location's name) alike.
 VETOES: Mapping[str, frozenset[str]] = {
     "code": frozenset({"supplier", "fournisseur", "composite", "hs", "handle", "token", "tax",
                        "account", "postal", "promo", "category", "categorie", "parent",
@@ -61,7 +62,7 @@ VETOES: Mapping[str, frozenset[str]] = {
     "quantity": frozenset({
         "new", "nouveau", "nouvelle", "alert", "alerte", "low", "reorder", "restock", "min",
         "max", "minimum", "maximum", "mini", "maxi", "threshold", "seuil", "order", "ordered",
-        "commande", "commandee", "incoming", "committed", "reserved", "reserve", "unavailable",
+        "commande", "commandee", "incoming", "committed", "reserved", "reservee", "unavailable",
         "indisponible", "composite", "tracker", "track", "tracking", "policy", "sold", "sale",
         "vendu", "vente", "weight", "enabled", "previous", "ancien", "value", "valeur", "prix",
         "price", "cost", "cout", "level", "point", "transit", "attendu", "expected"}),
@@ -73,7 +74,8 @@ VETOES: Mapping[str, frozenset[str]] = {
         "option", "variation", "variant", "seo", "supplier", "fournisseur", "brand", "marque",
         "category", "categorie", "file", "image", "alt", "meta", "store", "location", "outlet",
         "emplacement", "magasin", "tax", "account", "customer", "client", "editeur", "publisher",
-        "auteur", "author", "composite", "sous", "collection", "serie", "vendor", "type"}),
+        "auteur", "author", "composite", "sous", "collection", "serie", "vendor", "type",
+        "social", "media", "link", "permalink", "url", "gift"}),
     "authors": frozenset(),
     "publisher": frozenset({"code", "id"}),
 }
@@ -86,6 +88,17 @@ _NEUTRAL = frozenset({"current", "actuel", "actuelle", "not", "editable", "non",
                       "in", "en", "de", "du", "des", "la", "le", "the", "of", "at", "a",
                       "total", "physique", "physical", "reel", "real", "variant", "item",
                       "article", "s", "d", "l", "on", "hand", "qty", "quantity"})
+
+# What the stored guess keeps of a header: a binary file's "header" must neither fill the run's
+# row nor carry a NUL, which PostgreSQL text (and JSONB) cannot hold.
+_MAX_HEADER_CHARS = 120
+_MAX_HEADERS_KEPT = 256
+_MAX_PASSED_OVER = 5
+
+
+def _kept(header: str) -> str:
+    return header[:_MAX_HEADER_CHARS].replace("\x00", "\ufffd")
+
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])"
                     r"|(?<=[0-9])(?=[A-Za-z])")
@@ -111,14 +124,16 @@ def words_of(header: str) -> list[tuple[str, str]]:
     return list(zip(folded, written, strict=True))
 
 
+# Every word a field's vocabulary uses: most headers of a wide export share none with a field
+# and are passed over at once (a header row may hold thousands of columns).
+_FIELD_WORDS = {name: frozenset(part for entry in vocabulary for part in entry.split())
+                for name, vocabulary in WORDS.items()}
+
+
 def _matches(words: Sequence[str], vocabulary: Mapping[str, int]) -> dict[str, int]:
     """The vocabulary entries present, phrases as consecutive words."""
-    found = {}
-    for entry, weight in vocabulary.items():
-        phrase = entry.split()
-        if any(list(words[i:i + len(phrase)]) == phrase for i in range(len(words))):
-            found[entry] = weight
-    return found
+    joined = f" {' '.join(words)} "
+    return {entry: weight for entry, weight in vocabulary.items() if f" {entry} " in joined}
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +154,8 @@ class Evidence:
                    str(data.get("role", "main")))
 
     def as_json(self) -> dict[str, Any]:
-        return {"field": self.field, "column": self.position + 1, "header": self.header,
-                "words": list(self.words), "passed_over": list(self.passed_over),
+        return {"field": self.field, "column": self.position + 1, "header": _kept(self.header),
+                "words": list(self.words), "passed_over": list(map(_kept, self.passed_over)),
                 "role": self.role}
 
     def sentence(self) -> str:
@@ -178,13 +193,13 @@ class HeaderGuess:
 
     def as_json(self) -> dict[str, Any]:
         """A plain structure for the run's report and the upload page."""
-        body: dict[str, Any] = {"header": list(self.headers),
+        body: dict[str, Any] = {"header": list(map(_kept, self.headers[:_MAX_HEADERS_KEPT])),
                                 "columns": [e.as_json() for e in self.evidence]}
         if self.location_column is not None:
-            body["location_column"] = self.headers[self.location_column]
+            body["location_column"] = _kept(self.headers[self.location_column])
         if self.location_columns:
-            body["location_columns"] = list(self.location_columns)
-            body["locations"] = list(self.locations)
+            body["location_columns"] = list(map(_kept, self.location_columns))
+            body["locations"] = list(map(_kept, self.locations))
         return body
 
     def suggested_map(self, *, quantity: str | None = None, keep: str | None = None) -> str:
@@ -216,14 +231,15 @@ def _candidates(field_name: str, headers: Sequence[list[tuple[str, str]]],
     vocabulary, vetoes = WORDS[field_name], VETOES[field_name]
     for position, words in enumerate(headers):
         folded = [word for word, _ in words]
-        if position in taken or not folded or vetoes & set(folded):
+        present = set(folded)
+        if position in taken or not present & _FIELD_WORDS[field_name] or vetoes & present:
             continue
         matched = _matches(folded, vocabulary)
         if not matched:
             continue
         score = max(matched.values())
         if field_name == "price":
-            score += len(_PRICE_BONUS & set(folded))
+            score += len(_PRICE_BONUS & present)
         known = {part for entry in matched for part in entry.split()} | _NEUTRAL | _PRICE_BONUS
         rest = tuple(written for word, written in words if word not in known)
         found.append(_Candidate(position, score, tuple(sorted(matched)), rest))
@@ -261,7 +277,7 @@ def guess_columns(header_cells: Sequence[str]) -> HeaderGuess:
             # Per-location prices (Loyverse's `Price [Boutique]`): the quantity's location's.
             best = next((c for c in found if c.score == best.score and c.rest == quantity_place
                          and c.rest), best)
-        others = tuple(headers[c.position] for c in found if c is not best)
+        others = tuple(headers[c.position] for c in found if c is not best)[:_MAX_PASSED_OVER]
         positions[name] = best.position
         taken.add(best.position)
         evidence.append(Evidence(name, best.position, headers[best.position], best.words,
@@ -299,7 +315,9 @@ def describe_guess(stored: Mapping[str, Any] | None) -> list[str]:
 
 def several_location_columns(guess: HeaderGuess) -> str:
     """The refusal of a file with a quantity column per stock location, saying how to choose."""
-    listed = ", ".join(f"« {header} »" for header in guess.location_columns)
+    listed = ", ".join(f"« {_kept(header)} »" for header in guess.location_columns[:10])
+    if len(guess.location_columns) > 10:
+        listed += f"… ({len(guess.location_columns)} colonnes)"
     first = guess.location_columns[0]
     return (f"une colonne de quantité par emplacement de stock ({listed}) : Rayons n'additionne "
             "pas les stocks de plusieurs lieux. Indiquez la colonne de votre rayon dans la "
@@ -311,7 +329,7 @@ def several_location_rows(guess: HeaderGuess, seen: Sequence[str]) -> str:
     """The refusal of a file with rows of several stock locations, saying how to choose."""
     assert guess.location_column is not None
     column = guess.headers[guess.location_column]
-    listed = ", ".join(f"« {value} »" if value else "(vide)" for value in seen)
+    listed = ", ".join(f"« {_kept(value)} »" if value else "(vide)" for value in seen)
     return (f"lignes de plusieurs emplacements de stock dans la colonne « {column} » ({listed}) "
             ": Rayons n'additionne pas les stocks de plusieurs lieux. Choisissez l'emplacement "
             "de votre rayon dans la correspondance des colonnes (page « Importer mon stock », "
