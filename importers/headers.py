@@ -202,18 +202,14 @@ class HeaderGuess:
             body["locations"] = list(map(_kept, self.locations))
         return body
 
-    def suggested_map(self, *, quantity: str | None = None, keep: str | None = None) -> str:
+    def suggested_map(self, *, quantity: str | None = None) -> str:
         """A `--columns` value the bookseller can adapt: the guessed code, quantity and price,
-        with the quantity column or the location to keep filled in."""
-        parts = []
-        for name in ("code", "quantity", "price"):
-            header = quantity if name == "quantity" and quantity else (
-                self.headers[self.positions[name]] if name in self.positions else None)
-            if header:
-                parts.append(f"{name}={header}")
-        if self.location_column is not None:
-            parts.append(f"location={self.headers[self.location_column]}:{keep or '…'}")
-        return ",".join(parts)
+        with another quantity column when given."""
+        chosen = {name: self.headers[self.positions[name]] for name in ("code", "quantity", "price")
+                  if name in self.positions}
+        if quantity:
+            chosen["quantity"] = quantity
+        return ",".join(f"{name}={_kept(header)}" for name, header in chosen.items())
 
 
 @dataclass(slots=True)
@@ -325,16 +321,16 @@ def several_location_columns(guess: HeaderGuess) -> str:
             f"--columns {guess.suggested_map(quantity=first)}) ; le stock précédent est conservé")
 
 
-def several_location_rows(guess: HeaderGuess, seen: Sequence[str]) -> str:
-    """The refusal of a file with rows of several stock locations, saying how to choose."""
-    assert guess.location_column is not None
-    column = guess.headers[guess.location_column]
+def several_location_rows(column: str, seen: Sequence[str], base_map: str) -> str:
+    """The refusal of a file with rows of several stock locations, saying how to choose;
+    `base_map` is the `--columns` value (code, quantity...) the location is added to."""
     listed = ", ".join(f"« {_kept(value)} »" if value else "(vide)" for value in seen)
-    return (f"lignes de plusieurs emplacements de stock dans la colonne « {column} » ({listed}) "
-            ": Rayons n'additionne pas les stocks de plusieurs lieux. Choisissez l'emplacement "
-            "de votre rayon dans la correspondance des colonnes (page « Importer mon stock », "
-            f"ou en ligne de commande --columns {guess.suggested_map(keep=seen[0] or None)}) ; "
-            "le stock précédent est conservé")
+    keep = _kept(next((value for value in seen if value), "…"))
+    return (f"lignes de plusieurs emplacements de stock dans la colonne « {_kept(column)} » "
+            f"({listed}) : Rayons n'additionne pas les stocks de plusieurs lieux. Choisissez "
+            "l'emplacement de votre rayon dans la correspondance des colonnes (page « Importer "
+            "mon stock », ou en ligne de commande --columns "
+            f"{base_map},location={_kept(column)}:{keep}) ; le stock précédent est conservé")
 
 
 __all__ = ["FIELDS", "Evidence", "HeaderGuess", "describe_guess", "guess_columns",

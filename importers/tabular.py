@@ -73,9 +73,12 @@ def _is_number(cell: object) -> bool:
 
 
 class LocationWatch:
-    """The stock locations a file's rows name (folded -> as first written), a few at most."""
+    """The stock locations a file's rows name (folded -> as first written), a few at most, in
+    the column `column`; `base_map` is the `--columns` value a refusal suggests completing."""
 
-    def __init__(self) -> None:
+    def __init__(self, column: str, base_map: str) -> None:
+        self.column = column
+        self.base_map = base_map
         self.seen: dict[str, str] = {}
 
     def see(self, location: str) -> None:
@@ -88,14 +91,16 @@ class Columns:
     """Where each field sits in a row; `header` says whether the row that set it is a header.
 
     `keep` (folded) is the stock location whose rows are read when a column map names a location
-    column: the other locations' rows are skipped, never added to the shelf. Without a map, a
-    guessed `location` column is only watched: rows of more than one location refuse the file.
+    column: the other locations' rows are skipped, never added to the shelf. When no map chose
+    a location, a `location` column recognised by its header is only watched (`watch`: its
+    header and the map a refusal suggests): rows of more than one location refuse the file.
     `code_fallback` is the till's own reference, read when a line's barcode cell is empty.
     """
 
     positions: Mapping[str, int]
     header: bool
     keep: str | None = None
+    watch: tuple[str, str] | None = None
 
     def cell(self, cells: Sequence[object], field: str) -> object:
         position = self.positions.get(field)
@@ -183,7 +188,7 @@ class TabularSource(ABC):
                 continue
             if columns is None:
                 columns = self._columns(cells)
-                watched = self._location_watch(columns)
+                watched = LocationWatch(*columns.watch) if columns.watch is not None else None
                 # Rows of other locations must be skipped or watched: the fast path does not.
                 plain = (PlainLayout.of(columns) if columns.keep is None and watched is None
                          else None)
@@ -198,9 +203,9 @@ class TabularSource(ABC):
                 continue
             data_lines += 1
             yield from self._read_row(line, cells, columns)
-        if watched is not None and len(watched.seen) > 1 and self.guess is not None:
-            raise FileRefused("several_locations",
-                              several_location_rows(self.guess, list(watched.seen.values())))
+        if watched is not None and len(watched.seen) > 1:
+            raise FileRefused("several_locations", several_location_rows(
+                watched.column, list(watched.seen.values()), watched.base_map))
         if data_lines == 0:
             raise FileRefused("empty_file", "le fichier est vide" if columns is None else
                               "le fichier ne contient que l'en-tête, aucune ligne de stock")
@@ -227,9 +232,11 @@ class TabularSource(ABC):
         if guess.location_columns:
             raise FileRefused("several_locations", several_location_columns(guess))
         positions = dict(guess.positions)
-        if guess.location_column is not None:
-            positions["location"] = guess.location_column
-        return Columns(positions, header=True)
+        if guess.location_column is None:
+            return Columns(positions, header=True)
+        positions["location"] = guess.location_column
+        return Columns(positions, header=True, watch=(guess.headers[guess.location_column],
+                                                      guess.suggested_map()))
 
     def _headerless(self, first_row: Sequence[object]) -> Columns:
         """`EAN;qty` lines; with two numbers besides the code (`EAN;PRIX;QTE`) nothing says
@@ -249,12 +256,6 @@ class TabularSource(ABC):
         if numbers and "quantity" in self.headerless_columns:
             return Columns({**self.headerless_columns, "quantity": numbers[0]}, header=False)
         return Columns(self.headerless_columns, header=False)
-
-    @staticmethod
-    def _location_watch(columns: Columns) -> LocationWatch | None:
-        """A guessed location column (no map chose one) is watched for a second location."""
-        return LocationWatch() if "location" in columns.positions and columns.keep is None \
-            else None
 
     @staticmethod
     def _no_stock_in(cells: Sequence[object], columns: Columns) -> bool:
@@ -288,7 +289,17 @@ class TabularSource(ABC):
                 f"colonne de la correspondance enregistrée absente : {', '.join(missing)} "
                 f"(en-tête lu : « {found_header} ») ; corrigez la correspondance des colonnes",
             )
-        return Columns(positions, header=True, keep=keep)
+        if column_map.location is not None:
+            return Columns(positions, header=True, keep=keep)
+        # A map that names no location still must not sum several: a location column of the
+        # header is watched as in a guessed file.
+        headers = [cell_text(cell) for cell in first_row]
+        location = guess_columns(headers).location_column
+        if location is None or location in positions.values():
+            return Columns(positions, header=True)
+        spec = ",".join(f"{name}={ref}" for name, ref in column_map.as_json().items())
+        return Columns({**positions, "location": location}, header=True,
+                       watch=(headers[location], spec))
 
     @staticmethod
     def _kept(cells: Sequence[object], columns: Columns) -> bool:

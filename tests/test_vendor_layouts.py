@@ -10,6 +10,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskCliRunner
 from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -198,3 +199,22 @@ def test_a_shelf_position_column_is_not_a_stock_location() -> None:
     assert guess_columns(["SKU", "Bin location", "On hand"]).location_column is None
     assert guess_columns(["SKU", "Location", "On hand"]).location_column == 1
     assert guess_columns(["SKU", "Nom du magasin", "Stock"]).location_column == 1
+
+
+def test_a_map_naming_no_location_still_never_sums_two(
+        session: Session, test_sessionmaker: sessionmaker[Session], shop: Shop) -> None:
+    run = run_of(session, test_sessionmaker, shop, VENDORS / "shopify_inventory_two_locations.csv",
+                 ColumnMap.parse("code=SKU,quantity=On hand (current)"))
+    assert (run.status, run.gate) == ("rejected", "several_locations")
+    assert ("--columns code=SKU,quantity=On hand (current),location=Location:Boutique"
+            in (run.gate_message or ""))
+
+
+def test_the_cli_report_shows_how_the_header_was_read(cli: FlaskCliRunner, shop: Shop) -> None:
+    result = cli.invoke(args=["stock", "import", "--shop", shop.slug,
+                              str(VENDORS / "loyverse_items.csv")])
+    assert result.exit_code == 0, result.output
+    assert ("  code : « Barcode » (colonne 14, mot « barcode »), préférée à « SKU »"
+            in result.output.splitlines())
+    assert "  quantité : « In stock [Librairie des Halles] » (colonne 22, mot « stock »)" \
+        in result.output.splitlines()
