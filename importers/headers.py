@@ -237,7 +237,11 @@ def _candidates(field_name: str, headers: Sequence[list[tuple[str, str]]],
         if field_name == "price":
             score += len(_PRICE_BONUS & present)
         known = {part for entry in matched for part in entry.split()} | _NEUTRAL | _PRICE_BONUS
-        rest = tuple(written for word, written in words if word not in known)
+        # The location a per-location column is for: from its first to its last unknown word,
+        # inner small words kept (`Current Quantity Librairie du Port`).
+        unknown = [i for i, (word, _) in enumerate(words) if word not in known]
+        rest = tuple(written for _, written in words[unknown[0]:unknown[-1] + 1]) if unknown \
+            else ()
         found.append(_Candidate(position, score, tuple(sorted(matched)), rest))
     return sorted(found, key=lambda c: (-c.score, c.position))
 

@@ -19,6 +19,8 @@ from app.models import ImportRun, Shop, StockLine
 from importers.column_map import ColumnMap
 from importers.headers import guess_columns, words_of
 from importers.pipeline import import_file
+from importers.records import StockRecord
+from importers.registry import open_source
 from importers.report import column_lines
 from tests.factories import make_shop
 
@@ -218,3 +220,19 @@ def test_the_cli_report_shows_how_the_header_was_read(cli: FlaskCliRunner, shop:
             in result.output.splitlines())
     assert "  quantité : « In stock [Librairie des Halles] » (colonne 22, mot « stock »)" \
         in result.output.splitlines()
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    # The count is the one number besides the code, wherever it stands.
+    ("9782070368228;Le Phare des brumes;3\n", [("9782070368228", 3, None)]),
+    ("9782070368228;3\n", [("9782070368228", 3, None)]),
+    # A barcode cell left empty: the reference column holds the code.
+    ("GTIN,SKU,Qty\n,9782890061231,2\n9782070368228,LP-1,1\n",
+     [("9782890061231", 2, None), ("9782070368228", 1, None)]),
+])
+def test_tabular_reads(tmp_path: Path, content: str,
+                       expected: list[tuple[str, int, int | None]]) -> None:
+    path = tmp_path / "stock.csv"
+    path.write_text(content, encoding="utf-8")
+    records = [item for item in open_source(path) if isinstance(item, StockRecord)]
+    assert [(r.code, r.quantity, r.price_cents) for r in records] == expected
