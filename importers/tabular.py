@@ -227,7 +227,10 @@ class TabularSource(ABC):
             found_header = " ; ".join(map(cell_text, first_row)).rstrip(" ;")
             raise FileRefused(
                 "missing_columns",
-                f"colonne introuvable : {', '.join(missing)} (en-tête lu : « {found_header} »)",
+                f"colonne introuvable : {', '.join(missing)} (en-tête lu : « {found_header} »)"
+                " ; indiquez une fois quelle colonne contient quoi dans la correspondance des "
+                "colonnes (page « Importer mon stock », ou en ligne de commande --columns "
+                "code=…,quantity=…) ; le stock précédent est conservé",
             )
         if guess.location_columns:
             raise FileRefused("several_locations", several_location_columns(guess))

@@ -7,10 +7,13 @@ quantity and price, or is refused with a reason that tells the bookseller how to
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskCliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -236,3 +239,15 @@ def test_tabular_reads(tmp_path: Path, content: str,
     path.write_text(content, encoding="utf-8")
     records = [item for item in open_source(path) if isinstance(item, StockRecord)]
     assert [(r.code, r.quantity, r.price_cents) for r in records] == expected
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(max_size=40), max_size=30))
+def test_any_header_is_guessed_without_crashing(header: list[str]) -> None:
+    """Whatever a header row holds (ligatures, fractions, NULs, emoji), the guess is made and
+    stores as JSON text PostgreSQL can hold."""
+    guess = guess_columns(header)
+    stored = json.dumps(guess.as_json(), ensure_ascii=False)
+    assert "\x00" not in stored and "\\u0000" not in stored
+    assert all(0 <= position < len(header) for position in guess.positions.values())
+    assert len(set(guess.positions.values())) == len(guess.positions)
