@@ -65,7 +65,8 @@ VETOES: Mapping[str, frozenset[str]] = {
         "commande", "commandee", "incoming", "committed", "reserved", "reservee", "unavailable",
         "indisponible", "composite", "tracker", "track", "tracking", "policy", "sold", "sale",
         "vendu", "vente", "weight", "enabled", "previous", "ancien", "value", "valeur", "prix",
-        "price", "cost", "cout", "level", "point", "transit", "attendu", "expected"}),
+        "price", "cost", "cout", "level", "point", "transit", "attendu", "expected", "out",
+        "continue", "selling", "sell", "oversell", "backorder", "rupture"}),
     "price": frozenset({
         "cost", "cout", "achat", "supply", "compare", "ht", "wholesale", "gros", "marge",
         "margin", "remise", "discount", "promo", "sale", "solde", "valeur", "value",

@@ -192,6 +192,11 @@ def test_headers_split_into_words(header: str, words: list[str]) -> None:
     (["EAN", "Qté", "Variant Compare At Price", "Variant Price"], "price", "Variant Price"),
     (["EAN", "Qté", "Social Media Link Title", "Item Name"], "title", "Item Name"),
     (["Code fournisseur", "Référence", "Qté"], "code", "Référence"),
+    # Shopify's newer product export: a policy column mentions stock too.
+    (["URL handle", "Title", "SKU", "Barcode", "Price", "Compare-at price", "Cost per item",
+      "Continue selling when out of stock", "Inventory quantity"], "quantity",
+     "Inventory quantity"),
+    (["URL handle", "Title", "SKU", "Barcode", "Compare-at price", "Price"], "price", "Price"),
 ])
 def test_words_that_change_the_meaning_rule_a_column_out(header: list[str], field: str,
                                                          expected: str) -> None:
