@@ -335,7 +335,9 @@ def several_location_rows(column: str, seen: Sequence[str], base_map: str) -> st
             f"({listed}) : Rayons n'additionne pas les stocks de plusieurs lieux. Choisissez "
             "l'emplacement de votre rayon dans la correspondance des colonnes (page « Importer "
             "mon stock », ou en ligne de commande --columns "
-            f"{base_map},location={_kept(column)}:{keep}) ; le stock précédent est conservé")
+            f"{base_map},location={_kept(column)}:{keep}) ; si ce sont des rayons d'une même "
+            f"librairie, à additionner, location={_kept(column)}:* ; le stock précédent est "
+            "conservé")
 
 
 __all__ = ["FIELDS", "Evidence", "HeaderGuess", "describe_guess", "guess_columns",

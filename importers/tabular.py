@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from app.isbn import Code, CodeError, normalize_code, plain_kind
-from importers.column_map import ColumnMap
+from importers.column_map import ALL_LOCATIONS, ColumnMap
 from importers.headers import (
     HeaderGuess,
     guess_columns,
@@ -270,7 +270,8 @@ class TabularSource(ABC):
     def _mapped_columns(first_row: Sequence[object], column_map: ColumnMap) -> Columns:
         """The shop's own map applied: by position (a header row is skipped when the code's
         cell holds no digit) or by header name, refusing a header that lacks a mapped column."""
-        keep = fold_header(column_map.keep) if column_map.keep is not None else None
+        keep = (fold_header(column_map.keep)
+                if column_map.keep not in (None, ALL_LOCATIONS) else None)
         if column_map.by_position:
             positions = {field: ref.position - 1 for field, ref in column_map.refs().items()
                          if ref.position is not None}
@@ -292,7 +293,7 @@ class TabularSource(ABC):
                 f"colonne de la correspondance enregistrée absente : {', '.join(missing)} "
                 f"(en-tête lu : « {found_header} ») ; corrigez la correspondance des colonnes",
             )
-        if column_map.location is not None:
+        if column_map.location is not None:  # a location to keep, or all of them on purpose
             return Columns(positions, header=True, keep=keep)
         # A map that names no location still must not sum several: a location column of the
         # header is watched as in a guessed file.

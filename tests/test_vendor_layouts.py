@@ -256,3 +256,20 @@ def test_any_header_is_guessed_without_crashing(header: list[str]) -> None:
     assert "\x00" not in stored and "\\u0000" not in stored
     assert all(0 <= position < len(header) for position in guess.positions.values())
     assert len(set(guess.positions.values())) == len(guess.positions)
+
+
+def test_shelves_of_one_shop_are_added_up_once_the_map_says_so(
+        session: Session, test_sessionmaker: sessionmaker[Session], shop: Shop,
+        tmp_path: Path) -> None:
+    """`Emplacement` may be a shelf (Vitrine, Réserve) as well as another shop: refused until
+    the bookseller says which; `location=Emplacement:*` adds the shelves up."""
+    path = tmp_path / "stock.csv"
+    path.write_text("EAN;Emplacement;Qté\n9782070368228;Vitrine;1\n9782070368228;Réserve;2\n",
+                    encoding="utf-8")
+    refused = run_of(session, test_sessionmaker, shop, path)
+    assert (refused.status, refused.gate) == ("rejected", "several_locations")
+    assert "location=Emplacement:*" in (refused.gate_message or "")
+    applied = run_of(session, test_sessionmaker, shop, path,
+                     ColumnMap.parse("code=EAN,quantity=Qté,location=Emplacement:*"))
+    assert applied.status == "applied"
+    assert stock(session, shop.id) == {"9782070368228": (3, None)}

@@ -30,7 +30,9 @@ stock_cli = AppGroup("stock", help="Shops' stock files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.option("--columns", "columns_spec", metavar="MAP",
               help="Say which column holds what, e.g. code=EAN,quantity=Qté,price=#4,"
-                   "location=Magasin:Boutique (columns by header or #position).")
+                   "location=Magasin:Boutique (columns by header or #position; "
+                   "location=COLUMN:* adds up the rows of every location, for shelves of one "
+                   "shop).")
 @click.option("--save-columns", is_flag=True,
               help="Keep --columns as the shop's map for its later files.")
 def stock_import(shop_slug: str, file: Path, format_: str | None, force: bool,
