@@ -237,6 +237,9 @@ def _candidates(field_name: str, headers: Sequence[list[tuple[str, str]]],
         score = max(matched.values())
         if field_name == "price":
             score += len(_PRICE_BONUS & present)
+        elif field_name == "code" and score == _BARCODE:
+            # `ISBN-13` over `ISBN-10` (each line of which would be converted and reported).
+            score += ("13" in present) - ("10" in present)
         known = {part for entry in matched for part in entry.split()} | _NEUTRAL | _PRICE_BONUS
         # The location a per-location column is for: from its first to its last unknown word,
         # inner small words kept (`Current Quantity Librairie du Port`).
@@ -285,7 +288,7 @@ def guess_columns(header_cells: Sequence[str]) -> HeaderGuess:
                                  others))
         if name == "code":
             fallback = next((c for c in found[1:] if c.score == _INTERNAL), None)
-            if best.score == _BARCODE and fallback is not None:
+            if best.score >= _BARCODE - 1 and fallback is not None:
                 positions["code_fallback"] = fallback.position
                 taken.add(fallback.position)
                 evidence.append(Evidence(name, fallback.position, headers[fallback.position],

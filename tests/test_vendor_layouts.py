@@ -192,6 +192,7 @@ def test_headers_split_into_words(header: str, words: list[str]) -> None:
     (["EAN", "Qté", "Variant Compare At Price", "Variant Price"], "price", "Variant Price"),
     (["EAN", "Qté", "Social Media Link Title", "Item Name"], "title", "Item Name"),
     (["Code fournisseur", "Référence", "Qté"], "code", "Référence"),
+    (["ISBN-10", "ISBN-13", "Qté"], "code", "ISBN-13"),
     # Shopify's newer product export: a policy column mentions stock too.
     (["URL handle", "Title", "SKU", "Barcode", "Price", "Compare-at price", "Cost per item",
       "Continue selling when out of stock", "Inventory quantity"], "quantity",
@@ -273,3 +274,18 @@ def test_shelves_of_one_shop_are_added_up_once_the_map_says_so(
                      ColumnMap.parse("code=EAN,quantity=Qté,location=Emplacement:*"))
     assert applied.status == "applied"
     assert stock(session, shop.id) == {"9782070368228": (3, None)}
+
+
+def test_the_json_report_carries_the_guess_as_data(cli: FlaskCliRunner, shop: Shop) -> None:
+    """What the upload page and the push API's clients read: plain data, no sentences."""
+    result = cli.invoke(args=["stock", "import", "--shop", shop.slug, "--json",
+                              str(VENDORS / "square_item_library_two_locations.csv")])
+    report = json.loads(result.output)
+    assert (report["status"], report["gate"]) == ("rejected", "several_locations")
+    guess = report["column_guess"]
+    assert guess["location_columns"] == ["Current Quantity Librairie du Port",
+                                         "Current Quantity Réserve"]
+    assert guess["locations"] == ["Librairie du Port", "Réserve"]
+    assert [(c["field"], c["header"], c["role"]) for c in guess["columns"]][:3] == [
+        ("code", "GTIN", "main"), ("code", "SKU", "fallback"),
+        ("quantity", "Current Quantity Librairie du Port", "main")]
