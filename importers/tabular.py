@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -137,6 +137,15 @@ def read_code(line: int, raw: object) -> Code | LineIssue:
         return LineIssue(line, "code", cell_text(raw), exc.reason, str(exc))
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A file's first rows as text and, when the first is a header, how it would be read
+    (`HeaderGuess.as_json`): what a column-map form shows before the bookseller chooses."""
+
+    rows: list[list[str]]
+    guess: dict[str, Any] | None
+
+
 class TabularSource(ABC):
     """A file read row by row; subclasses supply `_rows()` and override class attributes."""
 
@@ -165,6 +174,29 @@ class TabularSource(ABC):
         if self.skipped_rows:
             body["skipped_rows"] = self.skipped_rows
         return body
+
+    def preview(self, limit: int = 6) -> Preview:
+        """The first `limit` non-blank rows and the guess for the first one, whatever the file
+        holds: a layout the import would refuse is what the form is for. Only reading errors
+        (an unreadable encoding, a line too long) raise FileRefused."""
+        rows: list[Sequence[object]] = []
+        all_rows = self._rows()
+        try:
+            for _, cells in all_rows:
+                if not is_blank(cells):
+                    rows.append(cells)
+                if len(rows) >= limit:
+                    break
+        finally:  # closes the file now, not when the generator is collected
+            if isinstance(all_rows, Generator):
+                all_rows.close()
+        texts = [[cell_text(cell) for cell in cells] for cells in rows]
+        if not rows or not self.may_have_header:
+            return Preview(texts, None)
+        guess = guess_columns(texts[0])
+        if self._is_data(rows[0], recognised=guess.recognised):
+            return Preview(texts, None)
+        return Preview(texts, guess.as_json())
 
     @abstractmethod
     def _rows(self) -> Iterator[Row]:

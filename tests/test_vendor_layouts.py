@@ -23,7 +23,7 @@ from importers.column_map import ColumnMap
 from importers.headers import guess_columns, words_of
 from importers.pipeline import import_file
 from importers.records import StockRecord
-from importers.registry import open_source
+from importers.registry import open_source, preview
 from importers.report import column_lines
 from tests.factories import make_shop
 
@@ -289,3 +289,16 @@ def test_the_json_report_carries_the_guess_as_data(cli: FlaskCliRunner, shop: Sh
     assert [(c["field"], c["header"], c["role"]) for c in guess["columns"]][:3] == [
         ("code", "GTIN", "main"), ("code", "SKU", "fallback"),
         ("quantity", "Current Quantity Librairie du Port", "main")]
+
+
+def test_a_preview_shows_the_first_rows_and_the_guess_without_refusing() -> None:
+    """The column-map form's view of a file the import refuses."""
+    shown = preview(VENDORS / "square_item_library_two_locations.csv", limit=2)
+    assert shown is not None and len(shown.rows) == 2
+    assert shown.rows[1][:4] == ["VTK1", "Le Phare des brumes", "Regular", "LP-001"]
+    assert shown.guess is not None
+    assert shown.guess["locations"] == ["Librairie du Port", "Réserve"]
+    headerless = preview(VENDORS / "headerless_ean_prix_qte.txt")
+    assert headerless is not None and headerless.guess is None
+    assert headerless.rows[0] == ["9782070612758", "12", "3"]
+    assert preview(Path(__file__).parent / "data" / "stock" / "onix30_stock_ref.xml") is None
