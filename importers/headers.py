@@ -101,14 +101,26 @@ def _kept(header: str) -> str:
     return header[:_MAX_HEADER_CHARS].replace("\x00", "\ufffd")
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+# Distinct stock locations remembered while watching a location column: two are enough to refuse.
+_MAX_LOCATIONS_SHOWN = 10
+
+
+def _unaccent(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def fold_header(name: str) -> str:
+    """`Qté`, `QTE `, `qte.` and a BOM-glued `Qte` all read `qte`: shops retype headers freely."""
+    return _NOT_ALNUM.sub("", _unaccent(name.casefold()))
+
+
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])"
                     r"|(?<=[0-9])(?=[A-Za-z])")
-_SPLIT = re.compile(r"[\W_]+")
 
 
 def _fold(word: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = _unaccent(word.casefold())
     # Plurals read as singulars (`Auteurs`, `Code-barres`, `Quantités`), `ss` kept (`address`).
     return folded[:-1] if len(folded) > 3 and folded.endswith("s") and folded[-2] != "s" else folded
 
@@ -116,10 +128,9 @@ def _fold(word: str) -> str:
 def words_of(header: str) -> list[tuple[str, str]]:
     """(folded, as written) for each word: `Variant Inventory Qty`, `inventory_Main_Outlet`,
     `stockOnHand`, `Qté (magasin)` all split the way a reader would."""
-    unaccented = "".join(c for c in unicodedata.normalize("NFKD", header)
-                         if not unicodedata.combining(c))
-    written = [part for part in _SPLIT.split(_CAMEL.sub(" ", header)) if part]
-    folded = [_fold(part) for part in _SPLIT.split(_CAMEL.sub(" ", unaccented)) if part]
+    written = [part for part in _NOT_ALNUM.split(_CAMEL.sub(" ", header)) if part]
+    folded = [_fold(part) for part in _NOT_ALNUM.split(_CAMEL.sub(" ", _unaccent(header)))
+              if part]
     if len(written) != len(folded):  # a character NFKD splits in two: keep the folded form
         written = folded
     return list(zip(folded, written, strict=True))
@@ -305,6 +316,20 @@ def _same_words_other_place(best: _Candidate, found: list[_Candidate]) -> list[_
             and c.rest != best.rest]
 
 
+class LocationWatch:
+    """The stock locations a file's rows name (folded -> as first written), a few at most, in
+    the column `column`; `base_map` is the `--columns` value a refusal suggests completing."""
+
+    def __init__(self, column: str, base_map: str) -> None:
+        self.column = column
+        self.base_map = base_map
+        self.seen: dict[str, str] = {}
+
+    def see(self, location: str) -> None:
+        if len(self.seen) < _MAX_LOCATIONS_SHOWN:
+            self.seen.setdefault(fold_header(location), location)
+
+
 def describe_guess(stored: Mapping[str, Any] | None) -> list[str]:
     """The report's sentences (French) for a guess stored by `HeaderGuess.as_json`."""
     if not stored:
@@ -343,5 +368,5 @@ def several_location_rows(column: str, seen: Sequence[str], base_map: str) -> st
             "conservé")
 
 
-__all__ = ["FIELDS", "Evidence", "HeaderGuess", "describe_guess", "guess_columns",
-           "several_location_columns", "several_location_rows", "words_of"]
+__all__ = ["FIELDS", "Evidence", "HeaderGuess", "LocationWatch", "describe_guess", "fold_header",
+           "guess_columns", "several_location_columns", "several_location_rows", "words_of"]

@@ -7,7 +7,6 @@ found by name, never by position: tills reorder, add and drop columns between ve
 from __future__ import annotations
 
 import re
-import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from app.isbn import Code, CodeError, normalize_code, plain_kind
 from importers.column_map import ALL_LOCATIONS, ColumnMap
 from importers.headers import (
     HeaderGuess,
+    LocationWatch,
+    fold_header,
     guess_columns,
     several_location_columns,
     several_location_rows,
@@ -35,20 +36,11 @@ REPAIR_MESSAGES = {
     "leading_zero_restored": "zéro initial perdu par le tableur, rétabli : {code}",
     "addon_removed": "extension de prix du code-barres ignorée, code retenu : {code}",
 }
-_NOT_ALNUM = re.compile(r"[\W_]+")
 # A cell that reads as a number (a count or a price), in a headerless row.
 _NUMBER = re.compile(r"[-+]?[0-9][0-9\s\u00a0\u202f]*(?:[.,][0-9]+)?\s*(?:€|eur)?", re.IGNORECASE)
-# Distinct stock locations remembered while watching a location column: two are enough to refuse.
-_MAX_LOCATIONS_SHOWN = 10
 
 # A row's physical line (or sheet row) number and its cells, blank rows included.
 Row = tuple[int, Sequence[object]]
-
-
-def fold_header(name: str) -> str:
-    """`Qté`, `QTE `, `qte.` and a BOM-glued `Qte` all read `qte`: shops retype headers freely."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    return _NOT_ALNUM.sub("", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
 def cell_text(cell: object) -> str:
@@ -70,20 +62,6 @@ def _is_number(cell: object) -> bool:
     if isinstance(cell, bool):
         return False
     return isinstance(cell, int | float) or bool(_NUMBER.fullmatch(cell_text(cell)))
-
-
-class LocationWatch:
-    """The stock locations a file's rows name (folded -> as first written), a few at most, in
-    the column `column`; `base_map` is the `--columns` value a refusal suggests completing."""
-
-    def __init__(self, column: str, base_map: str) -> None:
-        self.column = column
-        self.base_map = base_map
-        self.seen: dict[str, str] = {}
-
-    def see(self, location: str) -> None:
-        if len(self.seen) < _MAX_LOCATIONS_SHOWN:
-            self.seen.setdefault(fold_header(location), location)
 
 
 @dataclass(frozen=True, slots=True)
