@@ -205,7 +205,11 @@ class HeaderGuess:
 
     def as_json(self) -> dict[str, Any]:
         """A plain structure for the run's report and the upload page."""
-        body: dict[str, Any] = {"header": list(map(_kept, self.headers[:_MAX_HEADERS_KEPT])),
+        # A spreadsheet's rows come padded with empty cells: they say nothing.
+        named = len(self.headers) - next(
+            (i for i, header in enumerate(reversed(self.headers)) if header), len(self.headers))
+        shown = self.headers[:min(named, _MAX_HEADERS_KEPT)]
+        body: dict[str, Any] = {"header": list(map(_kept, shown)),
                                 "columns": [e.as_json() for e in self.evidence]}
         if self.location_column is not None:
             body["location_column"] = _kept(self.headers[self.location_column])
