@@ -93,6 +93,17 @@ class Config:
     IMPORT_STATEMENT_TIMEOUT_S: int | None = None
     IMPORT_LOCK_WAIT_S: int | None = None
     IMPORT_IDLE_TIMEOUT_S: int | None = None
+    # `stock enrich`: titles for untitled editions from open bibliographic services, asked in this
+    # order (`bnf`, `openlibrary`). Empty: off, nothing leaves the machine. At most one request
+    # per ENRICH_MIN_INTERVAL_S seconds to each service; a miss is asked again after
+    # ENRICH_RETRY_DAYS days; ENRICH_LIMIT editions per run (docs/operations.md).
+    ENRICH_SOURCES: tuple[str, ...] = ()
+    ENRICH_BNF_URL = "https://catalogue.bnf.fr/api/SRU"
+    ENRICH_OPENLIBRARY_URL = "https://openlibrary.org"
+    ENRICH_MIN_INTERVAL_S = 1.0
+    ENRICH_TIMEOUT_S = 10.0
+    ENRICH_RETRY_DAYS = 30
+    ENRICH_LIMIT = 500
     # Where `demo load` writes the demo shops' generated till files.
     DEMO_STOCK_DIR = str(DEFAULT_VAR_DIR / "demo-stock")
     # Map background tiles, fetched by the reader's browser. Empty: no tiles, markers only (tests,
@@ -126,13 +137,19 @@ class Config:
             if key in env:
                 values[key] = env[key]
         for key in ("MAIL_PORT", "MAIL_TIMEOUT", "PERSONAL_DATA_DAYS", "MAX_CONTENT_LENGTH",
-                    "DATABASE_POOL_SIZE"):
+                    "DATABASE_POOL_SIZE", "ENRICH_RETRY_DAYS", "ENRICH_LIMIT"):
             if env.get(key):
                 values[key] = _positive_int(env, key)
         for key, variable in IMPORT_LIMIT_VARIABLES.items():
             if env.get(variable):
                 values[key] = _positive_int(env, variable)
-        for key in ("DATABASE_REPLICA_MAX_LAG_S", "DATABASE_REPLICA_CHECK_S"):
+        if "ENRICH_SOURCES" in env:
+            values["ENRICH_SOURCES"] = tuple(env["ENRICH_SOURCES"].replace(",", " ").split())
+        for key in ("ENRICH_BNF_URL", "ENRICH_OPENLIBRARY_URL"):
+            if env.get(key):
+                values[key] = env[key]
+        for key in ("DATABASE_REPLICA_MAX_LAG_S", "DATABASE_REPLICA_CHECK_S",
+                    "ENRICH_MIN_INTERVAL_S", "ENRICH_TIMEOUT_S"):
             if env.get(key):
                 values[key] = _seconds(env, key)
         if env.get("DATABASE_MAX_OVERFLOW"):  # 0 is meaningful: never beyond the pool

@@ -1,8 +1,9 @@
 """Normalise and classify the product codes booksellers send us: stock files, search box, forms.
 
 Stock files come out of cash-register software and spreadsheets, which mangle codes in
-predictable ways: hyphens and ``ISBN`` prefixes, Excel's ``="..."`` wrapper, floats with a
-``.0`` suffix, leading zeros dropped, scientific notation, scanner price add-ons. Cleaning
+predictable ways: hyphens (or the en dashes, non-breaking hyphens and minus signs a word processor
+puts in their place) and ``ISBN`` prefixes, Excel's ``="..."`` wrapper, floats with a ``.0``
+suffix, leading zeros dropped, scientific notation, scanner price add-ons. Cleaning
 (:func:`_clean`) is kept apart from validation (:func:`normalize_code`) so that every
 rejection carries a stable reason code for import reports and a French sentence for the shop.
 
@@ -24,15 +25,24 @@ PUBLIC_CODE_KINDS: Final[tuple[str, ...]] = ("isbn", "ismn")
 # the remains look like a code.
 _SCIENTIFIC: Final = re.compile(r"\d(?:[.,]\d*\s*[eE]\s*[+-]?|\s*[eE]\s*[+-])\d")
 _EXCEL_FORMULA: Final = re.compile(r'="(.*)"', re.DOTALL)
-# `ISBN-13`, `ISBN10:`... but not the `10` opening `ISBN1034567890`, an ISBN-10 of group 1.
+# Hyphen-minus, hyphen, non-breaking hyphen, figure dash, en dash, em dash, horizontal bar, minus
+# sign, small and full-width hyphen-minus: what word processors and catalogues print as a hyphen.
+_DASHES: Final = "\\-\u2010-\u2015\u2212\ufe63\uff0d"
+# `ISBN-13`, `ISBN10:`, `ISBN-978...`, `ISMN M-...`... but not the `10` opening `ISBN1034567890`,
+# an ISBN-10 of group 1.
 _PREFIX: Final = re.compile(
-    r"(?:ISBN(?:-?1[03](?=[\s:]))?|EAN(?:-?13(?=[\s:]))?)\s*:?", re.IGNORECASE
+    rf"(?:ISBN(?:-?1[03](?=[\s:]))?|EAN(?:-?13(?=[\s:]))?|ISMN)\s*[:{_DASHES}]?\s*",
+    re.IGNORECASE,
 )
-# Only separators between code characters: a leading minus sign must stay visible.
-_INNER_SEPARATORS: Final = re.compile(r"(?<=[0-9Xx])[\s-]+(?=[0-9Xx])")
+# Only separators between code characters (and after an ISMN-10's `M`): a leading minus sign must
+# stay visible.
+_INNER_SEPARATORS: Final = re.compile(rf"(?<=[0-9XxMm])[\s{_DASHES}]+(?=[0-9Xx])")
 _CODE_CHARACTERS: Final = re.compile(r"[0-9]+[Xx]?")
+# An ISMN-10 (printed music before 2008): `M` then 9 digits, the last a check digit that the
+# 979-0 EAN keeps unchanged (M weighs 3 x 3 = 9, as 9790 weighs 9 + 21 + 9 + 0 = 39: same unit).
+_ISMN10: Final = re.compile(r"[Mm]([0-9]{9})")
 # What a search box receives when someone types or pastes a code rather than a title.
-_CODE_LIKE: Final = re.compile(r"[0-9][0-9\s-]*[Xx]?")
+_CODE_LIKE: Final = re.compile(rf"(?:[Mm][\s{_DASHES}]*)?[0-9][0-9\s{_DASHES}]*[Xx]?")
 # A code pasted from a spreadsheet cell in scientific notation: the search can say why it fails.
 _SCIENTIFIC_QUERY: Final = re.compile(r"\d[.,]\d+\s*[eE]\s*\+?\d{1,2}")
 
@@ -55,12 +65,16 @@ class CodeError(ValueError):
         self.raw = raw
 
 
-def normalize_code(raw: str | int) -> Code:
+def normalize_code(raw: str | int, *, zero_lost: bool = False) -> Code:
     """Turn whatever a shop sent into a 13-digit code, or explain in French why we cannot.
 
     Integers are accepted because spreadsheet readers such as openpyxl return numeric cells
-    as numbers. Repairs are only made when a check digit confirms them, so a guess never
-    puts a wrong book on a shelf.
+    as numbers. Repairs are only made when a check digit confirms them and, for a 9-digit code
+    read as an ISBN-10 that lost its leading zero, when there is evidence the zero was lost: a
+    number (an int, or text ending in `.0`: a numeric cell, which cannot hold a leading zero) or
+    `zero_lost`, the caller's evidence from the rest of the file (see `importers.evidence`). One
+    dropped digit elsewhere passes the ISBN-10 check once in eleven: without evidence, a repair
+    would put a wrong book on a shelf.
     """
     text = raw if isinstance(raw, str) else str(raw)
     if kind := plain_kind(text):
@@ -76,6 +90,15 @@ def normalize_code(raw: str | int) -> Code:
     cleaned = _clean(text)
     if not cleaned:
         raise CodeError("empty_code", raw, "Le code est vide.")
+    if ismn := _ISMN10.fullmatch(cleaned):
+        return _ismn10(ismn[1], raw)
+    if not cleaned.strip("0"):
+        raise CodeError(
+            "placeholder_code",
+            raw,
+            f"Le code « {text.strip()} » n'est fait que de zéros : c'est un code provisoire "
+            "de la caisse, pas celui d'un livre. Saisissez le vrai code-barres.",
+        )
     if not _CODE_CHARACTERS.fullmatch(cleaned) or (cleaned[-1] in "Xx" and len(cleaned) != 10):
         raise CodeError(
             "invalid_characters",
@@ -90,6 +113,8 @@ def normalize_code(raw: str | int) -> Code:
             _check_isbn10(cleaned, raw)
             code, repair = _isbn10_to_isbn13(cleaned), "isbn10_converted"
         case 9 if _isbn10_valid("0" + cleaned):
+            if not (zero_lost or _numeric(raw)):
+                raise CodeError("unproven_leading_zero", raw, _unproven_zero_message(cleaned))
             code, repair = _isbn10_to_isbn13("0" + cleaned), "leading_zero_restored"
         case 12 if _ean13_valid("0" + cleaned):
             code, repair = "0" + cleaned, "leading_zero_restored"
@@ -107,6 +132,39 @@ def normalize_code(raw: str | int) -> Code:
     if not _ean13_valid(code):
         raise CodeError("invalid_check_digit", raw, _check_digit_message(code))
     return Code(code=code, kind=_classify(code), repair=repair)
+
+
+def lost_zero_candidate(raw: str | int) -> bool | None:
+    """For a code of 9 digits, whether it is a valid ISBN-10 once a leading zero is put back;
+    None for any other code. What a file's 9-digit codes say together is evidence (or not) that
+    its zeros were lost (`importers.evidence`)."""
+    cleaned = _clean(raw if isinstance(raw, str) else str(raw))
+    if len(cleaned) != 9 or not cleaned.isdigit() or not cleaned.isascii():
+        return None
+    return _isbn10_valid("0" + cleaned)
+
+
+def _numeric(raw: str | int) -> bool:
+    """Whether the code came as a number (a numeric cell, a JSON number, `201633612.0` in a CSV
+    written from one): a number cannot hold a leading zero, so losing it is no guess."""
+    return isinstance(raw, int) or raw.strip().endswith(".0")
+
+
+def _unproven_zero_message(cleaned: str) -> str:
+    return (
+        f"Le code « {cleaned} » a 9 chiffres. C'est peut-être un ISBN-10 dont le tableur a effacé "
+        f"le 0 initial (0{cleaned}), mais rien dans le fichier ne le prouve : un chiffre perdu "
+        "ailleurs donnerait un autre livre. Écrivez le code complet, ou formatez la colonne des "
+        "codes en Texte avant d'exporter."
+    )
+
+
+def _ismn10(digits: str, raw: str | int) -> Code:
+    """An ISMN-10 `M` + 9 digits as its 979-0 EAN, whose check digit is the same."""
+    code = "9790" + digits
+    if not _ean13_valid(code):
+        raise CodeError("invalid_check_digit", raw, _check_digit_message("M" + digits))
+    return Code(code=code, kind="ismn", repair="ismn10_converted")
 
 
 def looks_like_isbn(text: str) -> bool:
@@ -176,10 +234,15 @@ def _ean13_valid(code: str) -> bool:
     return _ean13_check_digit(code[:12]) == code[12]
 
 
+# A till's placeholder for "no barcode": a valid EAN-13, but no product's.
+_ALL_ZEROS: Final = "0" * 13
+
+
 def plain_kind(text: str) -> str | None:
     """The kind when the text is already a clean, valid EAN-13 (nearly every stock line), else
     None: the caller then goes through `normalize_code`, which cleans, repairs and explains."""
-    if len(text) == 13 and text.isdigit() and text.isascii() and _ean13_valid(text):
+    if (len(text) == 13 and text.isdigit() and text.isascii() and _ean13_valid(text)
+            and text != _ALL_ZEROS):
         return _classify(text)
     return None
 

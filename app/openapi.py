@@ -82,6 +82,13 @@ PLACE_ERRORS = ("`incomplete_coordinates`, `invalid_latitude`, `latitude_out_of_
                 "`ambiguous_place` (with `candidates`)")
 
 
+NETWORK_PARAMETER = _query(
+    "network", {"type": "string"},
+    "Only the shops of this network (its slug, as in the site's `/reseaux/<slug>`); a shop "
+    "may belong to several networks. An unknown network answers 404 `unknown_network`.")
+UNKNOWN_NETWORK = _problem("`unknown_network`: no network has this slug.")
+
+
 def _limit(default: int) -> Schema:
     return _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
                             "default": default}, "How many results at most (`invalid_limit`).")
@@ -135,7 +142,8 @@ SCHEMAS: dict[str, Schema] = {
                    "total": {"type": "integer", "minimum": 0},
                    "shops": {"type": "array", "items": _ref("Shop")},
                    "links": _object({"next": _nullable(URL), "prev": _nullable(URL)})}),
-        "description": "One page of shops. `total` counts every active shop; `links.next` and "
+        "description": "One page of shops. `total` counts every active shop (of the network, "
+                       "given one); `links.next` and "
                        "`links.prev` are the neighbouring pages of the same request, null at "
                        "either end (`prev` of a page past the end is the last page).",
     },
@@ -172,9 +180,11 @@ AVAILABILITY = {
         _query("radius_km", {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_KM,
                              "default": DEFAULT_RADIUS_KM},
                "What counts as nearby, in km (`invalid_radius`)."),
+        NETWORK_PARAMETER,
     ],
     "responses": {
         "200": _ok("Availability", "The edition (null if not in the catalogue) and its holders."),
+        "404": UNKNOWN_NETWORK,
         "422": _problem("`missing_isbn`, `invalid_isbn` (with `reason`), `invalid_limit`, "
                         f"`invalid_radius`, {PLACE_ERRORS}."),
     },
@@ -187,13 +197,15 @@ EDITIONS = {
         "Typos and missing accents are tolerated; `corrections` says which words were read as "
         "which. An ISBN in `q` answers that edition alone, or nothing if it is not in the "
         "catalogue. `shops_with_copy` counts the shops with a copy; `nearest_m` is the "
-        "distance to the nearest of them, given an origin."),
+        "distance to the nearest of them, given an origin. With `network`, words match only "
+        "the editions on that network's shelves, and only its shops are counted."),
     "parameters": [
         _query("q", {"type": "string", "minLength": 1}, "What the reader typed.", required=True),
-        PLACE_PARAMETER, _limit(20),
+        PLACE_PARAMETER, _limit(20), NETWORK_PARAMETER,
     ],
     "responses": {
         "200": _ok("EditionSearch", "The editions found, possibly none."),
+        "404": UNKNOWN_NETWORK,
         "422": _problem(f"`missing_query`, `invalid_isbn` (with `reason`), `invalid_limit`, "
                         f"{PLACE_ERRORS}."),
     },
@@ -202,17 +214,19 @@ EDITIONS = {
 SHOPS = {
     "operationId": "shops",
     "summary": "The network's bookshops with their opening hours, a page at a time",
-    "description": ("Active shops, `limit` a page: nearest first with distances given an "
-                    "origin, otherwise by town and name. Follow `links.next` to read them all. "
-                    "`opening_hours` is an OpenStreetMap opening_hours expression; "
-                    "`links.shop` is the shop's entry in the site's directory."),
+    "description": ("Active shops (of one network with `network`), `limit` a page: nearest "
+                    "first with distances given an origin, otherwise by town and name. Follow "
+                    "`links.next` to read them all. `opening_hours` is an OpenStreetMap "
+                    "opening_hours expression; `links.shop` is the shop's page on the site."),
     "parameters": [
         PLACE_PARAMETER, _limit(10),
         _query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
                "Which page, from 1 (`invalid_page`); a page past the end is empty."),
+        NETWORK_PARAMETER,
     ],
     "responses": {
         "200": _ok("ShopList", "One page of shops."),
+        "404": UNKNOWN_NETWORK,
         "422": _problem(f"`invalid_limit`, `invalid_page`, {PLACE_ERRORS}."),
     },
 }

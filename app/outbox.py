@@ -27,6 +27,7 @@ from app.reservations.lifecycle import DECLINED, REMINDER_MINUTES, SHOP_MAIL_KIN
 from app.reservations.reserve import alternatives as other_holders
 from app.services import mail_queue
 from app.services.directory import shop_status
+from app.templating.words import book_title
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def _recipients(reservation: Reservation, shop: Shop, kind: str) -> list[str]:
 
 
 def subject(kind: str, reservation: Reservation) -> str:
-    title = reservation.title_snapshot
+    title = book_title(reservation.title_snapshot)
     subjects: dict[str, str] = {
         "reserved": gettext("Your reservation: %(title)s", title=title),
         "shop_new": gettext("New reservation: %(title)s", title=title),

@@ -14,6 +14,32 @@ from pathlib import Path
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = {b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
+
+
+def utf16_encoding(sample: bytes) -> str | None:
+    """`utf-16` (a BOM says which end), `utf-16-le` or `utf-16-be` (no BOM: every other byte of
+    ASCII markup is NUL), or None for single-byte-based text. Windows tools save XML as UTF-16
+    ("Unicode"); read as bytes it looks like binary, and a parser must be told."""
+    if sample[:2] in _UTF16_BOMS:
+        return _UTF16_BOMS[sample[:2]]
+    head = sample[:64]
+    if len(head) < 4 or head.count(0) < len(head) // 3:
+        return None
+    if not any(head[0::2]):
+        return "utf-16-be"
+    if not any(head[1::2]):
+        return "utf-16-le"
+    return None
+
+
+def first_character(sample: bytes) -> str:
+    """The first character that is not blank nor a BOM, in UTF-8 or UTF-16 text; "" if none."""
+    encoding = utf16_encoding(sample)
+    if encoding is None:
+        return sample.removeprefix(UTF8_BOM).lstrip()[:1].decode("latin-1")
+    text = sample[:512].decode(encoding, errors="replace")
+    return text.lstrip("\ufeff \t\r\n")[:1]
 
 
 class UnreadableText(ValueError):

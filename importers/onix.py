@@ -1,4 +1,5 @@
-"""ONIX for Books stock files (3.0/3.1, 2.1 tolerated), in reference or short tags.
+"""ONIX for Books stock files (3.0/3.1, 2.1 tolerated), in reference or short tags, in UTF-8 or
+UTF-16 (with or without a BOM).
 
 Files from distributors and shop networks reach a gigabyte, so products are streamed one at a
 time and dropped once read: memory stays flat whatever the file size. The parser never fetches
@@ -9,7 +10,9 @@ purpose: no real product has a 10 MB text node, and refusing one keeps the memor
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from app.isbn import Code, CodeError, normalize_code
+from app.text import utf16_encoding
 from geo.timezones import DEFAULT_ZONE
 from importers.records import FileRefused, LineIssue, StockRecord, negative_quantity_notice
 from importers.validate import ValueProblem, parse_price, parse_quantity, plausible_quantity
@@ -32,7 +36,7 @@ _WRAPPERS = frozenset({"DescriptiveDetail", "PublishingDetail", "ProductSupply",
 # Composites read as sub-nodes; the short tag of a composite is its name in lower case.
 _COMPOSITES = frozenset({"Header", "Product", "ProductIdentifier", "TitleDetail", "Title",
                          "TitleElement", "Contributor", "Publisher", "Stock",
-                         "LocationIdentifier", "Price"})
+                         "LocationIdentifier", "StockQuantityCoded", "Price"})
 # Elements read, with their EDItEUR short tags; SentDate, ISBN, EAN13, PriceTypeCode are 2.1.
 _SHORT_TAGS = {
     "SentDateTime": "x307", "SentDate": "m182", "RecordReference": "a001",
@@ -42,14 +46,48 @@ _SHORT_TAGS = {
     "ContributorRole": "b035", "PersonName": "b036", "PersonNameInverted": "b037",
     "NamesBeforeKey": "b039", "KeyNames": "b040", "CorporateName": "b047",
     "PublishingRole": "b291", "PublisherName": "b081",
-    "OnHand": "j350", "PriceType": "x462", "PriceTypeCode": "j148", "PriceAmount": "j151",
-    "CurrencyCode": "j152",
+    "OnHand": "j350", "StockQuantityCodeType": "j293", "StockQuantityCode": "j297",
+    "PriceType": "x462", "PriceTypeCode": "j148", "PriceAmount": "j151",
+    "CurrencyCode": "j152", "DefaultCurrencyCode": "m186",
 } | {name: name.lower() for name in _COMPOSITES | _WRAPPERS}
 # 2.1 names read as their 3.x counterparts (a 2.1 Title holds TitleText without TitleElement).
 _ALIASES = {"SentDate": "SentDateTime", "PriceTypeCode": "PriceType", "Title": "TitleDetail"}
 _ID_PREFERENCE = ("15", "03", "02")  # ProductIDType (list 5): ISBN-13, GTIN-13, ISBN-10
 _PRICE_PREFERENCE = ("04", "02")  # PriceType (list 58): fixed retail, then RRP, incl. tax
 _SENT = re.compile(r"(\d{8})(?:T?(\d{4})(\d{2})?)?(Z|[+-]\d{4})?")
+# Prices are shown to French readers in euros and stored without a currency (stock.price_cents):
+# a price in another currency is dropped with a notice, never relabelled, never converted.
+_EURO = "EUR"
+# libxml2 error codes (lxml's etree.ErrorTypes) that name the fault better than "malformed".
+_ENCODING_ERRORS = frozenset({32, 79, 81, 113})  # unsupported/invalid encoding, mismatch
+_CHARACTER_ERRORS = frozenset({6, 7, 9})  # a character (or &#...; reference) XML forbids
+_CUT_ERRORS = frozenset({5, 77})  # extra content / premature end of data
+# The character in libxml2's words: `invalid Char value 1`, `Char 0x0 out of allowed range`.
+_CHARACTER_VALUE = re.compile(r"value (\d+)|Char (0x[0-9A-Fa-f]+)")
+_LIBXML_UTF16 = {"utf-16-le": "UTF-16LE", "utf-16-be": "UTF-16BE"}  # libxml2's names
+
+# Stock as text, as ONIX 2.1 distributor feeds (and StockQuantityCode values, code list 70's
+# proprietary schemes) write it. OnHand should be a number, but many feeds say `100-500`, `NYP`,
+# `In stock`. A range or a floor counts its lower bound, the amount that is certainly there.
+_RANGE = re.compile(r"(\d+)\s*(?:-|\u2013|to|a)\s*(\d+)")
+_AT_LEAST = re.compile(r"(\d+)\s*\+|(?:>=|\u2265)\s*(\d+)")
+_MORE_THAN = re.compile(r"(?:>|over|more than|plus de)\s*(\d+)")
+# None on the shelf: not yet published (code list 65's 10-17), out of stock (31), out of print
+# or withdrawn (40-49), and their French spellings.
+_NONE_IN_STOCK = frozenset({
+    "nyp", "not yet published", "not yet available", "forthcoming", "out of stock", "oos",
+    "tos", "temporarily out of stock", "out of print", "op", "oop", "withdrawn", "none", "nil",
+    "no", "n", "unavailable", "not available", "sold out", "a paraitre", "epuise", "rupture",
+    "rupture de stock", "indisponible", "non disponible", "pas en stock",
+})
+# In stock, no count: at least one copy is there, and no more is sure. Counted as 1, reported.
+_SOME_IN_STOCK = frozenset({
+    "in stock", "instock", "available", "yes", "y", "low", "low stock", "limited",
+    "en stock", "disponible", "dispo", "oui",
+})
+IN_STOCK_COUNT = 1
+# Products read with no Stock element at all before the file counts as a catalogue, not stock.
+MAX_UNSTOCKED = 10_000
 
 # A product reduced to what we read: reference name -> texts (elements) or sub-nodes.
 _Node = dict[str, list[Any]]
@@ -65,58 +103,82 @@ class OnixSource:
     """
 
     format = "onix"
+    # A stock import refuses a file without any stock (a catalogue); the catalogue import
+    # (importers/catalogue.py) reads exactly those.
+    refuses_catalogues = True
 
     def __init__(self, path: Path, *, price_unit: str = "euros",
                  location_code: str | None = None) -> None:
         self.path = path
         self.location_code = location_code
         try:
-            self.exported_at: datetime | None = _read_head(path)[1]
+            self.exported_at: datetime | None = _read_head(path).sent_at
         except FileRefused:
             self.exported_at = None  # iterating reports the refusal, inside the merge
 
     def __iter__(self) -> Iterator[StockRecord | LineIssue]:
-        names = _read_head(self.path)[0]
+        head = _read_head(self.path)
+        names = head.names
         product_tag = next(tag for tag, name in names.items() if name == "Product")
         locations: set[str | None] = set()
+        # Until a product with stock shows this is a stock file, the products without any are
+        # held: a catalogue (no stock at all) is refused as such, not as thousands of lines.
+        unstocked: list[StockRecord | LineIssue] | None = [] if self.refuses_catalogues else None
+        unstocked_products = 0
         with self.path.open("rb") as handle:
             products = etree.iterparse(handle, events=("end",), tag=product_tag,
-                                       **_PARSER_OPTIONS)
+                                       encoding=head.encoding, **_PARSER_OPTIONS)
             try:
                 for _, element in products:
                     line = element.sourceline or 0
                     product = _reduce(element, names, {})
                     _release(element)
-                    yield from self._read_product(line, product, locations)
+                    items = self._read_product(line, product, locations, head.currency)
+                    if unstocked is None:
+                        yield from items
+                    elif "Stock" in product:
+                        yield from unstocked
+                        yield from items
+                        unstocked = None
+                    else:
+                        unstocked.extend(items)
+                        unstocked_products += 1
+                        if unstocked_products >= MAX_UNSTOCKED:
+                            raise _metadata_only(unstocked_products)
             except etree.XMLSyntaxError as exc:
-                raise _truncated(exc) from None
+                raise _syntax_refusal(exc, self.path) from None
+        if unstocked_products and unstocked is not None:
+            raise _metadata_only(unstocked_products)
 
-    def _read_product(self, line: int, product: _Node,
-                      locations: set[str | None]) -> Iterator[StockRecord | LineIssue]:
+    def _read_product(self, line: int, product: _Node, locations: set[str | None],
+                      default_currency: str) -> Iterator[StockRecord | LineIssue]:
         quantity = self._quantity(line, product, locations)
         if isinstance(quantity, LineIssue):
             yield quantity
-        if not isinstance(quantity, int):
+        if not isinstance(quantity, _Count):
             return
         code = _code(line, product)
         if isinstance(code, LineIssue):
             yield code
             return
-        if quantity < 0:
-            yield negative_quantity_notice(line, "OnHand", str(quantity), quantity)
-            quantity = 0
-        price = _price(line, product)
+        yield from quantity.notices
+        count = quantity.count
+        if count < 0:
+            yield negative_quantity_notice(line, "OnHand", str(count), count)
+            count = 0
+        price = _price(line, product, default_currency)
         if isinstance(price, LineIssue):
             yield price
-        yield StockRecord(line=line, code=code.code, kind=code.kind, quantity=quantity,
+        yield StockRecord(line=line, code=code.code, kind=code.kind, quantity=count,
                           price_cents=None if isinstance(price, LineIssue) else price,
                           title=_title(product), authors=_authors(product),
                           publisher=_text(_best(product.get("Publisher", []), "PublishingRole",
                                                 ("01",)), "PublisherName"))
 
     def _quantity(self, line: int, product: _Node,
-                  locations: set[str | None]) -> int | LineIssue | None:
-        """Sum of OnHand at the wanted location; None when the product is not stocked there.
+                  locations: set[str | None]) -> _Count | LineIssue | None:
+        """Sum of OnHand (else of StockQuantityCode) at the wanted location; None when the
+        product is not stocked there.
 
         OnOrder is ignored: copies ordered are not on the shelf.
         """
@@ -133,25 +195,93 @@ class OnixSource:
                 wanted.append(stock)
         if stocks and not wanted:
             return None
-        amounts = [amount for stock in wanted for amount in stock.get("OnHand", ())]
+        amounts = [amount for stock in wanted
+                   for amount in stock.get("OnHand") or _coded_amounts(stock)]
         if not amounts:
             return LineIssue(line, "OnHand", "", "missing_quantity",
                              "Aucune quantité en stock (Stock/OnHand) pour ce produit.")
         raw = " + ".join(amounts)
         try:
-            return plausible_quantity(sum(parse_quantity(amount) for amount in amounts), raw)
+            counts = [stock_count(amount) for amount in amounts]
+            total = plausible_quantity(sum(count for count, _ in counts), raw)
         except ValueProblem as exc:
             return LineIssue(line, "OnHand", raw, exc.reason, str(exc))
+        return _Count(total, [LineIssue(line, "OnHand", amount, "stock_without_count",
+                                        f"« {amount} » sans nombre : compté comme "
+                                        f"{IN_STOCK_COUNT} exemplaire, le seul sûr.",
+                                        rejected=False)
+                              for amount, (_, vague) in zip(amounts, counts, strict=True)
+                              if vague])
 
 
-def _read_head(path: Path) -> tuple[dict[str, str], datetime | None]:
-    """This file's tag dialect and SentDateTime, reading no further than the first product."""
+@dataclass(frozen=True, slots=True)
+class _Count:
+    """A product's count at the shop's location, and what the shop should know about it."""
+
+    count: int
+    notices: list[LineIssue]
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """What the message's start says: its tag dialect, date, default currency and encoding."""
+
+    names: dict[str, str]
+    sent_at: datetime | None
+    currency: str
+    encoding: str | None  # given to the parser when it cannot tell (UTF-16 without a BOM)
+
+
+def _coded_amounts(stock: _Node) -> list[str]:
+    """StockQuantityCode values (code list 70: a proprietary scheme, or the APA's), read like
+    OnHand: a feed without OnHand may give only these."""
+    return [_text(coded, "StockQuantityCode") for coded in stock.get("StockQuantityCoded", ())
+            if _text(coded, "StockQuantityCode")]
+
+
+def stock_count(raw: str) -> tuple[int, bool]:
+    """A stock value as feeds write it -> (count, vague). Numbers as in every format; a range
+    (`100-500`) or a floor (`20+`, `>20`) counts its lower bound; `NYP`, `Out of stock` count 0;
+    `In stock` without a number counts IN_STOCK_COUNT, vague (the caller reports it).
+    Anything else raises ValueProblem, as an unreadable number does."""
+    try:
+        return parse_quantity(raw), False
+    except ValueProblem as exc:
+        problem = exc
+    words = " ".join(_folded(raw).replace(".", " ").split())
+    if match := _RANGE.fullmatch(words):
+        low, high = int(match[1]), int(match[2])
+        if low <= high:
+            return parse_quantity(low), False
+    elif match := _AT_LEAST.fullmatch(words):
+        return parse_quantity(int(match[1] or match[2])), False
+    elif match := _MORE_THAN.fullmatch(words):
+        return parse_quantity(int(match[1]) + 1), False
+    elif words in _NONE_IN_STOCK:
+        return 0, False
+    elif words in _SOME_IN_STOCK:
+        return IN_STOCK_COUNT, True
+    raise problem
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents: `Épuisé`, `EPUISE` and `épuisé` read alike."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+
+
+def _read_head(path: Path) -> _Head:
+    """This file's tag dialect, SentDateTime and DefaultCurrencyCode, reading no further than
+    the first product."""
     names: dict[str, str] = {}
     sent_at = None
+    currency = ""
+    with path.open("rb") as handle:
+        encoding = _bare_utf16(handle.read(64))
     try:
         with path.open("rb") as handle:
             for event, element in etree.iterparse(handle, events=("start", "end"),
-                                                  **_PARSER_OPTIONS):
+                                                  encoding=encoding, **_PARSER_OPTIONS):
                 if not names:
                     names = _dialect(element.tag)
                     continue
@@ -160,12 +290,20 @@ def _read_head(path: Path) -> tuple[dict[str, str], datetime | None]:
                     break
                 if event == "end" and name == "SentDateTime":
                     sent_at = _parse_sent((element.text or "").strip())
+                if event == "end" and name == "DefaultCurrencyCode":
+                    currency = (element.text or "").strip().upper()
     except etree.XMLSyntaxError as exc:
         with path.open("rb") as handle:  # no root at all: blank, or cut before it
             if not names and not handle.read(1 << 16).strip():
                 raise FileRefused("empty_file", "Le fichier est vide.") from None
-        raise _truncated(exc) from None
-    return names, sent_at
+        raise _syntax_refusal(exc, path) from None
+    return _Head(names, sent_at, currency, encoding)
+
+
+def _bare_utf16(start: bytes) -> str | None:
+    """The encoding to impose on a UTF-16 file without a BOM (libxml2 cannot tell it without an
+    XML declaration); None when the parser can read the file's own signs (a BOM, UTF-8)."""
+    return _LIBXML_UTF16.get(utf16_encoding(start) or "")
 
 
 def _dialect(root_tag: str) -> dict[str, str]:
@@ -245,11 +383,30 @@ def _code(line: int, product: _Node) -> Code | LineIssue:
     return LineIssue(line, "ProductIdentifier", candidates[0], errors[0].reason, str(errors[0]))
 
 
-def _price(line: int, product: _Node) -> int | LineIssue | None:
-    """The euro retail price incl. tax; other currencies are no use to a French reader."""
-    prices = [price for price in product.get("Price", ())
-              if _text(price, "CurrencyCode") in {"", "EUR"}]
-    amount = _text(_best(prices, "PriceType", _PRICE_PREFERENCE), "PriceAmount")
+def _price(line: int, product: _Node, default_currency: str) -> int | LineIssue | None:
+    """The euro retail price incl. tax, its currency given by the Price's CurrencyCode or else
+    the header's DefaultCurrencyCode.
+
+    A price stated in no currency, or only in others (SEK, AUD...), is dropped with a notice:
+    relabelled as euros it would show a Swedish 129 kronor book at 129 EUR, and prices are
+    stored without a currency (the stock table holds euro cents only).
+    """
+    prices = product.get("Price", ())
+    currencies = [_text(price, "CurrencyCode").upper() or default_currency for price in prices]
+    euro_prices = [price for price, currency in zip(prices, currencies, strict=True)
+                   if currency == _EURO]
+    if prices and not euro_prices:
+        amount = _text(_best(list(prices), "PriceType", _PRICE_PREFERENCE), "PriceAmount")
+        shown = " ".join(filter(None, (amount, *sorted(set(filter(None, currencies))))))
+        if not any(currencies):
+            return LineIssue(line, "PriceAmount", shown, "price_without_currency",
+                             "Prix sans devise (ni CurrencyCode ni DefaultCurrencyCode) : ignoré, "
+                             "le livre est enregistré sans prix.", rejected=False)
+        return LineIssue(line, "CurrencyCode", shown, "price_not_in_euros",
+                         "Prix dans une autre devise que l'euro : ignoré (jamais converti ni "
+                         "affiché comme des euros), le livre est enregistré sans prix.",
+                         rejected=False)
+    amount = _text(_best(euro_prices, "PriceType", _PRICE_PREFERENCE), "PriceAmount")
     try:
         return parse_price(amount, unit="euros")
     except ValueProblem as exc:
@@ -287,10 +444,44 @@ def _joined(node: _Node, *names: str) -> str:
     return " ".join(filter(None, (_text(node, name) for name in names)))
 
 
-def _truncated(exc: etree.XMLSyntaxError) -> FileRefused:
-    return FileRefused("truncated", f"Le fichier ONIX est interrompu ou mal formé vers la ligne "
-                                    f"{exc.lineno} : il a peut-être été coupé pendant l'envoi. "
-                                    "Aucune ligne n'a été appliquée.")
+def _syntax_refusal(exc: etree.XMLSyntaxError, path: Path) -> FileRefused:
+    """The parser's error in the shop's words: a wrong encoding or a forbidden character is
+    named as such; only a file that stops early is said to have been cut."""
+    line = exc.lineno or 0
+    code: int = getattr(exc, "code", 0)  # libxml2's error code (absent from lxml's stubs)
+    if code in _ENCODING_ERRORS:
+        return FileRefused("wrong_encoding", f"Le fichier ONIX contient, ligne {line}, des "
+                                             "octets illisibles dans l'encodage qu'il annonce "
+                                             "(UTF-8 s'il ne dit rien) : réexportez-le en UTF-8. "
+                                             "Aucune ligne n'a été appliquée.")
+    if code in _CHARACTER_ERRORS:
+        value = _CHARACTER_VALUE.search(exc.msg)
+        shown = f" (U+{int(value[1] or value[2], 0 if value[2] else 10):04X})" if value else ""
+        return FileRefused("control_character", f"Le fichier ONIX contient, ligne {line}, un "
+                                                f"caractère de contrôle que le XML interdit{shown} "
+                                                ": l'export est abîmé, retirez ce caractère ou "
+                                                "réexportez. Aucune ligne n'a été appliquée.")
+    if code in _CUT_ERRORS or line >= _last_line(path):
+        return FileRefused("truncated", f"Le fichier ONIX s'arrête avant sa fin (ligne {line}) : "
+                                        "il a peut-être été coupé pendant l'envoi. Aucune ligne "
+                                        "n'a été appliquée.")
+    return FileRefused("malformed", f"Le fichier ONIX est mal formé ligne {line} : ce n'est pas "
+                                    "du XML valide (détail technique : "
+                                    f"{exc.msg.split(',')[0]}). Aucune ligne n'a été appliquée.")
+
+
+def _last_line(path: Path) -> int:
+    """The file's number of lines (read again only when refusing it)."""
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")) + 1
+
+
+def _metadata_only(products: int) -> FileRefused:
+    return FileRefused("no_stock", f"Aucun des {products} produits lus dans ce fichier ONIX ne "
+                                   "donne de stock (élément Stock) : c'est un catalogue, pas "
+                                   "un état du stock. Importez-le comme catalogue "
+                                   "(rayons stock catalogue FICHIER) ; votre stock n'a pas "
+                                   "changé.")
 
 
 def _several_locations(locations: set[str | None]) -> FileRefused:

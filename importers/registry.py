@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.text import UTF8_BOM
+from app.text import first_character
 from importers.column_map import ColumnMap
 from importers.delimited import SAMPLE_BYTES, DelimitedSource
 from importers.records import StockSource
@@ -28,10 +28,10 @@ def detect_format(path: Path) -> str:
         sample = handle.read(SAMPLE_BYTES)
     if sample.startswith(_WORKBOOK_MAGICS):
         return "xlsx"
-    start = sample.removeprefix(UTF8_BOM).lstrip()[:1]
-    if start == b"<":
+    start = first_character(sample)  # XML may come in UTF-16 ("Unicode" in Windows tools)
+    if start == "<":
         return "onix"
-    if start in (b"{", b"["):
+    if start in ("{", "["):
         return "json"
     if _one_code_per_line(sample, complete=len(sample) < SAMPLE_BYTES):
         return "scanner"

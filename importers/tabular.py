@@ -11,11 +11,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
 from app.isbn import Code, CodeError, normalize_code, plain_kind
 from importers.column_map import ALL_LOCATIONS, ColumnMap
+from importers.evidence import LostZeroEvidence
 from importers.headers import (
     HeaderGuess,
     LocationWatch,
@@ -34,6 +36,7 @@ _MAX_QUANTITY_DIGITS = len(str(MAX_QUANTITY))
 REPAIR_MESSAGES = {
     "isbn10_converted": "ISBN à 10 chiffres converti en {code}",
     "leading_zero_restored": "zéro initial perdu par le tableur, rétabli : {code}",
+    "ismn10_converted": "ISMN à 10 caractères (M...) converti en {code}",
     "addon_removed": "extension de prix du code-barres ignorée, code retenu : {code}",
 }
 # A cell that reads as a number (a count or a price), in a headerless row.
@@ -106,11 +109,13 @@ class PlainLayout:
                    width=max(columns.positions.values()) + 1)
 
 
-def read_code(line: int, raw: object) -> Code | LineIssue:
-    """The normalised code, or the rejection to report; numbers go in as integers, exactly."""
+def read_code(line: int, raw: object, *, zero_lost: bool = False) -> Code | LineIssue:
+    """The normalised code, or the rejection to report; numbers go in as integers, exactly
+    (a numeric cell is the evidence that a 9-digit ISBN-10 lost its zero: `importers.evidence`)."""
     value = int(raw) if isinstance(raw, float) and raw.is_integer() else raw
     try:
-        return normalize_code(value if isinstance(value, int) else cell_text(value))
+        return normalize_code(value if isinstance(value, int) else cell_text(value),
+                              zero_lost=zero_lost)
     except CodeError as exc:
         return LineIssue(line, "code", cell_text(raw), exc.reason, str(exc))
 
@@ -189,6 +194,7 @@ class TabularSource(ABC):
         plain: PlainLayout | None = None
         watched: LocationWatch | None = None
         data_lines = 0
+        zeros = LostZeroEvidence()
         for line, cells in self._rows():
             if plain is not None and (record := self._plain_record(line, cells, plain)):
                 data_lines += 1
@@ -212,7 +218,9 @@ class TabularSource(ABC):
                 self.skipped_rows += 1
                 continue
             data_lines += 1
-            yield from self._read_row(line, cells, columns)
+            yield from zeros.screen(self._read_row(line, cells, columns),
+                                    partial(self._read_row, line, cells, columns, zero_lost=True))
+        yield from zeros.settle()
         if watched is not None and len(watched.seen) > 1:
             raise FileRefused("several_locations", several_location_rows(
                 watched.column, list(watched.seen.values()), watched.base_map))
@@ -363,12 +371,12 @@ class TabularSource(ABC):
             publisher=cell_text(cells[layout.publisher]) if layout.publisher is not None else "",
         )
 
-    def _read_row(self, line: int, cells: Sequence[object],
-                  columns: Columns) -> Iterable[StockRecord | LineIssue]:
+    def _read_row(self, line: int, cells: Sequence[object], columns: Columns, *,
+                  zero_lost: bool = False) -> Iterable[StockRecord | LineIssue]:
         raw_code = columns.cell(cells, "code")
         if not cell_text(raw_code) and "code_fallback" in columns.positions:
             raw_code = columns.cell(cells, "code_fallback")
-        code = read_code(line, raw_code)
+        code = read_code(line, raw_code, zero_lost=zero_lost)
         if isinstance(code, LineIssue):
             return [code]
         notices: list[LineIssue] = []

@@ -28,7 +28,15 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import database_now
-from app.models import LoginFailure, Reservation, SearchMiss, Shop, StaffUser, StockLine
+from app.models import (
+    LoginFailure,
+    Network,
+    Reservation,
+    SearchMiss,
+    Shop,
+    StaffUser,
+    StockLine,
+)
 from app.services.staff import hash_password
 from tests.factories import point
 from tests.live_gunicorn import gunicorn
@@ -105,6 +113,7 @@ class Setting:
     home: str
     partner: str
     email: str
+    network: str = ""
     code: str = ""
     reservation_id: int = 0
     staff_cookie: str = ""
@@ -119,16 +128,18 @@ def routes(s: Setting) -> list[Route]:
         Route("/", {}, ("network", "lang", "page", "lieu", "lat", "lon")),
         Route("/carte", {}, ("bbox", "network")),
         Route("/librairies/{slug}", {"slug": s.home}),
-        Route("/recherche", {}, ("q", "lieu", "lat", "lon")),
-        Route("/livres/{isbn13}", {"isbn13": ISBN}, ("lieu", "lat", "lon", "page")),
+        Route("/reseaux/{slug}", {"slug": s.network}, ("page", "lieu", "lat", "lon")),
+        Route("/recherche", {}, ("q", "lieu", "lat", "lon", "network", "shop")),
+        Route("/livres/{isbn13}", {"isbn13": ISBN}, ("lieu", "lat", "lon", "page", "network")),
         Route("/reserver/{slug}/{isbn13}", {"slug": s.home, "isbn13": ISBN}),
         Route("/reservations/{code}", {"code": s.code}, ("new",)),
-        Route("/widget", {}, ("isbn", "near", "lat", "lon")),
+        Route("/widget", {}, ("isbn", "near", "lat", "lon", "network")),
         Route("/staff/login", {}, ("next",)),
         Route("/static/{filename}", {"filename": "app.css"}),
-        Route("/api/v1/availability", {}, ("isbn", "near", "lat", "lon", "limit", "radius_km")),
-        Route("/api/v1/editions", {}, ("q", "near", "lat", "lon", "limit")),
-        Route("/api/v1/shops", {}, ("near", "lat", "lon", "limit", "page")),
+        Route("/api/v1/availability", {},
+              ("isbn", "near", "lat", "lon", "limit", "radius_km", "network")),
+        Route("/api/v1/editions", {}, ("q", "near", "lat", "lon", "limit", "network")),
+        Route("/api/v1/shops", {}, ("near", "lat", "lon", "limit", "page", "network")),
         Route("/api/v1/reservations/{code}", {"code": s.code}),
         Route("/staff/", {}, staff=True),
         Route("/staff/demand", {}, staff=True),
@@ -314,7 +325,8 @@ def setting(engine: Engine) -> Iterator[Setting]:
         shops = [Shop(slug=f"hostile-{role}-{stamp}", name=f"Librairie {role}",
                       location=point(44.84, -0.58), opening_hours="Mo-Su 00:00-24:00")
                  for role in ("home", "partner")]
-        session.add_all(shops)
+        network = Network(slug=f"hostile-{stamp}", name=f"Réseau {stamp}", shops=[shops[0]])
+        session.add_all([*shops, network])
         session.flush()
         session.add_all(StockLine(shop_id=shop.id, isbn13=ISBN, code_kind="isbn", on_hand=500,
                                   exported_at=database_now(session)) for shop in shops)
@@ -325,10 +337,12 @@ def setting(engine: Engine) -> Iterator[Setting]:
         failures_before = set(session.scalars(select(LoginFailure.key)))
         session.commit()
         shop_ids = [shop.id for shop in shops]
-        yield Setting(home=shops[0].slug, partner=shops[1].slug, email=user.email)
+        yield Setting(home=shops[0].slug, partner=shops[1].slug, email=user.email,
+                      network=network.slug)
         session.execute(delete(Reservation).where(Reservation.shop_id.in_(shop_ids)))
         session.execute(delete(StaffUser).where(StaffUser.id == user.id))
         session.execute(delete(Shop).where(Shop.id.in_(shop_ids)))
+        session.execute(delete(Network).where(Network.id == network.id))
         session.execute(delete(SearchMiss).where(SearchMiss.id > misses_before))
         session.execute(delete(LoginFailure).where(LoginFailure.key.not_in(failures_before)))
         session.commit()

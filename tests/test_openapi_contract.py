@@ -51,8 +51,11 @@ def positive_data_acceptance_beyond_form(ctx: schemathesis.CheckContext,
                                          response: schemathesis.Response,
                                          case: schemathesis.Case) -> bool | None:
     """Schemathesis' `positive_data_acceptance`, except for answers about the data itself: a 422
-    for the reasons above, a 410 for a reservation cancelled earlier in the same chain."""
+    for the reasons above, a 410 for a reservation cancelled earlier in the same chain, a 404
+    for a network slug that names no network."""
     if response.status_code == 410:
+        return None
+    if response.status_code == 404 and response.json().get("code") == "unknown_network":
         return None
     if response.status_code == 422:
         problem = response.json()

@@ -82,6 +82,8 @@ def test_the_installed_package_reads_its_own_files(installed: Path, engine: Engi
     assert Path(where.stdout.strip()) == installed / "app" / "_site"
     commands = rayons(installed, env, "--help", cwd=tmp_path)
     assert all(name in commands for name in ("db", "stock", "reservations", "serve", "staff"))
+    stock = rayons(installed, env, "stock", "--help", cwd=tmp_path)
+    assert all(name in stock for name in ("catalogue", "enrich", "import", "nightly"))
     # Alembic finds the packaged migrations, down to the revision the database is at.
     assert "up to date" in rayons(installed, env, "db", "upgrade", cwd=tmp_path)
 

@@ -123,7 +123,7 @@ def test_driver_rows_refuses_to_write(session: Session) -> None:
 # reservation's page right after reserving, the staff desk), and so does /healthz, which judges
 # the primary.
 REPLICA_ROUTED = {"books.search_page", "books.book_page", "public.shop_directory", "widget.widget",
-                  "public.map_shops", "public.shop_in_directory",
+                  "public.map_shops", "public.shop_page", "public.network_page",
                   "public_api.availability_view", "public_api.editions_view",
                   "public_api.shops_view"}
 

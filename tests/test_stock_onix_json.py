@@ -29,7 +29,8 @@ def ean13(body: str) -> str:
 
 def onix(products: str, *, sent: str = "20250314T0205+0100") -> str:
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ONIXMessage release="3.0"{REF_NAMESPACE}>'
-            f"<Header><SentDateTime>{sent}</SentDateTime></Header>\n{products}</ONIXMessage>\n")
+            f"<Header><SentDateTime>{sent}</SentDateTime><DefaultCurrencyCode>EUR"
+            f"</DefaultCurrencyCode></Header>\n{products}</ONIXMessage>\n")
 
 
 def product(code: str, on_hand: str = "2", *, price: str = "9.50") -> str:
@@ -182,7 +183,7 @@ def test_truncated_file_is_refused_with_its_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("content", "reason"), [
     ("", "empty_file"), ("  \n", "empty_file"),
     ('<?xml version="1.0"?><html><body/></html>', "not_onix"),
-    ("EAN;Qté\n9782070368228;3\n", "truncated"),
+    ("EAN;Qté\n9782070368228;3\n", "malformed"),
 ])
 def test_files_that_are_not_onix_are_refused(tmp_path: Path, content: str, reason: str) -> None:
     source = OnixSource(write(tmp_path, "f.xml", content))
@@ -193,7 +194,7 @@ def test_files_that_are_not_onix_are_refused(tmp_path: Path, content: str, reaso
 def test_external_entities_are_never_read(tmp_path: Path) -> None:
     path = write(tmp_path, "xxe.xml", f"""<?xml version="1.0"?>
 <!DOCTYPE ONIXMessage [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
-<ONIXMessage><Header><SentDateTime>&xxe;</SentDateTime></Header>
+<ONIXMessage><Header><SentDateTime>&xxe;</SentDateTime><DefaultCurrencyCode>EUR</DefaultCurrencyCode></Header>
 {product(ean13("978207036822")).replace("<Product>", "<Product><DescriptiveDetail><TitleDetail>"
     "<TitleType>01</TitleType><TitleElement><TitleText>&xxe;</TitleText></TitleElement>"
     "</TitleDetail></DescriptiveDetail>", 1)}</ONIXMessage>""")

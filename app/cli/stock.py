@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from app.errors import RayonsError
@@ -15,7 +16,7 @@ from app.import_report_mail import report_mailer
 from app.models.import_run import STOCK_KEPT
 from app.services import shop_tokens
 from app.session import import_limits, pool_size, session_factory, unit_of_work
-from importers import pipeline, report
+from importers import catalogue, enrichment, pipeline, report
 from importers.column_map import ColumnMap, ColumnMapError
 
 stock_cli = AppGroup("stock", help="Shops' stock files.")
@@ -72,6 +73,56 @@ def stock_import(shop_slug: str, file: Path, format_: str | None, force: bool,
                 click.echo(report.interrupted_note(result.interrupted))
     if result.status in STOCK_KEPT:
         sys.exit(1)
+
+
+@stock_cli.command("catalogue")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "format_", type=click.Choice(catalogue.CATALOGUE_FORMATS),
+              help="Skip content detection.")
+@click.option("--replace", is_flag=True,
+              help="Let the catalogue's values replace those the shops' files gave (never with "
+                   "a blank); by default only empty titles, authors and publishers are filled.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def stock_catalogue(file: Path, format_: str | None, replace: bool, as_json: bool) -> None:
+    """Fill the titles, authors and publishers of known editions from a catalogue file
+    (metadata-only ONIX, or CSV/XLSX with ISBN, Titre, Auteur, Éditeur columns); stock is not
+    touched. Exit 1 when the file was refused."""
+    with unit_of_work() as session:
+        result = catalogue.import_catalogue(session, path=file, format=format_, replace=replace)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        for r in result.rejections[:20]:
+            click.echo(f"{file.name}, line {r.line}, field {r.field}: {r.reason_code}: "
+                       f"{r.message} [{r.raw_value}]", err=True)
+        click.echo(result.summary_line())
+    if result.refused is not None:
+        sys.exit(1)
+
+
+@stock_cli.command("enrich")
+@click.option("--limit", type=click.IntRange(min=1), help="Editions looked up at most "
+              "(default: ENRICH_LIMIT).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def stock_enrich(limit: int | None, as_json: bool) -> None:
+    """Ask the open bibliographic services named in ENRICH_SOURCES (bnf, openlibrary) for the
+    titles of editions no file named; off, and a no-op, while ENRICH_SOURCES is empty."""
+    config = current_app.config
+    try:
+        sources = enrichment.build_sources(
+            config["ENRICH_SOURCES"], bnf_url=config["ENRICH_BNF_URL"],
+            openlibrary_url=config["ENRICH_OPENLIBRARY_URL"],
+            timeout_s=config["ENRICH_TIMEOUT_S"], min_interval_s=config["ENRICH_MIN_INTERVAL_S"],
+            user_agent=f"Rayons ({config['PUBLIC_URL']})")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not sources:
+        click.echo("enrichment is off: ENRICH_SOURCES names no service")
+        return
+    result = enrichment.enrich_editions(session_factory(), sources=sources,
+                                        limit=limit or config["ENRICH_LIMIT"],
+                                        retry_days=config["ENRICH_RETRY_DAYS"])
+    click.echo(json.dumps(result.as_dict()) if as_json else result.summary_line())
 
 
 @stock_cli.command("token")

@@ -1,5 +1,5 @@
 """All tables, imported here so Alembic and the tests see one complete metadata."""
-from app.models.edition import Edition
+from app.models.edition import Edition, EditionLookup
 from app.models.import_run import ImportRejection, ImportRun
 from app.models.outbox import OutboxMail
 from app.models.reservation import Reservation
@@ -10,6 +10,7 @@ from app.models.stock import StockLine
 
 __all__ = [
     "Edition",
+    "EditionLookup",
     "ImportRejection",
     "ImportRun",
     "LoginFailure",

@@ -1,7 +1,20 @@
 """Book editions, keyed by ISBN-13 and filled from the shops' own files."""
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Computed, Index, String, Text, func, literal_column
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    func,
+    literal_column,
+    text,
+)
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,6 +49,8 @@ class Edition(Base):
             postgresql_using="gin",
             postgresql_ops={"title_authors": "gin_trgm_ops"},
         ),
+        # The few editions still without a title, for the enrichment job (importers/enrichment.py)
+        Index("ix_edition_untitled", "isbn13", postgresql_where=text("title = ''")),
     )
 
     isbn13: Mapped[str] = mapped_column(String(13), primary_key=True)
@@ -46,3 +61,30 @@ class Edition(Base):
                                                Computed(SEARCH_VECTOR_SQL, persisted=True))
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[Timestamp] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+LOOKUP_OUTCOMES = ("found", "not_found", "failed")
+
+
+class EditionLookup(Base):
+    """When the enrichment job last asked the open bibliographic services about an edition without
+    a title, and what came of it, so that a miss is not asked again every night: the job skips the
+    edition until `retry_after` (weeks after a miss, a day after a failure).
+
+    A table of its own rather than columns of `edition`: imports rewrite edition rows, and the
+    few untitled ones are all this needs.
+    """
+
+    __tablename__ = "edition_lookup"
+    __table_args__ = (
+        CheckConstraint(f"outcome IN ({', '.join(repr(o) for o in LOOKUP_OUTCOMES)})",
+                        name="outcome_known"),
+    )
+
+    isbn13: Mapped[str] = mapped_column(
+        String(13), ForeignKey("edition.isbn13", ondelete="CASCADE"), primary_key=True)
+    outcome: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)  # the service that gave the title
+    attempts: Mapped[int] = mapped_column(default=1, server_default="1")
+    looked_up_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    retry_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))

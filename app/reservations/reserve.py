@@ -169,7 +169,9 @@ def reserve(session: Session, *, shop_slug: str, isbn13: str, customer: Customer
         code_hash=hash_code(code), code_seed=seed, request_fingerprint=request_fingerprint,
         shop_id=shop.id, isbn13=isbn13, state=INITIAL_STATE,
         created_at=now, expires_at=hold_deadline(shop, now),
-        title_snapshot=(edition.title if edition and edition.title else f"ISBN {isbn13}"),
+        # Empty when no file named the book: pages and mails say "title unknown" in the
+        # reader's language (the `book_title` filter) rather than a made-up title.
+        title_snapshot=edition.title if edition else "",
         authors_snapshot=edition.authors if edition else "",
         shop_name_snapshot=shop.name,
         shop_address_snapshot=f"{shop.address}, {shop.postcode} {shop.city}".strip(", "),

@@ -32,16 +32,51 @@ WALK_FROM_HOLDERS = 100
 # the public holders index's predicate, which the planner must match to use it.
 PUBLIC_KIND = in_list("sl.code_kind", PUBLIC_CODE_KINDS)
 ORIGIN = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which shops a reader's question is about: every shop, one network's (`network=<slug>`),
+    or one shop's shelves (the search box of a shop's page). Either id, never both."""
+
+    network_id: int | None = None
+    shop_id: int | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.network_id is not None:
+            return "network"
+        return "all" if self.shop_id is None else "shop"
+
+    def params(self) -> dict[str, int]:
+        """The bound parameters its filter (SCOPE_FILTERS) reads."""
+        if self.network_id is not None:
+            return {"network_id": self.network_id}
+        return {} if self.shop_id is None else {"shop_id": self.shop_id}
+
+
+EVERY_SHOP = Scope()
+# The scope as one more condition on a holding (`sl`), one constant per kind: the statements
+# are formatted from these once, at import, and the network or shop is a bound parameter. The
+# network's shops come from shop_network's primary key, (shop_id, network_id): for a scoped
+# question PostgreSQL hashes the network's few shop ids once and probes them per holding.
+SCOPE_FILTERS = {
+    "all": "",
+    "network": (" AND sl.shop_id IN (SELECT sn.shop_id FROM shop_network sn"
+                " WHERE sn.network_id = %(network_id)s)"),
+    "shop": " AND sl.shop_id = %(shop_id)s",
+}
 # The holdings of the ISBN with their available copies, holds subtracted through counting_hold.
 # Read from ix_stock_line_public_holders (isbn13, shop_id) INCLUDE (on_hand), whose predicate
-# also keeps in-shop and non-book codes out of public results.
+# also keeps in-shop and non-book codes out of public results. `{scope}` is a SCOPE_FILTERS
+# entry.
 HOLDING_OF = f"""
     SELECT sl.shop_id, sl.on_hand, sl.on_hand - coalesce(c.holds, 0) AS available
     FROM stock_line sl
     LEFT JOIN counting_hold c ON c.shop_id = sl.shop_id AND c.isbn13 = sl.isbn13
-    WHERE sl.isbn13 = {{isbn13}} AND sl.on_hand > 0 AND {PUBLIC_KIND}
+    WHERE sl.isbn13 = {{isbn13}} AND sl.on_hand > 0 AND {PUBLIC_KIND}{{scope}}
 """
-HOLDING = HOLDING_OF.format(isbn13="%(isbn13)s")
+HOLDING = HOLDING_OF.format(isbn13="%(isbn13)s", scope="")
 SHOP_COLUMNS = """s.id, s.slug, s.name, s.address, s.postcode, s.city, s.country, s.phone,
                   s.website, s.timezone, s.opening_hours, s.location, s.stock_exported_at"""
 # No plain join suits both a bestseller and a long-tail title, and the planner cannot tell them
@@ -87,15 +122,18 @@ def nearest_first(*, holding: str, columns: str, shop_columns: str, holders: str
          LIMIT {limit})"""
 
 
+# The holders are counted within the scope, so that a network's few holders of a bestseller
+# take the few-holders branch rather than a walk through every shop of the country.
 NEAREST_TEMPLATE = f"""
     WITH counted AS MATERIALIZED (
         SELECT count(*) AS holders
         FROM (SELECT FROM stock_line sl
-              WHERE sl.isbn13 = %(isbn13)s AND sl.on_hand > 0 AND {PUBLIC_KIND}
+              WHERE sl.isbn13 = %(isbn13)s AND sl.on_hand > 0 AND {PUBLIC_KIND}{{scope}}
               LIMIT {WALK_FROM_HOLDERS}) AS capped
     ),
     nearest AS ({nearest_first(
-        holding=HOLDING, holders="(SELECT holders FROM counted)", limit="{limit}",
+        holding=HOLDING_OF.format(isbn13="%(isbn13)s", scope="{scope}"),
+        holders="(SELECT holders FROM counted)", limit="{limit}",
         columns=f"{SHOP_COLUMNS}, h.on_hand, h.available, s.location <-> {ORIGIN} AS knn",
         shop_columns=SHOP_COLUMNS)}
     )
@@ -114,7 +152,7 @@ BY_TOWN_TEMPLATE = f"""
            ST_Y(s.location::geometry) AS lat, ST_X(s.location::geometry) AS lon,
            h.on_hand, h.available, s.stock_exported_at AS stock_as_of,
            CAST(NULL AS float8) AS distance_m{{edition}}
-    FROM ({HOLDING}) AS h
+    FROM ({HOLDING_OF.format(isbn13="%(isbn13)s", scope="{scope}")}) AS h
     JOIN shop s ON s.id = h.shop_id AND s.active
     WHERE h.available > 0
     ORDER BY s.city, s.name
@@ -127,12 +165,18 @@ BY_TOWN_TEMPLATE = f"""
 # no row to carry them and is looked up on its own.
 EDITION_ROW = (", (SELECT ROW(e.title, e.authors, e.publisher) FROM edition e "
                "WHERE e.isbn13 = %(isbn13)s) AS edition")
-NEAREST_BY_LIMIT, NEAREST_WITH_EDITION_BY_LIMIT = (
-    {limit: NEAREST_TEMPLATE.format(limit=limit, edition=edition)
-     for limit in range(1, MAX_LIMIT + 1)}
-    for edition in ("", EDITION_ROW))
-BY_TOWN, BY_TOWN_WITH_EDITION = (BY_TOWN_TEMPLATE.format(edition=edition)
-                                 for edition in ("", EDITION_ROW))
+# Every statement, by scope kind, with or without the edition, and (nearest first) by limit.
+NEAREST_SCOPED = {
+    (kind, with_edition): {
+        limit: NEAREST_TEMPLATE.format(limit=limit, edition=EDITION_ROW if with_edition else "",
+                                       scope=scope)
+        for limit in range(1, MAX_LIMIT + 1)}
+    for kind, scope in SCOPE_FILTERS.items() for with_edition in (False, True)}
+BY_TOWN_SCOPED = {
+    (kind, with_edition): BY_TOWN_TEMPLATE.format(edition=EDITION_ROW if with_edition else "",
+                                                  scope=scope)
+    for kind, scope in SCOPE_FILTERS.items() for with_edition in (False, True)}
+NEAREST_BY_LIMIT = NEAREST_SCOPED["all", False]
 
 
 class Holder(NamedTuple):
@@ -173,23 +217,27 @@ class Availability:
 
 
 def nearest_holders(session: Session, *, isbn13: str, origin: tuple[float, float] | None,
-                    limit: int = 10, radius_km: float | None = DEFAULT_RADIUS_KM) -> Availability:
+                    limit: int = 10, radius_km: float | None = DEFAULT_RADIUS_KM,
+                    scope: Scope = EVERY_SHOP) -> Availability:
     """Shops with an available copy of `isbn13`, nearest to `origin` (lat, lon) first.
 
     Without an origin every holder is listed by town. The radius only splits nearby from
-    beyond: the nearest shops beyond it are still returned when none is within.
+    beyond: the nearest shops beyond it are still returned when none is within. `scope` keeps
+    the shops of one network (or one shop) only.
     """
-    statement, params = _holders_statement(isbn13, origin, limit, with_edition=False)
+    statement, params = _holders_statement(isbn13, origin, limit, with_edition=False,
+                                           scope=scope)
     holders = [Holder(*row) for row in driver_rows(session, statement, params)]
     return _within(holders, origin, radius_km)
 
 
 def book_availability(session: Session, *, isbn13: str, origin: tuple[float, float] | None,
-                      limit: int = 10, radius_km: float | None = DEFAULT_RADIUS_KM
-                      ) -> tuple[EditionSummary | None, Availability]:
+                      limit: int = 10, radius_km: float | None = DEFAULT_RADIUS_KM,
+                      scope: Scope = EVERY_SHOP) -> tuple[EditionSummary | None, Availability]:
     """The edition (None if the catalogue does not know it) and `nearest_holders`' answer, in
     one statement when anyone holds it."""
-    statement, params = _holders_statement(isbn13, origin, limit, with_edition=True)
+    statement, params = _holders_statement(isbn13, origin, limit, with_edition=True,
+                                           scope=scope)
     rows = driver_rows(session, statement, params)
     if not rows:
         return edition_summary(session, isbn13), _within([], origin, radius_km)
@@ -208,15 +256,16 @@ def _within(holders: list[Holder], origin: tuple[float, float] | None,
 
 
 def _holders_statement(isbn13: str, origin: tuple[float, float] | None, limit: int, *,
-                       with_edition: bool) -> tuple[str, dict[str, object]]:
-    """The statement and its parameters: the limit picks one of the prepared-once statements."""
+                       with_edition: bool, scope: Scope) -> tuple[str, dict[str, object]]:
+    """The statement and its parameters: the scope's kind and the limit pick one of the
+    prepared-once statements."""
     limit = max(1, min(limit, MAX_LIMIT))
+    key = (scope.kind, with_edition)
     if origin is None:
-        return (BY_TOWN_WITH_EDITION if with_edition else BY_TOWN), {"isbn13": isbn13,
-                                                                     "limit": limit}
+        return BY_TOWN_SCOPED[key], {"isbn13": isbn13, "limit": limit, **scope.params()}
     lat, lon = origin
-    by_limit = NEAREST_WITH_EDITION_BY_LIMIT if with_edition else NEAREST_BY_LIMIT
-    return by_limit[limit], {"isbn13": isbn13, "lat": lat, "lon": lon}
+    return NEAREST_SCOPED[key][limit], {"isbn13": isbn13, "lat": lat, "lon": lon,
+                                        **scope.params()}
 
 
 # One shop's copies of one book available now, with the same rule as HOLDING.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from geoalchemy2 import Geography
@@ -70,6 +70,32 @@ def hours_status(opening_hours: str, *, timezone: str, country: str,
 
 def shop_status(shop: Shop, at: datetime) -> OpenStatus | None:
     return hours_status(shop.opening_hours, timezone=shop.timezone, country=shop.country, at=at)
+
+
+@dataclass(frozen=True)
+class DayHours:
+    day: date
+    # Empty: closed that day.
+    intervals: list[tuple[time, time]]
+
+
+def week_hours(shop: Shop, at: datetime) -> list[DayHours] | None:
+    """The shop's hours for the seven days from `at`'s day (in the shop's zone), or None when
+    it gave no hours we can read.
+
+    The coming seven days rather than an abstract Monday-to-Sunday table: a public holiday
+    (`PH off`) or a season the expression knows shows on the day it falls, as the reader will
+    find the door.
+    """
+    if not shop.opening_hours:
+        return None
+    try:
+        hours = parse_hours(shop.opening_hours, timezone=shop.timezone, country=shop.country)
+    except HoursError:
+        return None
+    first = at.astimezone(hours.zone).date()
+    return [DayHours(day=day, intervals=hours.day_intervals(day))
+            for day in (first + timedelta(days=n) for n in range(7))]
 
 
 def active_shop(session: Session, slug: str) -> Shop | None:

@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 
 from app.db import driver_rows
 from app.isbn import CodeError, looks_like_isbn, normalize_code
-from app.services.availability import HOLDING_OF, ORIGIN, PUBLIC_KIND, nearest_first
+from app.services.availability import (
+    EVERY_SHOP,
+    HOLDING_OF,
+    ORIGIN,
+    PUBLIC_KIND,
+    SCOPE_FILTERS,
+    Scope,
+    nearest_first,
+)
 from app.text import fold
 
 MAX_WORDS = 8
@@ -80,12 +88,14 @@ CORRECT_WORDS = text("""
 # read the table in physical order, so they sample the same editions (`synchronize_seqscans` is
 # off: see `app.db.CONNECT_ARGS`). Planning this short statement costs less than it saves
 # (bench/README.md, "Figures behind choices in the code").
-MATCHING_EDITIONS = """
+# In a scope (a network's or a shop's search box), only the editions on the scope's shelves
+# match: `{scope}` is a SCOPE_FILTERS entry (a probe of the public holders index per match).
+MATCHING_EDITIONS_TEMPLATE = """
     WITH matches AS MATERIALIZED (
         -- A common word matches thousands of editions: rank a bounded sample, not all of them.
         SELECT e.isbn13, e.title, e.authors, e.publisher, e.search_vector
         FROM edition e
-        WHERE e.search_vector @@ rayons_search_query(CAST(%(terms)s AS text[]))
+        WHERE e.search_vector @@ rayons_search_query(CAST(%(terms)s AS text[])){in_scope}
         LIMIT %(max_ranked)s
     )
     SELECT m.isbn13, m.title, m.authors, m.publisher,
@@ -94,19 +104,28 @@ MATCHING_EDITIONS = """
     ORDER BY rank DESC, m.isbn13
     LIMIT %(limit)s
 """
+IN_SCOPE = f"""
+          AND EXISTS (SELECT FROM stock_line sl WHERE sl.isbn13 = e.isbn13 AND sl.on_hand > 0
+                      AND {PUBLIC_KIND}{{scope}})"""
+MATCHING_EDITIONS_SCOPED = {
+    kind: MATCHING_EDITIONS_TEMPLATE.format(
+        in_scope=IN_SCOPE.format(scope=scope) if scope else "")
+    for kind, scope in SCOPE_FILTERS.items()}
+MATCHING_EDITIONS = MATCHING_EDITIONS_SCOPED["all"]
 
 # For each hit, how many shops have a copy available (holds subtracted, as on the book page: the
 # rule of availability.HOLDING_OF, written as filters so that the count reads the covering index
 # alone) and, from an origin, how far the nearest is, found the way the book page finds its
 # shops (`availability.nearest_first`). At national scale a common word's 20 hits have thousands of
 # holders: joining, grouping and measuring all of them cost several times more.
+# Both count and measure within the scope (`{scope}`, a SCOPE_FILTERS entry).
 HOLDER_COUNTS = f"""
     SELECT hit.isbn13, counted.shops
     FROM unnest(CAST(%(isbns)s AS text[])) AS hit(isbn13)
     CROSS JOIN LATERAL (
         SELECT count(*) AS shops
         FROM stock_line sl
-        WHERE sl.isbn13 = hit.isbn13 AND sl.on_hand > 0 AND {PUBLIC_KIND}
+        WHERE sl.isbn13 = hit.isbn13 AND sl.on_hand > 0 AND {PUBLIC_KIND}{{scope}}
           AND sl.shop_id NOT IN (SELECT id FROM shop WHERE NOT active)
           AND NOT EXISTS (SELECT FROM counting_hold c WHERE c.shop_id = sl.shop_id
                           AND c.isbn13 = sl.isbn13 AND c.holds >= sl.on_hand)
@@ -114,13 +133,19 @@ HOLDER_COUNTS = f"""
     WHERE counted.shops > 0
 """
 HOLDER_COUNTS_FROM_ORIGIN = f"""
-    SELECT hit.isbn13, hit.shops, ST_Distance(nearest.location, {ORIGIN})
+    SELECT hit.isbn13, hit.shops, ST_Distance(nearest.location, {ORIGIN}),
+           ROW(nearest.slug, nearest.name)
     FROM ({HOLDER_COUNTS}) AS hit(isbn13, shops)
     CROSS JOIN LATERAL ({nearest_first(
-        holding=HOLDING_OF.format(isbn13="hit.isbn13"), holders="hit.shops", limit=1,
-        columns="s.location", shop_columns="s.location")}
+        holding=HOLDING_OF.format(isbn13="hit.isbn13", scope="{scope}"), holders="hit.shops",
+        limit=1, columns="s.location, s.slug, s.name",
+        shop_columns="s.location, s.slug, s.name")}
     ) AS nearest
 """
+HOLDER_COUNTS_SCOPED = {
+    (kind, from_origin): (HOLDER_COUNTS_FROM_ORIGIN if from_origin else HOLDER_COUNTS)
+    .format(scope=scope)
+    for kind, scope in SCOPE_FILTERS.items() for from_origin in (False, True)}
 
 
 @dataclass(frozen=True)
@@ -131,6 +156,8 @@ class EditionHit:
     publisher: str
     shops_with_copy: int
     nearest_m: float | None
+    # The nearest holder (slug, name), given an origin: results name it and link to its page.
+    nearest_shop: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -209,32 +236,36 @@ def _read_words(session: Session, words: list[str]) -> _Reading:
     return reading
 
 
-def _holder_counts(session: Session, isbns: list[str], origin: tuple[float, float] | None
-                   ) -> dict[str, tuple[int, float | None]]:
-    """Shops with a copy available, and the nearest one's distance, by ISBN (absent: none)."""
+def _holder_counts(session: Session, isbns: list[str], origin: tuple[float, float] | None,
+                   scope: Scope) -> dict[str, tuple[int, float | None, tuple[str, str] | None]]:
+    """Shops of the scope with a copy available, and the nearest one's distance and (slug,
+    name), by ISBN (absent: none)."""
     if not isbns:
         return {}
+    statement = HOLDER_COUNTS_SCOPED[scope.kind, origin is not None]
     if origin is None:
-        rows = driver_rows(session, HOLDER_COUNTS, {"isbns": isbns})
-        return {isbn13: (shops, None) for isbn13, shops in rows}
-    rows = driver_rows(session, HOLDER_COUNTS_FROM_ORIGIN,
-                       {"isbns": isbns, "lat": origin[0], "lon": origin[1]})
-    return {isbn13: (shops, nearest) for isbn13, shops, nearest in rows}
+        rows = driver_rows(session, statement, {"isbns": isbns, **scope.params()})
+        return {isbn13: (shops, None, None) for isbn13, shops in rows}
+    rows = driver_rows(session, statement,
+                       {"isbns": isbns, "lat": origin[0], "lon": origin[1], **scope.params()})
+    return {isbn13: (shops, nearest, shop) for isbn13, shops, nearest, shop in rows}
 
 
 def search_editions(session: Session, *, query: str, origin: tuple[float, float] | None = None,
-                    limit: int = 20) -> TitleSearch:
+                    limit: int = 20, scope: Scope = EVERY_SHOP) -> TitleSearch:
+    """Editions matching the words, best first, with their copies in `scope` (every shop, a
+    network's or a shop's); in a narrower scope, only the editions on its shelves."""
     words = query_words(query)
     if not words:
         return TitleSearch(hits=[])
     reading = _read_words(session, words)
     if not reading.kept:
         return TitleSearch(hits=[], corrections=reading.corrections, unknown=reading.unknown)
-    matches = driver_rows(session, MATCHING_EDITIONS, {
+    matches = driver_rows(session, MATCHING_EDITIONS_SCOPED[scope.kind], {
         "terms": reading.terms(), "limit": max(1, min(limit, 50)), "max_ranked": MAX_RANKED,
-    }, prepare=False)
-    counts = _holder_counts(session, [isbn13 for isbn13, *_ in matches], origin)
-    hits = [EditionHit(isbn13, title, authors, publisher, *counts.get(isbn13, (0, None)))
+        **scope.params()}, prepare=False)
+    counts = _holder_counts(session, [isbn13 for isbn13, *_ in matches], origin, scope)
+    hits = [EditionHit(isbn13, title, authors, publisher, *counts.get(isbn13, (0, None, None)))
             for isbn13, title, authors, publisher, _rank in matches]
     # Best match first; among equal matches, the most widely available.
     ranks = {isbn13: rank for isbn13, *_, rank in matches}

@@ -32,6 +32,12 @@ def code_problem(error: CodeError) -> str:
         case "invalid_check_digit":
             return gettext("The last character of “%(code)s” (the check digit) does not match "
                            "the others: one of them was probably mistyped.", code=code)
+        case "unproven_leading_zero":
+            return gettext("“%(code)s” has 9 digits: if it is a 10-character ISBN that lost its "
+                           "leading 0, type the 0 too.", code=code)
+        case "placeholder_code":
+            return gettext("“%(code)s” is only zeros: a placeholder, not the code of a book.",
+                           code=code)
     return str(error)
 
 

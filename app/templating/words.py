@@ -43,6 +43,16 @@ def today_hours_label(status: OpenStatus | None) -> str:
     return format_intervals(status.today) or gettext("closed today")
 
 
+def book_title(title: str | None) -> str:
+    """A book's title, or an honest "Titre inconnu" when no file or catalogue named it.
+
+    The one place the fallback is written: search results, book and reservation pages, mails and
+    the staff desk all go through it. A made-up "Livre 978..." read like a title and hid that the
+    catalogue lacks one; the ISBN is shown beside it wherever it matters, and still finds the book.
+    """
+    return title.strip() if title and title.strip() else gettext("Unknown title")
+
+
 def local_datetime(moment: datetime | None) -> str:
     """`23/11/2026 02:05` in the network's time zone (the zone of the shops' tills)."""
     if moment is None:
@@ -124,6 +134,7 @@ def page_window(current: int, last: int, *, radius: int = 2) -> list[int | None]
 def init_app(app: Flask) -> None:
     app.add_template_filter(open_status_label, "open_status")
     app.add_template_filter(today_hours_label, "today_hours")
+    app.add_template_filter(book_title, "book_title")
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(run_status_label, "run_status")
     app.add_template_filter(distance_label, "distance")

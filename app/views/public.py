@@ -1,8 +1,10 @@
-"""Public HTML pages: the directory of shops and its map, and the health check.
+"""Public HTML pages: the directory of shops and its map, a shop's page, a network's page, and
+the health check.
 
-The directory shows one page of shops (by town, or nearest first from a place the reader gives)
-and a map that asks `/carte` for the shops of each view: neither the page nor an answer grows
-with the network (3,000 shops, or 30,000).
+The directory (and a network's page, which is the directory of its shops) shows one page of
+shops (by town, or nearest first from a place the reader gives) and a map that asks `/carte`
+for the shops of each view: neither the page nor an answer grows with the network (3,000
+shops, or 30,000).
 """
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from flask import (
     abort,
     current_app,
     jsonify,
-    redirect,
     render_template,
     request,
     url_for,
@@ -31,6 +32,7 @@ from app.services.places import Located
 from app.session import DatabaseNotConfigured, db_session, read_session, reads_only, replica_status
 from app.templating.words import open_status_label
 from app.views.books import located_from_args, place_args
+from app.views.scope import ReaderScope, network_arg, network_named
 from geo.maps import MapMarker, extent_payload, layer_payload, map_payload
 
 bp = Blueprint("public", __name__)
@@ -49,24 +51,40 @@ def page_number() -> int:
 
 
 def _network() -> Network | None:
-    slug = request.args.get("network")
-    return directory.network_by_slug(read_session(), slug) if slug else None
+    return network_arg(read_session())
 
 
 @bp.get("/")
 @reads_only
 def shop_directory() -> ResponseReturnValue:
+    return _listing(_network(), endpoint="public.shop_directory")
+
+
+@bp.get("/reseaux/<slug>")
+@reads_only
+def network_page(slug: str) -> ResponseReturnValue:
+    """A network's own page: its shops, a page at a time, and a search box that searches only
+    them (the directory's listing, with the network fixed by the address)."""
+    return _listing(network_named(read_session(), slug), endpoint="public.network_page",
+                    slug=slug)
+
+
+def _listing(network: Network | None, *, endpoint: str, **address: str) -> ResponseReturnValue:
+    """One page of the directory, of every shop or of one network's."""
     now, session = clock.now(), read_session()
-    network, located, number = _network(), located_from_args(), page_number()
+    located, number = located_from_args(), page_number()
     page = directory.shop_page(session, network=network, origin=located.origin, number=number,
                                size=directory.PAGE_SIZE, at=now)
     if number > page.pages:
         abort(404)
     initials = [] if located.origin else directory.town_initials(
         session, network=network, size=directory.PAGE_SIZE)
+    # On the network's page the address names the network: links keep it and the place.
+    kept = {**address, **place_args(located)} if address else _listing_args(network, located)
     return render_template("public/directory.html", networks=directory.networks(session),
                            selected=network, page=page, initials=initials, located=located,
-                           listing_args=_listing_args(network, located), now=now,
+                           listing_endpoint=endpoint, listing_address=address,
+                           listing_args=kept, now=now, scoped=ReaderScope(network=network),
                            map_data=_directory_map(page, network, located))
 
 
@@ -112,7 +130,7 @@ def _map_marker(entry: directory.ShopEntry, now: datetime) -> MapMarker:
     return MapMarker(lat=entry.lat, lon=entry.lon, title=shop.name,
                      lines=[shop.address, f"{shop.postcode} {shop.city}",
                             open_status_label(entry.status, now)],
-                     url=url_for("public.shop_in_directory", slug=shop.slug))
+                     url=url_for("public.shop_page", slug=shop.slug))
 
 
 @bp.get("/carte")
@@ -132,15 +150,21 @@ def map_shops() -> ResponseReturnValue:
 
 @bp.get("/librairies/<slug>")
 @reads_only
-def shop_in_directory(slug: str) -> ResponseReturnValue:
-    """A shop's lasting address: the directory page that lists it, at its entry."""
-    session = read_session()
+def shop_page(slug: str) -> ResponseReturnValue:
+    """A shop's own page, its lasting address: where it is, its hours for the week, whether it
+    is open, how to call, visit or reach it, its networks, and a search of its shelves."""
+    session, now = read_session(), clock.now()
     shop = directory.active_shop(session, slug)
     if shop is None:
         abort(404)
     number = directory.directory_position(session, shop) // directory.PAGE_SIZE + 1
-    return redirect(url_for("public.shop_directory", page=number if number > 1 else None,
-                            _anchor=f"shop-{slug}"))
+    return render_template("public/shop.html", shop=shop, now=now,
+                           entry=directory.entries_of([shop], now)[0],
+                           week=directory.week_hours(shop, now),
+                           scoped=ReaderScope(shop=shop),
+                           directory_url=url_for("public.shop_directory",
+                                                 page=number if number > 1 else None,
+                                                 _anchor=f"shop-{slug}"))
 
 
 @bp.get("/healthz")

@@ -26,6 +26,7 @@ from app.services import availability, directory, editions, search
 from app.services.places import Located, locate
 from app.session import read_session, reads_only
 from app.templating.problems import code_problem, place_problem
+from app.views.scope import ReaderScope, network_arg
 from geo.opening_hours import OpenStatus
 
 bp = Blueprint("public_api", __name__, url_prefix="/api/v1")
@@ -146,13 +147,16 @@ def _origin_json(located: Located) -> dict[str, Any] | None:
     return {"lat": located.origin[0], "lon": located.origin[1], "label": located.label or None}
 
 
-def book_url(isbn13: str, located: Located) -> str:
-    """The book's page on the site, keeping the reader's place so it lists the same shops."""
+def book_url(isbn13: str, located: Located, scoped: ReaderScope | None = None) -> str:
+    """The book's page on the site, keeping the reader's place and the network so it lists the
+    same shops."""
     place: dict[str, str] = {}
     if located.label:
         place = {"lieu": located.label}
     elif located.origin:
         place = {"lat": f"{located.origin[0]:.5f}", "lon": f"{located.origin[1]:.5f}"}
+    if scoped is not None:
+        place.update(scoped.args())
     return url_for("books.book_page", isbn13=isbn13, _external=True, **place)
 
 
@@ -198,10 +202,12 @@ def availability_view() -> ResponseReturnValue:
     limit = _limit(10)
     radius = _number("radius_km", low=0, high=availability.MAX_RADIUS_KM, low_open=True,
                      invalid="invalid_radius", out_of_range="invalid_radius")
+    scoped = ReaderScope(network=network_arg(read_session()))
     edition, found = availability.book_availability(
         read_session(), isbn13=isbn13, origin=located.origin, limit=limit,
-        radius_km=availability.DEFAULT_RADIUS_KM if radius is None else radius)
-    book, now = book_url(isbn13, located), clock.now()
+        radius_km=availability.DEFAULT_RADIUS_KM if radius is None else radius,
+        scope=scoped.scope)
+    book, now = book_url(isbn13, located, scoped), clock.now()
     return jsonify({
         "edition": _edition_json(edition),
         "origin": _origin_json(located), "radius_km": found.radius_km,
@@ -211,11 +217,11 @@ def availability_view() -> ResponseReturnValue:
     })
 
 
-def _isbn_hits(isbn13: str, located: Located) -> list[search.EditionHit]:
+def _isbn_hits(isbn13: str, located: Located, scoped: ReaderScope) -> list[search.EditionHit]:
     """An ISBN typed in the box: that edition alone, its copies counted as the book page does."""
     edition, found = availability.book_availability(
         read_session(), isbn13=isbn13, origin=located.origin, limit=availability.MAX_LIMIT,
-        radius_km=None)
+        radius_km=None, scope=scoped.scope)
     if edition is None:
         return []
     holders = found.holders
@@ -230,18 +236,19 @@ def editions_view() -> ResponseReturnValue:
     query = _required("q", code="missing_query")
     located = _located()
     limit = _limit(20)
+    scoped = ReaderScope(network=network_arg(read_session()))
     if search.read_isbn(query) is not None:
-        result = search.TitleSearch(hits=_isbn_hits(parse_isbn(query), located))
+        result = search.TitleSearch(hits=_isbn_hits(parse_isbn(query), located, scoped))
     else:
         result = search.search_editions(read_session(), query=query, origin=located.origin,
-                                        limit=limit)
+                                        limit=limit, scope=scoped.scope)
     return jsonify({
         "query": query, "origin": _origin_json(located), "corrections": result.corrections,
         "unknown": result.unknown,
         "editions": [{"isbn13": hit.isbn13, "title": hit.title, "authors": hit.authors,
                       "publisher": hit.publisher, "shops_with_copy": hit.shops_with_copy,
                       "nearest_m": _metres(hit.nearest_m),
-                      "links": {"book": book_url(hit.isbn13, located)}}
+                      "links": {"book": book_url(hit.isbn13, located, scoped)}}
                      for hit in result.hits],
     })
 
@@ -253,8 +260,7 @@ def _shop_json(entry: directory.ShopEntry) -> dict[str, Any]:
             "lat": entry.lat, "lon": entry.lon, "distance_m": _metres(entry.distance_m),
             "phone": shop.phone, "website": shop.website, "opening_hours": shop.opening_hours,
             **_hours_json(entry.status),
-            "links": {"shop": url_for("public.shop_in_directory", slug=shop.slug,
-                                      _external=True)}}
+            "links": {"shop": url_for("public.shop_page", slug=shop.slug, _external=True)}}
 
 
 def _shops_page_url(number: int) -> str:
@@ -266,12 +272,13 @@ def _shops_page_url(number: int) -> str:
 @bp.get("/shops")
 @reads_only
 def shops_view() -> ResponseReturnValue:
-    """A page of the active shops: nearest first from an origin, else by town. The list is
-    paged so that neither an answer nor its cost grows with the network."""
+    """A page of the active shops, or of one network's: nearest first from an origin, else by
+    town. The list is paged so that neither an answer nor its cost grows with the network."""
     located = _located()
     limit = _limit(10)
     number = _whole_number("page", default=1, maximum=directory.MAX_PAGE)
-    page = directory.shop_page(read_session(), network=None, origin=located.origin,
+    network = network_arg(read_session())
+    page = directory.shop_page(read_session(), network=network, origin=located.origin,
                                number=number, size=limit, at=clock.now())
     return jsonify({
         "origin": _origin_json(located), "page": number, "limit": limit, "total": page.total,

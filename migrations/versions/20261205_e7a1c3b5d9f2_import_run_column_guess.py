@@ -4,7 +4,7 @@
 JSON, a column map, a headerless file) and every earlier run have none, so it is added empty.
 
 Revision ID: e7a1c3b5d9f2
-Revises: d2c4e6f8a1b3
+Revises: e4b8c2d6f0a7
 Create Date: 2026-12-05 07:30:00
 """
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "e7a1c3b5d9f2"
-down_revision = "d2c4e6f8a1b3"
+down_revision = "e4b8c2d6f0a7"
 branch_labels = None
 depends_on = None
 

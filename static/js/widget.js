@@ -5,7 +5,8 @@
 //
 // Each such div becomes an iframe of /widget on the server this script came from, showing the
 // nearest bookshops that have the book. Optional attributes: data-lat and data-lon instead of
-// data-near, data-lang="en", data-height="360px". The host page's values only ever go into a URL, encoded.
+// data-near, data-network="<slug>" (only that network's shops), data-lang="en",
+// data-height="360px". The host page's values only ever go into a URL, encoded.
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -13,7 +14,7 @@
     return;
   }
   var server = new URL(script.src).origin;
-  var PARAMETERS = ["isbn", "near", "lat", "lon", "lang"];
+  var PARAMETERS = ["isbn", "near", "lat", "lon", "network", "lang"];
 
   function widgetUrl(placeholder) {
     var query = [];
