@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import mail
 from app.models import ImportRun, Shop
 from app.services.mail_queue import queue_import_report
-from importers.report import RunResult, rejections
+from importers.report import RunResult, column_lines, rejections
 
 MAILED_LINES = 20
 
@@ -37,6 +37,7 @@ def import_report(session: Session, *, run_id: int) -> EmailMultiAlternatives | 
     return mail.compose(
         to=[shop.email], subject=subject, template="import_report", shop=shop, run=run,
         rejections=rejections(session, run.id, limit=MAILED_LINES),
+        columns=column_lines(run),
         report_url=f"{base}/staff/shops/{shop.slug}/imports/{run.id}",
     )
 

@@ -156,6 +156,9 @@ SCHEMAS: dict[str, Schema] = {
         "gate": _nullable(STRING), "gate_message": _nullable(STRING),
         "exported_at": _nullable(DATETIME),
         "interrupted_runs": {"type": "array", "items": INT},
+        # How a delimited or spreadsheet file's header was read (docs/formats.md); null for
+        # other formats and headerless files.
+        "column_guess": _nullable({"type": "object"}),
         "rejections": {"type": "array", "items": _object({
             "line": INT, "field": STRING, "value": STRING, "reason": STRING, "message": STRING})},
     }),

@@ -18,6 +18,9 @@ from typing import Any
 # Fields a map may place; `location` is the column naming each row's stock location and `keep`
 # the location whose rows are the shop's shelf (other rows are skipped, never summed).
 MAPPED_FIELDS = ("code", "quantity", "price", "title", "authors", "publisher", "location")
+# `keep` for a location column whose values are shelves of the one shop (`Emplacement`: Vitrine,
+# Réserve...): every row is read and a code's rows add up, as the bookseller said they should.
+ALL_LOCATIONS = "*"
 
 
 class ColumnMapError(ValueError):
@@ -58,7 +61,7 @@ class ColumnMap:
     authors: ColumnRef | None = None
     publisher: ColumnRef | None = None
     location: ColumnRef | None = None
-    keep: str | None = None  # the location value whose rows are kept
+    keep: str | None = None  # the location value whose rows are kept, or ALL_LOCATIONS
 
     def __post_init__(self) -> None:
         if (self.location is None) != (self.keep is None):
@@ -118,4 +121,4 @@ class ColumnMap:
         return {**stored, "keep": self.keep} if self.keep is not None else stored
 
 
-__all__ = ["MAPPED_FIELDS", "ColumnMap", "ColumnMapError", "ColumnRef"]
+__all__ = ["ALL_LOCATIONS", "MAPPED_FIELDS", "ColumnMap", "ColumnMapError", "ColumnRef"]

@@ -29,7 +29,7 @@ from app.isbn import PUBLIC_CODE_KINDS
 from app.models import ImportRun, Shop
 from app.models.types import in_list
 from importers import gates
-from importers.records import FileRefused, LineIssue, StockRecord, StockSource
+from importers.records import FileRefused, LineIssue, ReadsHeader, StockRecord, StockSource
 
 logger = logging.getLogger(__name__)
 
@@ -367,9 +367,15 @@ def apply_snapshot(session: Session, *, run_id: int, source: StockSource, file: 
         ).values(stock_exported_at=exported_at))
         run.exported_at = exported_at
         return _finish(session, run, "skipped_duplicate")
+    refused: FileRefused | None = None
     try:
         _stage(session, run, source)
-    except FileRefused as refused:
+    except FileRefused as exc:
+        refused = exc
+    # Refused or not, the report says how the header was read: a refusal's way out is often a
+    # column map, and the bookseller needs to see what was guessed.
+    run.column_guess = source.column_guess if isinstance(source, ReadsHeader) else None
+    if refused is not None:
         return _finish(session, run, "rejected", gate=refused.reason_code,
                        message=refused.message)
     verdict = gates.check(run, previous, force=force)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, final
+from typing import Any, Protocol, final, runtime_checkable
 
 
 # Final: the merge tells records from issues with `type(item) is StockRecord` (cheaper than
@@ -64,3 +64,12 @@ class StockSource(Protocol):
         being iterated (a streamed JSON's top-level keys), so the merge reads it afterwards."""
 
     def __iter__(self) -> Iterator[StockRecord | LineIssue]: ...
+
+
+@runtime_checkable
+class ReadsHeader(Protocol):
+    """A source whose columns are found from a header row (delimited text, spreadsheets)."""
+
+    @property
+    def column_guess(self) -> dict[str, Any] | None:
+        """How the header was read and why (`importers.headers`), known once iterated."""

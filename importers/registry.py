@@ -12,6 +12,7 @@ from importers.column_map import ColumnMap
 from importers.delimited import SAMPLE_BYTES, DelimitedSource
 from importers.records import StockSource
 from importers.scanner import ScannerSource
+from importers.tabular import Preview, TabularSource
 
 FORMATS = ("delimited", "scanner", "xlsx", "onix", "json")
 
@@ -83,3 +84,11 @@ def open_source(path: Path, *, format: str | None = None, encoding: str | None =
 
             return JsonFileSource(path, price_unit=price_unit)
     raise ValueError(f"unknown stock file format {chosen!r}; known: {', '.join(FORMATS)}")
+
+
+def preview(path: Path, *, format: str | None = None, encoding: str | None = None,
+            limit: int = 6) -> Preview | None:
+    """The first rows of a delimited or spreadsheet file and how its header would be read,
+    for the column-map form; None for the formats that name their fields (ONIX, JSON)."""
+    source = open_source(path, format=format, encoding=encoding)
+    return source.preview(limit) if isinstance(source, TabularSource) else None

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.models import ImportRejection, ImportRun, Shop
 from app.models.import_run import STOCK_TAKEN
+from importers.headers import describe_guess
 
 COUNTS = ("lines_read", "accepted", "rejected_lines", "added", "changed", "zeroed", "unchanged")
 
@@ -110,6 +111,7 @@ def as_dict(session: Session, run: ImportRun, *, limit: int | None = None,
     body["gate_message"] = gate_message(run, advice)
     body["exported_at"] = run.exported_at.isoformat() if run.exported_at else None
     body["interrupted_runs"] = sorted(interrupted)
+    body["column_guess"] = run.column_guess
     body["rejections"] = [
         {"line": r.line, "field": r.field, "value": r.raw_value, "reason": r.reason_code,
          "message": r.message}
@@ -124,6 +126,12 @@ def summary_line(run: ImportRun, advice: Mapping[str, str] | None = None) -> str
     return (f"{verdict}: {run.lines_read} lines read, {run.accepted} accepted, "
             f"{run.rejected_lines} rejected; {run.added} added, {run.changed} changed, "
             f"{run.zeroed} zeroed, {run.unchanged} unchanged")
+
+
+def column_lines(run: ImportRun) -> list[str]:
+    """How the file's header was read, one French sentence per column taken (its header, the
+    words that chose it, the headers passed over); `run.column_guess` holds the same as data."""
+    return describe_guess(run.column_guess)
 
 
 # A cell starting with one of these is a formula to a spreadsheet: a raw value from a shop's file

@@ -7,34 +7,28 @@ found by name, never by position: tills reorder, add and drop columns between ve
 from __future__ import annotations
 
 import re
-import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from app.isbn import Code, CodeError, normalize_code, plain_kind
-from importers.column_map import ColumnMap
+from importers.column_map import ALL_LOCATIONS, ColumnMap
 from importers.evidence import LostZeroEvidence
+from importers.headers import (
+    HeaderGuess,
+    LocationWatch,
+    fold_header,
+    guess_columns,
+    several_location_columns,
+    several_location_rows,
+)
 from importers.records import FileRefused, LineIssue, StockRecord, negative_quantity_notice
 from importers.validate import MAX_QUANTITY, ValueProblem, parse_price, parse_quantity
 
-# Each spelled once: case, accents, spaces and punctuation are folded away (`Qte`, `on hand`).
-# In priority order within a field: a barcode column beats the till's own reference, and `sku`
-# (often an empty column of US exports) is only used when nothing better is there.
-HEADER_SYNONYMS: Mapping[str, tuple[str, ...]] = {
-    "code": ("EAN", "EAN13", "Code EAN", "Gencod", "Gencode", "Code barre", "Code-barres",
-             "ISBN", "ISBN13", "Réf", "Référence", "sku"),
-    "quantity": ("Qté", "Quantité", "Stock", "Dispo", "Disponible", "quantity", "qty",
-                 "available", "on_hand"),
-    "title": ("Titre", "Libellé", "Désignation", "title"),
-    "authors": ("Auteur", "Auteurs", "author", "authors"),
-    "publisher": ("Éditeur", "publisher"),
-    "price": ("Prix TTC", "Prix", "PVP", "price"),
-}
 FIELD_LABELS = {"code": "code (EAN/ISBN)", "quantity": "quantité"}
 # Digits of MAX_QUANTITY: a longer count leaves the fast path before `int()` (which refuses
 # strings of thousands of digits) and is reported by the general one.
@@ -45,16 +39,11 @@ REPAIR_MESSAGES = {
     "ismn10_converted": "ISMN à 10 caractères (M...) converti en {code}",
     "addon_removed": "extension de prix du code-barres ignorée, code retenu : {code}",
 }
-_NOT_ALNUM = re.compile(r"[\W_]+")
+# A cell that reads as a number (a count or a price), in a headerless row.
+_NUMBER = re.compile(r"[-+]?[0-9][0-9\s\u00a0\u202f]*(?:[.,][0-9]+)?\s*(?:€|eur)?", re.IGNORECASE)
 
 # A row's physical line (or sheet row) number and its cells, blank rows included.
 Row = tuple[int, Sequence[object]]
-
-
-def fold_header(name: str) -> str:
-    """`Qté`, `QTE `, `qte.` and a BOM-glued `Qte` all read `qte`: shops retype headers freely."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    return _NOT_ALNUM.sub("", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
 def cell_text(cell: object) -> str:
@@ -72,17 +61,27 @@ def is_blank(cells: Sequence[object]) -> bool:
     return not any(cell_text(cell) for cell in cells)
 
 
+def _is_number(cell: object) -> bool:
+    if isinstance(cell, bool):
+        return False
+    return isinstance(cell, int | float) or bool(_NUMBER.fullmatch(cell_text(cell)))
+
+
 @dataclass(frozen=True, slots=True)
 class Columns:
     """Where each field sits in a row; `header` says whether the row that set it is a header.
 
     `keep` (folded) is the stock location whose rows are read when a column map names a location
-    column: the other locations' rows are skipped, never added to the shelf.
+    column: the other locations' rows are skipped, never added to the shelf. When no map chose
+    a location, a `location` column recognised by its header is only watched (`watch`: its
+    header and the map a refusal suggests): rows of more than one location refuse the file.
+    `code_fallback` is the till's own reference, read when a line's barcode cell is empty.
     """
 
     positions: Mapping[str, int]
     header: bool
     keep: str | None = None
+    watch: tuple[str, str] | None = None
 
     def cell(self, cells: Sequence[object], field: str) -> object:
         position = self.positions.get(field)
@@ -105,6 +104,7 @@ class PlainLayout:
     def of(cls, columns: Columns) -> PlainLayout:
         at = columns.positions.get
         code = columns.positions["code"]
+        # The fast path reads the main code only: a line whose barcode is empty is unusual.
         return cls(code, at("quantity"), at("price"), at("title"), at("authors"), at("publisher"),
                    width=max(columns.positions.values()) + 1)
 
@@ -120,11 +120,19 @@ def read_code(line: int, raw: object, *, zero_lost: bool = False) -> Code | Line
         return LineIssue(line, "code", cell_text(raw), exc.reason, str(exc))
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A file's first rows as text and, when the first is a header, how it would be read
+    (`HeaderGuess.as_json`): what a column-map form shows before the bookseller chooses."""
+
+    rows: list[list[str]]
+    guess: dict[str, Any] | None
+
+
 class TabularSource(ABC):
     """A file read row by row; subclasses supply `_rows()` and override class attributes."""
 
     format: str
-    header_synonyms: ClassVar[Mapping[str, tuple[str, ...]]] = HEADER_SYNONYMS
     required_fields: ClassVar[tuple[str, ...]] = ("code", "quantity")
     # Order-file style `EAN;qty` lines; a layout without a quantity counts one copy per line.
     headerless_columns: ClassVar[Mapping[str, int]] = {"code": 0, "quantity": 1}
@@ -136,6 +144,42 @@ class TabularSource(ABC):
         self.price_unit = price_unit
         self.column_map = columns
         self.exported_at: datetime | None = None
+        self.guess: HeaderGuess | None = None
+        self.skipped_rows = 0  # rows with no code, quantity nor price (Shopify's image rows)
+
+    @property
+    def column_guess(self) -> dict[str, Any] | None:
+        """What the header was read as, and why (None when a column map or no header said it):
+        kept with the run for the report and the upload page."""
+        if self.guess is None:
+            return None
+        body = self.guess.as_json()
+        if self.skipped_rows:
+            body["skipped_rows"] = self.skipped_rows
+        return body
+
+    def preview(self, limit: int = 6) -> Preview:
+        """The first `limit` non-blank rows and the guess for the first one, whatever the file
+        holds: a layout the import would refuse is what the form is for. Only reading errors
+        (an unreadable encoding, a line too long) raise FileRefused."""
+        rows: list[Sequence[object]] = []
+        all_rows = self._rows()
+        try:
+            for _, cells in all_rows:
+                if not is_blank(cells):
+                    rows.append(cells)
+                if len(rows) >= limit:
+                    break
+        finally:  # closes the file now, not when the generator is collected
+            if isinstance(all_rows, Generator):
+                all_rows.close()
+        texts = [[cell_text(cell) for cell in cells] for cells in rows]
+        if not rows or not self.may_have_header:
+            return Preview(texts, None)
+        guess = guess_columns(texts[0])
+        if self._is_data(rows[0], recognised=guess.recognised):
+            return Preview(texts, None)
+        return Preview(texts, guess.as_json())
 
     @abstractmethod
     def _rows(self) -> Iterator[Row]:
@@ -163,6 +207,7 @@ class TabularSource(ABC):
         """
         columns: Columns | None = None
         plain: PlainLayout | None = None
+        watched: LocationWatch | None = None
         data_lines = 0
         zeros = LostZeroEvidence()
         for line, cells in self._rows():
@@ -174,16 +219,26 @@ class TabularSource(ABC):
                 continue
             if columns is None:
                 columns = self._columns(cells)
-                # Rows of other locations must be skipped, which the fast path does not check.
-                plain = PlainLayout.of(columns) if columns.keep is None else None
+                watched = LocationWatch(*columns.watch) if columns.watch is not None else None
+                # Rows of other locations must be skipped or watched: the fast path does not.
+                plain = (PlainLayout.of(columns) if columns.keep is None and watched is None
+                         else None)
                 if columns.header:
                     continue
             if columns.keep is not None and not self._kept(cells, columns):
+                continue
+            if watched is not None:
+                watched.see(cell_text(columns.cell(cells, "location")))
+            if self.guess is not None and self._no_stock_in(cells, columns):
+                self.skipped_rows += 1
                 continue
             data_lines += 1
             yield from zeros.screen(self._read_row(line, cells, columns),
                                     partial(self._read_row, line, cells, columns, zero_lost=True))
         yield from zeros.settle()
+        if watched is not None and len(watched.seen) > 1:
+            raise FileRefused("several_locations", several_location_rows(
+                watched.column, list(watched.seen.values()), watched.base_map))
         if data_lines == 0:
             raise FileRefused("empty_file", "le fichier est vide" if columns is None else
                               "le fichier ne contient que l'en-tête, aucune ligne de stock")
@@ -192,24 +247,64 @@ class TabularSource(ABC):
         """The header's columns, or the headerless layout when the first row is already data."""
         if self.column_map is not None:
             return self._mapped_columns(first_row, self.column_map)
-        positions = self._header_positions(first_row) if self.may_have_header else {}
-        if not self.may_have_header or self._is_data(first_row, recognised=bool(positions)):
+        if not self.may_have_header:
             return Columns(self.headerless_columns, header=False)
-        missing = [FIELD_LABELS[field] for field in self.required_fields if field not in positions]
+        guess = guess_columns([cell_text(cell) for cell in first_row])
+        if self._is_data(first_row, recognised=guess.recognised):
+            return self._headerless(first_row)
+        self.guess = guess
+        missing = [FIELD_LABELS[field] for field in self.required_fields
+                   if field not in guess.positions]
         if missing:
             # Spreadsheet rows come padded to a fixed width: the empty cells say nothing.
             found_header = " ; ".join(map(cell_text, first_row)).rstrip(" ;")
             raise FileRefused(
                 "missing_columns",
-                f"colonne introuvable : {', '.join(missing)} (en-tête lu : « {found_header} »)",
+                f"colonne introuvable : {', '.join(missing)} (en-tête lu : « {found_header} »)"
+                " ; indiquez une fois quelle colonne contient quoi dans la correspondance des "
+                "colonnes (page « Importer mon stock », ou en ligne de commande --columns "
+                "code=…,quantity=…) ; le stock précédent est conservé",
             )
-        return Columns(positions, header=True)
+        if guess.location_columns:
+            raise FileRefused("several_locations", several_location_columns(guess))
+        positions = dict(guess.positions)
+        if guess.location_column is None:
+            return Columns(positions, header=True)
+        positions["location"] = guess.location_column
+        return Columns(positions, header=True, watch=(guess.headers[guess.location_column],
+                                                      guess.suggested_map()))
+
+    def _headerless(self, first_row: Sequence[object]) -> Columns:
+        """`EAN;qty` lines; with two numbers besides the code (`EAN;PRIX;QTE`) nothing says
+        which is the count, and a guess would store prices as copies: the shop must map."""
+        numbers = [position for position, cell in enumerate(first_row)
+                   if position != self.headerless_columns["code"] and _is_number(cell)]
+        if len(numbers) > 1:
+            shown = " ; ".join(map(cell_text, first_row)).rstrip(" ;")
+            raise FileRefused(
+                "ambiguous_columns",
+                f"fichier sans en-tête avec plusieurs colonnes de nombres (première ligne : "
+                f"« {shown} ») : impossible de savoir laquelle est la quantité et laquelle le "
+                "prix. Indiquez-le une fois dans la correspondance des colonnes (page « Importer "
+                "mon stock », ou en ligne de commande --columns code=#1,price=#2,quantity=#3 "
+                "selon votre fichier) ; le stock précédent est conservé",
+            )
+        if numbers and "quantity" in self.headerless_columns:
+            return Columns({**self.headerless_columns, "quantity": numbers[0]}, header=False)
+        return Columns(self.headerless_columns, header=False)
+
+    @staticmethod
+    def _no_stock_in(cells: Sequence[object], columns: Columns) -> bool:
+        """No code, quantity nor price: not a stock line (Shopify lists extra images so)."""
+        return not any(cell_text(columns.cell(cells, field))
+                       for field in ("code", "code_fallback", "quantity", "price"))
 
     @staticmethod
     def _mapped_columns(first_row: Sequence[object], column_map: ColumnMap) -> Columns:
         """The shop's own map applied: by position (a header row is skipped when the code's
         cell holds no digit) or by header name, refusing a header that lacks a mapped column."""
-        keep = fold_header(column_map.keep) if column_map.keep is not None else None
+        keep = (fold_header(column_map.keep)
+                if column_map.keep not in (None, ALL_LOCATIONS) else None)
         if column_map.by_position:
             positions = {field: ref.position - 1 for field, ref in column_map.refs().items()
                          if ref.position is not None}
@@ -231,22 +326,22 @@ class TabularSource(ABC):
                 f"colonne de la correspondance enregistrée absente : {', '.join(missing)} "
                 f"(en-tête lu : « {found_header} ») ; corrigez la correspondance des colonnes",
             )
-        return Columns(positions, header=True, keep=keep)
+        if column_map.location is not None:  # a location to keep, or all of them on purpose
+            return Columns(positions, header=True, keep=keep)
+        # A map that names no location still must not sum several: a location column of the
+        # header is watched as in a guessed file.
+        headers = [cell_text(cell) for cell in first_row]
+        location = guess_columns(headers).location_column
+        if location is None or location in positions.values():
+            return Columns(positions, header=True)
+        spec = ",".join(f"{name}={ref}" for name, ref in column_map.as_json().items())
+        return Columns({**positions, "location": location}, header=True,
+                       watch=(headers[location], spec))
 
     @staticmethod
     def _kept(cells: Sequence[object], columns: Columns) -> bool:
         """Whether a row belongs to the shop's own stock location."""
         return fold_header(cell_text(columns.cell(cells, "location"))) == columns.keep
-
-    def _header_positions(self, row: Sequence[object]) -> dict[str, int]:
-        """Each field's column: the highest-priority synonym present, leftmost on a tie."""
-        folded = [fold_header(cell_text(cell)) for cell in row]
-        positions: dict[str, int] = {}
-        for field, synonyms in self.header_synonyms.items():
-            found = [folded.index(name) for name in map(fold_header, synonyms) if name in folded]
-            if found:
-                positions[field] = found[0]
-        return positions
 
     @staticmethod
     def _is_data(first_row: Sequence[object], *, recognised: bool) -> bool:
@@ -294,6 +389,8 @@ class TabularSource(ABC):
     def _read_row(self, line: int, cells: Sequence[object], columns: Columns, *,
                   zero_lost: bool = False) -> Iterable[StockRecord | LineIssue]:
         raw_code = columns.cell(cells, "code")
+        if not cell_text(raw_code) and "code_fallback" in columns.positions:
+            raw_code = columns.cell(cells, "code_fallback")
         code = read_code(line, raw_code, zero_lost=zero_lost)
         if isinstance(code, LineIssue):
             return [code]

@@ -49,6 +49,8 @@ def test_refused_file_is_mailed_to_the_shop(database_url: str, session: Session,
                                   "votre stock précédent est conservé")
     text = message.get_body(("plain",)).get_content()
     assert "fichier coupé" in text or "coupé" in text
+    # How the header was read, for a bookseller who may need to correct it.
+    assert "- quantité : « Stock » (colonne 3, mot « stock »)" in text.splitlines()
     assert f"https://rayons.example/staff/shops/la-mouette/imports/{result.run_id}" in text
     assert message.get_body(("html",)) is not None
 

@@ -255,8 +255,9 @@ def test_empty_files_are_refused(tmp_path: Path, content: bytes) -> None:
 def test_missing_quantity_column_is_refused(tmp_path: Path) -> None:
     refused = refusal(write(tmp_path, "EAN;Titre;Prix\n9782070368228;Le Phare;8,90\n"))
     assert refused.reason_code == "missing_columns"
-    assert refused.message == ("colonne introuvable : quantité "
-                               "(en-tête lu : « EAN ; Titre ; Prix »)")
+    assert refused.message.startswith("colonne introuvable : quantité "
+                                      "(en-tête lu : « EAN ; Titre ; Prix ») ; ")
+    assert "--columns code=…,quantity=…" in refused.message  # and how to get out of it
 
 
 def test_encoding_is_judged_past_an_ascii_start(tmp_path: Path) -> None:

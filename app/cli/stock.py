@@ -31,7 +31,9 @@ stock_cli = AppGroup("stock", help="Shops' stock files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.option("--columns", "columns_spec", metavar="MAP",
               help="Say which column holds what, e.g. code=EAN,quantity=Qté,price=#4,"
-                   "location=Magasin:Boutique (columns by header or #position).")
+                   "location=Magasin:Boutique (columns by header or #position; "
+                   "location=COLUMN:* adds up the rows of every location, for shelves of one "
+                   "shop).")
 @click.option("--save-columns", is_flag=True,
               help="Keep --columns as the shop's map for its later files.")
 @click.option("--location-code", metavar="CODE",
@@ -70,6 +72,8 @@ def stock_import(shop_slug: str, file: Path, format_: str | None, force: bool,
                 click.echo(f"line {r.line}, field {r.field}: {r.reason_code}: {r.message} "
                            f"[{r.raw_value}]", err=True)
             click.echo(report.summary_line(run, gates.CLI_ADVICE))
+            for line in report.column_lines(run):
+                click.echo(f"  {line}")
             if result.interrupted:
                 click.echo(report.interrupted_note(result.interrupted))
     if result.status in STOCK_KEPT:

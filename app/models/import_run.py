@@ -1,7 +1,10 @@
 """The record of every stock import, kept so a shop can see what happened to its file."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base
@@ -58,6 +61,9 @@ class ImportRun(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     gate: Mapped[str | None] = mapped_column(String(40))
     gate_message: Mapped[str | None] = mapped_column(Text)
+    # How a tabular file's header was read (importers.headers.HeaderGuess.as_json), for the
+    # report: each field's column and the words that chose it. None for other files.
+    column_guess: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
     rejections: Mapped[list[ImportRejection]] = relationship(
         back_populates="run", order_by="ImportRejection.line", cascade="all, delete-orphan"
