@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.isbn import Code
+from importers.headers import fold_header
 from importers.records import FileRefused
 from importers.registry import open_source
-from importers.tabular import TabularSource, fold_header, read_code
+from importers.tabular import TabularSource, read_code
 
 PREVIEW_ROWS = 5  # data rows shown under the header
 MAX_COLUMNS = 40

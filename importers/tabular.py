@@ -162,17 +162,7 @@ class TabularSource(ABC):
         """The first `limit` non-blank rows and the guess for the first one, whatever the file
         holds: a layout the import would refuse is what the form is for. Only reading errors
         (an unreadable encoding, a line too long) raise FileRefused."""
-        rows: list[Sequence[object]] = []
-        all_rows = self._rows()
-        try:
-            for _, cells in all_rows:
-                if not is_blank(cells):
-                    rows.append(cells)
-                if len(rows) >= limit:
-                    break
-        finally:  # closes the file now, not when the generator is collected
-            if isinstance(all_rows, Generator):
-                all_rows.close()
+        rows = self._first_rows(limit)
         texts = [[cell_text(cell) for cell in cells] for cells in rows]
         if not rows or not self.may_have_header:
             return Preview(texts, None)
@@ -181,6 +171,21 @@ class TabularSource(ABC):
             return Preview(texts, None)
         return Preview(texts, guess.as_json())
 
+    def _first_rows(self, count: int) -> list[Sequence[object]]:
+        """The first `count` non-blank rows as read (cells with their spreadsheet types)."""
+        rows: list[Sequence[object]] = []
+        all_rows = self._rows()
+        try:
+            for _line, cells in all_rows:
+                if not is_blank(cells):
+                    rows.append(cells)
+                if len(rows) >= count:
+                    break
+        finally:  # closes the file now, not when the generator is collected
+            if isinstance(all_rows, Generator):
+                all_rows.close()
+        return rows
+
     @abstractmethod
     def _rows(self) -> Iterator[Row]:
         """Every row of the file, blank ones included, opened and closed during the iteration."""
@@ -188,17 +193,7 @@ class TabularSource(ABC):
     def head(self, count: int) -> list[list[str]]:
         """The first `count` non-blank rows as the shop sees them, header included: what the
         upload page previews for a bookseller choosing the columns (`importers.preview`)."""
-        rows: list[list[str]] = []
-        all_rows = self._rows()
-        try:
-            for _line, cells in all_rows:
-                if not is_blank(cells):
-                    rows.append([cell_text(cell) for cell in cells])
-                if len(rows) >= count:
-                    break
-        finally:  # the file the generator opened is closed now, not when it is collected
-            getattr(all_rows, "close", lambda: None)()
-        return rows
+        return [[cell_text(cell) for cell in cells] for cells in self._first_rows(count)]
 
     def __iter__(self) -> Iterator[StockRecord | LineIssue]:
         """Every data line yields a record, or exactly one rejected issue, plus notices.
