@@ -357,7 +357,8 @@ CANCEL_RESERVATION = {
     "parameters": [CODE_PARAMETER],
     "responses": {"200": _reservation("Cancelled."),
                   "404": _problem("`unknown_reservation`."),
-                  "409": _problem("`already_collected`, `already_cancelled`, ...: too late."),
+                  "409": _problem("`expired` (past its deadline), `already_collected`, "
+                                  "`already_cancelled`, ...: too late."),
                   "429": _problem("Rate limit on code look-ups.")},
 }
 

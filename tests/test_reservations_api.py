@@ -216,3 +216,18 @@ def test_purge_erases_old_mail_files(app: Flask, cli: FlaskCliRunner, tmp_path: 
         os.utime(tmp_path / name, (now - age.total_seconds(),) * 2)
     assert "mail files erased: 1" in cli.invoke(args=["reservations", "purge"]).output
     assert [path.name for path in tmp_path.iterdir()] == ["recent.log"]
+
+
+def test_a_lapsed_hold_reads_expired_before_the_sweeper_runs(client: FlaskClient,
+                                                             session: Session, shop: Shop) -> None:
+    """As on the reader's page: the deadline decides, not whether the sweeper has passed."""
+    code = reserve(client).get_json()["code"]
+    reservation = session.scalars(select(Reservation)).one()
+    now = database_now(session)
+    reservation.created_at, reservation.expires_at = now - timedelta(hours=3), now - timedelta(
+        minutes=1)
+    session.flush()
+    answer = client.get(f"/api/v1/reservations/{code}").get_json()
+    assert (answer["state"], reservation.state) == ("expired", "held")
+    refused = client.delete(f"/api/v1/reservations/{code}")
+    assert refused.status_code == 409 and refused.get_json()["code"] == "expired"

@@ -6,12 +6,13 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from app.clock import database_now
 from app.errors import Conflict, Gone, InvalidInput
 from app.input_guard import check_text
 from app.limits import RESERVE_LIMIT, code_lookup, limiter
 from app.models import Reservation
 from app.reservations.codes import find_by_code
-from app.reservations.lifecycle import CANCELLED
+from app.reservations.lifecycle import CANCELLED, EXPIRED, state_at
 from app.reservations.reserve import CONTACT_LENGTHS, Customer, NoCopyLeft, reserve
 from app.reservations.transitions import transition
 from app.services.availability import Holder
@@ -95,10 +96,14 @@ def create() -> ResponseReturnValue:
 def read(code: str) -> ResponseReturnValue:
     """A cancelled reservation is gone (410): DELETE cancels, and after a DELETE the resource
     must not answer 200 (RFC 9110). Other ended reservations still tell their state."""
-    reservation = find_by_code(db_session(), code)
+    session = db_session()
+    reservation = find_by_code(session, code)
     if reservation.state == CANCELLED:
         raise Gone("this reservation was cancelled", code="reservation_cancelled")
-    return jsonify(reservation_json(reservation, code)), 200, {"Cache-Control": "no-store"}
+    payload = reservation_json(reservation, code)
+    # A hold past its deadline has expired, recorded by the sweeper or not (as on its page).
+    payload["state"] = state_at(reservation.state, reservation.expires_at, database_now(session))
+    return jsonify(payload), 200, {"Cache-Control": "no-store"}
 
 
 @bp.delete("/<code>")
@@ -106,6 +111,9 @@ def read(code: str) -> ResponseReturnValue:
 def cancel(code: str) -> ResponseReturnValue:
     session = db_session()
     reservation = find_by_code(session, code)
+    if state_at(reservation.state, reservation.expires_at, database_now(session)) == EXPIRED:
+        # Its page no longer offers to cancel it: the API does not either.
+        raise Conflict("this hold has expired", code="expired")
     updated = transition(session, reservation_id=reservation.id, target=CANCELLED,
                          actor="reader", reason="cancelled through the API")
     payload = reservation_json(updated, code)
