@@ -14,8 +14,9 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import database_now
-from app.errors import Conflict
+from app.errors import Conflict, RayonsError
 from app.models import ImportRun, Reservation, Shop, StockLine
+from app.reservations.lifecycle import MAX_ACTIVE_PER_CONTACT
 from app.reservations.reserve import Customer, reserve
 from app.reservations.transitions import transition
 from importers.pipeline import import_file
@@ -115,3 +116,33 @@ def test_two_changes_at_once_exactly_one_wins(shop: tuple[sessionmaker[Session],
         assert results.count("lost") == 1, results
         with factory() as session:
             assert session.get(Reservation, reservation_id).state in results
+
+
+def test_a_reader_cannot_pass_the_hold_limit_by_sending_at_once(
+        shop: tuple[sessionmaker[Session], Shop]) -> None:
+    """Six reservations of six books by one reader, all at once: the per-reader limit holds
+    (each locks its own stock line, so only the reader's contact lock serialises them)."""
+    factory, s = shop
+    isbns = [ISBN, "9782330090159", "9782070360024", "9782070413119", "9782070379248",
+             "9782070360536"]
+    with factory() as session:
+        session.add_all(StockLine(shop_id=s.id, isbn13=isbn, code_kind="isbn", on_hand=5,
+                                  exported_at=database_now(session)) for isbn in isbns[1:])
+        session.commit()
+    reader = Customer(name="Pressé", email=f"presse-{os.getpid()}@example.org", phone=None)
+
+    def send(isbn: str) -> str:
+        with factory() as session:
+            try:
+                reserve(session, shop_slug=s.slug, isbn13=isbn, customer=reader,
+                        secret="race", requester="form")
+                session.commit()
+                return "held"
+            except RayonsError as exc:
+                session.rollback()
+                return exc.code
+
+    with ThreadPoolExecutor(max_workers=len(isbns)) as pool:
+        outcomes = sorted(pool.map(send, isbns))
+    assert outcomes == ["held"] * MAX_ACTIVE_PER_CONTACT + ["too_many_holds"] * (
+        len(isbns) - MAX_ACTIVE_PER_CONTACT)

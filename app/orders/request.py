@@ -34,7 +34,7 @@ from app.reservations.codes import (
     new_code_seed,
     stored_request_key,
 )
-from app.reservations.reserve import Customer, check_customer
+from app.reservations.reserve import Customer, check_customer, lock_contacts
 from app.services import demand, directory
 
 logger = logging.getLogger(__name__)
@@ -42,10 +42,6 @@ logger = logging.getLogger(__name__)
 # Mixed into the seed an order code is derived from: the same secret never yields the same
 # code for an order and a reservation.
 _ORDER_PURPOSE = b"order:"
-# Advisory locks of a reader's contacts (the stock importer's shops use 7261).
-CONTACT_LOCK_NAMESPACE = 7262
-
-
 class TooManyOrders(RayonsError):
     status = 429
     code = "too_many_orders"
@@ -84,16 +80,6 @@ def public_isbn(raw: str) -> str:
     return code.code
 
 
-def _lock_contacts(session: Session, customer: Customer) -> None:
-    """Serialise one reader's requests until the transaction ends: two requests sent at once
-    (two tabs, a script) cannot both pass the limit or the one-per-book check. The key is a
-    hash of each contact given (namespace CONTACT_LOCK_NAMESPACE; collisions only make two
-    readers wait for each other)."""
-    for contact in sorted(filter(None, [(customer.email or "").lower(), customer.phone or ""])):
-        session.execute(select(func.pg_advisory_xact_lock(CONTACT_LOCK_NAMESPACE,
-                                                          func.hashtext(contact))))
-
-
 def _active_orders_of(session: Session, customer: Customer) -> list[OrderRequest]:
     contacts = []
     if customer.email:
@@ -119,7 +105,7 @@ def request_order(session: Session, *, shop_slug: str, isbn13: str, customer: Cu
     if shop is None:
         raise NotFound(f"unknown shop: {shop_slug}", code="unknown_shop")
     # First, so that a double click's second request waits for the first and replays it.
-    _lock_contacts(session, customer)
+    lock_contacts(session, customer)
     stored_key = request_fingerprint = None
     if idempotency_key:
         contact = (customer.email or "").lower() or (customer.phone or "")

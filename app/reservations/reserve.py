@@ -116,6 +116,19 @@ def check_customer(customer: Customer) -> None:
         raise InvalidInput(f"invalid phone number: {customer.phone}", code="invalid_phone")
 
 
+# Advisory-lock namespace of a reader's contacts (the shops' import lock uses 7261).
+CONTACT_LOCK_NAMESPACE = 7262
+
+
+def lock_contacts(session: Session, customer: Customer) -> None:
+    """Serialise one reader's requests until the transaction ends: two requests sent at once
+    (two tabs, a script) cannot both pass a per-reader limit. The key is a hash of each contact
+    given, taken in a fixed order (collisions only make two readers wait for each other)."""
+    for contact in sorted(filter(None, [(customer.email or "").lower(), customer.phone or ""])):
+        session.execute(select(func.pg_advisory_xact_lock(CONTACT_LOCK_NAMESPACE,
+                                                          func.hashtext(contact))))
+
+
 def _active_holds_of(session: Session, customer: Customer) -> int:
     contacts = []
     if customer.email:
@@ -162,6 +175,8 @@ def reserve(session: Session, *, shop_slug: str, isbn13: str, customer: Customer
     if on_hand is None or on_hand - held <= 0:
         raise NoCopyLeft("no copy left in this shop", alternatives=alternatives(
             session, shop=shop, isbn13=isbn13))
+    # After the line's lock, so that every reservation takes its locks in the same order.
+    lock_contacts(session, customer)
     if _active_holds_of(session, customer) >= MAX_ACTIVE_PER_CONTACT:
         raise TooManyHolds(f"at most {MAX_ACTIVE_PER_CONTACT} books can be held at once",
                            code="too_many_holds")
