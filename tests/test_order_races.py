@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.errors import Conflict, RayonsError
+from app.errors import Conflict
 from app.models import OrderRequest, OutboxMail, SearchMiss, Shop
 from app.orders import lifecycle
 from app.orders.request import request_order
 from app.orders.transitions import transition
 from app.reservations.reserve import Customer
+from tests.concurrency import outcomes_at_once
 from tests.factories import point
 
 ISBNS = ["9782070368228", "9782330090159", "9782070360024", "9782070413119", "9782070379248",
@@ -46,19 +47,9 @@ def test_a_reader_cannot_pass_the_limit_by_sending_at_once(
     factory, s = shop
     reader = Customer(name="Pressé", email=f"presse-{os.getpid()}@example.org", phone=None)
 
-    def send(isbn: str) -> str:
-        with factory() as session:
-            try:
-                request_order(session, shop_slug=s.slug, isbn13=isbn, customer=reader,
-                              secret="race", requester="form")
-                session.commit()
-                return "requested"
-            except RayonsError as exc:
-                session.rollback()
-                return exc.code
-
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        outcomes = sorted(pool.map(send, ISBNS + ISBNS[:2]))
+    outcomes = outcomes_at_once(factory, lambda session, isbn: request_order(
+        session, shop_slug=s.slug, isbn13=isbn, customer=reader, secret="race",
+        requester="form"), ISBNS + ISBNS[:2], success="requested")
     assert outcomes.count("requested") == lifecycle.MAX_ACTIVE_PER_CONTACT
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(OrderRequest).where(

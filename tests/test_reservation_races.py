@@ -14,12 +14,13 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import database_now
-from app.errors import Conflict, RayonsError
+from app.errors import Conflict
 from app.models import ImportRun, Reservation, Shop, StockLine
 from app.reservations.lifecycle import MAX_ACTIVE_PER_CONTACT
 from app.reservations.reserve import Customer, reserve
 from app.reservations.transitions import transition
 from importers.pipeline import import_file
+from tests.concurrency import outcomes_at_once
 from tests.factories import point
 from tests.stock_helpers import delete_orphan_editions, write_csv
 
@@ -131,18 +132,8 @@ def test_a_reader_cannot_pass_the_hold_limit_by_sending_at_once(
         session.commit()
     reader = Customer(name="Pressé", email=f"presse-{os.getpid()}@example.org", phone=None)
 
-    def send(isbn: str) -> str:
-        with factory() as session:
-            try:
-                reserve(session, shop_slug=s.slug, isbn13=isbn, customer=reader,
-                        secret="race", requester="form")
-                session.commit()
-                return "held"
-            except RayonsError as exc:
-                session.rollback()
-                return exc.code
-
-    with ThreadPoolExecutor(max_workers=len(isbns)) as pool:
-        outcomes = sorted(pool.map(send, isbns))
+    outcomes = outcomes_at_once(factory, lambda session, isbn: reserve(
+        session, shop_slug=s.slug, isbn13=isbn, customer=reader, secret="race",
+        requester="form"), isbns, success="held")
     assert outcomes == ["held"] * MAX_ACTIVE_PER_CONTACT + ["too_many_holds"] * (
         len(isbns) - MAX_ACTIVE_PER_CONTACT)

@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 # Mixed into the seed an order code is derived from: the same secret never yields the same
 # code for an order and a reservation.
 _ORDER_PURPOSE = b"order:"
+
+
 class TooManyOrders(RayonsError):
     status = 429
     code = "too_many_orders"

@@ -93,10 +93,10 @@ def order_form(slug: str, isbn13: str) -> ResponseReturnValue:
     elif request.method == "POST":
         error, status = gettext("Please give your name, a way to reach you, and accept how "
                                 "your details are used."), 422
+    now = clock.now()
     return render_template("public/order_form.html", form=form, shop=shop, isbn13=isbn,
                            edition=editions.edition_summary(session, isbn), error=error,
-                           status=directory.shop_status(shop, clock.now()),
-                           now=clock.now()), status
+                           status=directory.shop_status(shop, now), now=now), status
 
 
 @bp.get("/commandes/<code>")
