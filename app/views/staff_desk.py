@@ -19,10 +19,9 @@ from app.orders import desk as order_desk
 from app.reservations import desk
 from app.reservations.codes import checked_form_key, issue_form_key, read_pickup_code
 from app.reservations.lifecycle import STAFF_ACTIONS, state_at
-from app.reservations.reserve import Customer, NoCopyLeft, TooManyHolds, reserve
+from app.reservations.reserve import Customer, NoCopyLeft, TooManyHolds, reserve, with_status
 from app.reservations.transitions import transition
 from app.services import availability, editions, search
-from app.services.directory import hours_status
 from app.session import db_session
 from app.views.staff_auth import current_staff, shop_or_404, staff_required
 
@@ -114,11 +113,9 @@ def partners(slug: str) -> ResponseReturnValue:
         hits = search.search_editions(session, query=query, origin=origin).hits
     now = clock.now()
     # Open or closed now: the customer at the counter asks whether to go there today.
-    statuses = {h.shop_id: hours_status(h.opening_hours, timezone=h.timezone, country=h.country,
-                                        at=now) for h in holders}
     return render_template("staff/partners.html", shop=shop, query=query, hits=hits,
-                           holders=holders, edition=edition, isbn_error=isbn_error,
-                           statuses=statuses, now=now,
+                           partners=with_status(holders, now), edition=edition,
+                           isbn_error=isbn_error, now=now,
                            isbn13=request.args.get("isbn") or (isbn.isbn13 if isbn else None))
 
 
