@@ -76,3 +76,20 @@ def test_without_a_place_the_page_asks_for_one(client: FlaskClient, session: Ses
     page = client.get(f"/livres/{ISBN}").get_data(as_text=True)
     assert 'class="notice ask-place"' in page and 'href="#lieu"' in page
     assert "ask-place" not in client.get(f"/livres/{ISBN}?{PAU}").get_data(as_text=True)
+
+
+def test_shops_beyond_the_radius_are_counted_and_shown_on_request(
+        client: FlaskClient, session: Session) -> None:
+    """Two shops near Pau, three more 50-90 km away: the page lists the near ones, counts all
+    five, and "show them all" lists the five, however far."""
+    make_edition(session, isbn13=ISBN)
+    stocked(session, "near-1", 43.300, -0.380, days_old=1)
+    stocked(session, "near-2", 43.330, -0.300, days_old=1)
+    for n, lat in enumerate((43.75, 43.95, 44.10)):
+        stocked(session, f"far-{n}", lat, -0.37, days_old=1)
+    page = client.get(f"/livres/{ISBN}?{PAU}").get_data(as_text=True)
+    assert holders_in_page(page) == ["near-1", "near-2"]
+    count = page.split('class="count"')[1].split("</p>")[0]
+    assert "5 librairies l’ont" in count and "tous=1" in count
+    every = client.get(f"/livres/{ISBN}?{PAU}&tous=1").get_data(as_text=True)
+    assert holders_in_page(every) == ["near-1", "near-2", "far-0", "far-1", "far-2"]

@@ -109,12 +109,13 @@ def book_page(isbn13: str) -> ResponseReturnValue:
     scoped = reader_scope(session)
     edition = editions.edition_summary(session, code.code)
     located = located_from_args()
-    # `tous`: the reader asked for every shop that has it (up to the API's limit), not the ten
-    # nearest.
+    # `tous`: the reader asked for every shop that has it (up to the API's limit, nearest first
+    # however far), not the ten nearest within the radius.
     every = bool(request.args.get("tous"))
     found = availability.nearest_holders(
         session, isbn13=code.code, origin=located.origin, scope=scoped.scope,
-        limit=availability.MAX_LIMIT if every else BOOK_PAGE_SHOPS)
+        limit=availability.MAX_LIMIT if every else BOOK_PAGE_SHOPS,
+        radius_km=None if every else availability.DEFAULT_RADIUS_KM)
     if located.origin is not None and not found.nearby and scoped.network is None:
         _count_miss(kind="isbn", term=code.code, located=located)
     now = clock.now()
@@ -123,7 +124,11 @@ def book_page(isbn13: str) -> ResponseReturnValue:
     stale = {h.shop_id for h in found.holders
              if availability.is_stale(h, now=now, max_age=max_age)}
     every_args: dict[str, Any] = {**request.args.to_dict(), "tous": "1"}
-    total = (len(found.holders) if len(found.holders) < BOOK_PAGE_SHOPS and not every
+    # Fewer shops than asked for, none left out by the radius (it leaves the farther ones out
+    # only when some are near): they are all there is; otherwise count them.
+    complete = (len(found.holders) < BOOK_PAGE_SHOPS and not every
+                and (located.origin is None or not found.nearby))
+    total = (len(found.holders) if complete
              else search.shops_with_copy(session, isbn13=code.code, scope=scoped.scope))
     statuses = {h.shop_id: hours_status(h.opening_hours, timezone=h.timezone, country=h.country,
                                         at=now) for h in found.holders}
